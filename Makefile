@@ -1,0 +1,30 @@
+# Two entry points for a fresh machine: `make demo` (the main job end to end) and
+# `make test` (lint, types and the test suite). Both create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+WORLD ?= work/world
+SEED ?= 7
+ACCOUNTS ?= 2000
+
+.PHONY: setup demo test lint
+
+$(BIN)/influence: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/influence  ## create .venv and install influence with its test tools
+
+demo: setup  ## simulate a world and validate it
+	$(BIN)/influence simulate --out $(WORLD) --accounts $(ACCOUNTS) --seed $(SEED)
+	$(BIN)/influence validate $(WORLD)
+
+lint: setup  ## ruff (lint and format) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint  ## lint, then the whole test suite; pytest's "no tests ran" (exit 5) fails too
+	$(BIN)/python -m pytest -q

@@ -1,0 +1,169 @@
+"""Read a data directory into validated, typed tables; write outputs atomically.
+
+A data directory holds `accounts`, `posts`, `campaigns` and `placements`, each as
+`NAME.csv` or `NAME.parquet` (a Parquet file or a folder of Parquet files). Every
+command that reads data goes through `load_dataset`, so every command validates
+the same way. Outputs are written to a temporary file beside the target and
+renamed into place, so that a failed or killed command never leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features.contract import TABLES
+from features.errors import DataContractError, Problem
+from features.validate import check_references, coerce_table, history_warnings
+
+__all__ = [
+    "Dataset",
+    "atomic_path",
+    "load_dataset",
+    "read_table_file",
+    "validate_directory",
+    "write_table",
+]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The four contract tables, typed and validated, plus the warnings found."""
+
+    accounts: pd.DataFrame
+    posts: pd.DataFrame
+    campaigns: pd.DataFrame
+    placements: pd.DataFrame
+    warnings: tuple[Problem, ...] = field(default=())
+
+    def digest(self) -> str:
+        """A sha256 of the tables' contents: the same data gives the same digest."""
+        h = hashlib.sha256()
+        for name in TABLES:
+            frame: pd.DataFrame = getattr(self, name)
+            h.update(name.encode())
+            h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        return h.hexdigest()
+
+
+def _locate(data_dir: Path, name: str) -> tuple[Path | None, Problem | None]:
+    candidates = [p for p in (data_dir / f"{name}.csv", data_dir / f"{name}.parquet") if p.exists()]
+    if not candidates:
+        msg = f"missing from {data_dir}; expected {name}.csv or {name}.parquet"
+        return None, Problem(f"{name}.csv", None, msg)
+    if len(candidates) > 1:
+        msg = f"both {name}.csv and {name}.parquet exist in {data_dir}; keep only one"
+        return None, Problem(f"{name}.csv", None, msg)
+    return candidates[0], None
+
+
+def read_table_file(path: Path) -> tuple[pd.DataFrame | None, Problem | None]:
+    """Read one file as raw text columns (CSV) or typed columns (Parquet).
+
+    Returns the frame, or a problem saying why the file cannot be read at all
+    (empty, not UTF-8, not CSV or Parquet). Never raises for a bad file.
+    """
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path), None
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        return None, Problem(path.name, None, "is empty; expected a header line and rows")
+    except UnicodeDecodeError as e:
+        msg = f"is not UTF-8 text (byte {e.start}); export it again as UTF-8"
+        return None, Problem(path.name, None, msg)
+    except (pd.errors.ParserError, ValueError, OSError) as e:
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return None, Problem(path.name, None, f"cannot be read as {kind}: {first}")
+    return frame, None
+
+
+def _check(data_dir: Path) -> tuple[dict[str, pd.DataFrame], list[Problem], list[Problem]]:
+    if not data_dir.is_dir():
+        problem = Problem(
+            str(data_dir), None, "is not a directory; give the folder holding the tables"
+        )
+        return {}, [problem], []
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    for name, spec in TABLES.items():
+        path, missing = _locate(data_dir, name)
+        if path is None:
+            problems += [missing] if missing else []
+            continue
+        raw, unreadable = read_table_file(path)
+        files[name] = path.name
+        if raw is None:
+            problems += [unreadable] if unreadable else []
+            continue
+        typed, found = coerce_table(spec, raw, path.name)
+        problems += found
+        tables[name] = typed
+    warnings: list[Problem] = []
+    if len(tables) == len(TABLES):
+        problems += check_references(tables, files)
+        if not problems:
+            warnings = history_warnings(tables["posts"], tables["placements"], files["placements"])
+    return tables, problems, warnings
+
+
+def validate_directory(data_dir: Path) -> tuple[list[Problem], list[Problem]]:
+    """Check a data directory against the contract; return (problems, warnings).
+
+    Never raises for bad data: every broken rule becomes a problem naming its
+    file, column and rows. Warnings (thin histories) do not make the data invalid.
+    """
+    _, problems, warnings = _check(Path(data_dir))
+    return problems, warnings
+
+
+def load_dataset(data_dir: Path) -> Dataset:
+    """Validate and load a data directory; raise DataContractError listing every problem."""
+    tables, problems, warnings = _check(Path(data_dir))
+    if problems:
+        raise DataContractError(problems)
+    return Dataset(**tables, warnings=tuple(warnings))
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; move it onto `target` only on success.
+
+    Works for files and folders. On any exception (or a kill) `target` is left as
+    it was: either absent or the previous complete version.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)) / target.name
+    try:
+        yield tmp
+        if target.is_dir() and not target.is_symlink():
+            old = tmp.parent / (target.name + ".old")
+            target.rename(old)
+            tmp.rename(target)
+        else:
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+def write_table(frame: pd.DataFrame, target: Path) -> None:
+    """Write a frame as CSV or Parquet (by the suffix of `target`), atomically."""
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        if target.suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        elif target.suffix == ".csv":
+            frame.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+        else:
+            raise ValueError(f"Cannot write {target.name}: expected a .csv or .parquet file name.")

@@ -1,0 +1,186 @@
+"""Check raw tables against the data contract and turn them into typed frames.
+
+Every rule is checked on every row and all problems are collected before anything
+fails, so that a user fixes an export once, not once per problem. The same
+functions check files on disk (`features.io`) and histories sent to the API.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.contract import TABLES, Column, Kind, TableSpec
+from features.errors import Problem
+
+__all__ = ["MIN_POSTS_BEFORE_PLACEMENT", "check_references", "coerce_table", "history_warnings"]
+
+MIN_POSTS_BEFORE_PLACEMENT = 5
+"""Below this many posts before its first placement an account's features are thin."""
+
+TIMESTAMP_DTYPE = "datetime64[us, UTC]"
+
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+def _positions(mask: pd.Series) -> tuple[tuple[int, ...], int]:
+    idx = np.flatnonzero(mask.to_numpy(dtype=bool))
+    return tuple(int(i) for i in idx[:5]), int(idx.size)
+
+
+def _problem(file: str, column: str | None, message: str, mask: pd.Series) -> Problem | None:
+    rows, count = _positions(mask)
+    return Problem(file, column, message, rows, count) if count else None
+
+
+def _missing(raw: pd.Series) -> pd.Series:
+    """Empty cells: NaN/None, or strings that are blank."""
+    missing = raw.isna()
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        missing |= raw.astype("string").str.strip().fillna("") == ""
+    return missing.astype(bool)
+
+
+def _coerce(col: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series, str]:
+    """Parse one column; return the typed values, a mask of unparseable cells and why."""
+    missing = _missing(raw)
+    if col.kind is Kind.STRING:
+        values = raw.astype("string").str.strip().astype(object)
+        values = values.where(~missing, None)
+        return values, pd.Series(False, index=raw.index), ""
+    if col.kind is Kind.TIMESTAMP:
+        parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601")
+        if pd.api.types.is_datetime64_any_dtype(parsed):
+            parsed = parsed.dt.as_unit("us")
+        else:  # every cell unparseable: to_datetime may hand back objects
+            parsed = pd.Series(pd.NaT, index=raw.index, dtype=TIMESTAMP_DTYPE)
+        return parsed, parsed.isna() & ~missing, "values that are not " + col.kind.expected
+    if col.kind is Kind.BOOL:
+        if pd.api.types.is_bool_dtype(raw):
+            return raw.astype("boolean"), pd.Series(False, index=raw.index), ""
+        text = raw.astype("string").str.strip().str.lower()
+        values = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+        values[text.isin(_TRUE).fillna(False).astype(bool)] = True
+        values[text.isin(_FALSE).fillna(False).astype(bool)] = False
+        return values, values.isna() & ~missing, "values that are not " + col.kind.expected
+    # COUNT and AMOUNT: numbers
+    if pd.api.types.is_bool_dtype(raw):
+        raw = raw.astype("string")
+    numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+    bad = (numbers.isna() | ~np.isfinite(numbers.fillna(0.0))) & ~missing
+    return numbers.where(~bad), bad, "values that are not " + col.kind.expected
+
+
+def coerce_table(
+    spec: TableSpec, raw: pd.DataFrame, file: str
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Check one raw table against its spec and return it typed, with its problems.
+
+    `raw` is the table as read (strings from CSV, typed columns from Parquet or
+    JSON). The returned frame has exactly the contract's columns in contract order:
+    strings as objects, timestamps as UTC, counts and amounts as float64 (NaN where
+    empty; optional columns that are absent come back all-missing), booleans as
+    pandas' nullable boolean. The frame is only meaningful when no problem is
+    returned; callers must not use it otherwise.
+    """
+    problems: list[Problem] = []
+    absent = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
+    for name in absent:
+        hint = ""
+        if len(raw.columns) == 1 and any(d in str(raw.columns[0]) for d in ";\t|"):
+            hint = "; the header looks delimited by something other than commas"
+        problems.append(Problem(file, name, f"missing; the contract requires it{hint}", (), 0))
+
+    out: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        if col.name not in raw.columns:
+            out[col.name] = _empty_column(col, len(raw))
+            continue
+        series = raw[col.name].reset_index(drop=True)
+        missing = _missing(series)
+        values, bad, why = _coerce(col, series)
+        if not col.nullable:
+            p = _problem(file, col.name, "empty cells", missing)
+            problems += [p] if p else []
+        p = _problem(file, col.name, why, bad)
+        problems += [p] if p else []
+        if col.kind in (Kind.COUNT, Kind.AMOUNT):
+            p = _problem(file, col.name, "negative values (expected >= 0)", values < 0)
+            problems += [p] if p else []
+        if col.kind is Kind.COUNT:
+            fractional = (values % 1 != 0) & values.notna()
+            p = _problem(file, col.name, "values that are not whole numbers", fractional)
+            problems += [p] if p else []
+        out[col.name] = values
+
+    table = pd.DataFrame(out)
+    present = [c for c in spec.names if c in raw.columns]
+    if present and len(raw):
+        dup_rows = raw[present].reset_index(drop=True).astype("string").duplicated(keep="first")
+        p = _problem(file, None, "duplicate rows (identical to an earlier row)", dup_rows)
+        problems += [p] if p else []
+        if spec.key in raw.columns:
+            key = table[spec.key]
+            dup_key = key.duplicated(keep="first") & key.notna() & ~dup_rows
+            p = _problem(file, spec.key, "ids already used on an earlier row", dup_key)
+            problems += [p] if p else []
+    return table, problems
+
+
+def _empty_column(col: Column, n: int) -> pd.Series:
+    if col.kind is Kind.TIMESTAMP:
+        return pd.Series(pd.NaT, index=range(n), dtype=TIMESTAMP_DTYPE)
+    if col.kind is Kind.BOOL:
+        return pd.Series(pd.NA, index=range(n), dtype="boolean")
+    if col.kind is Kind.STRING:
+        return pd.Series(None, index=range(n), dtype=object)
+    return pd.Series(np.nan, index=range(n), dtype="float64")
+
+
+def check_references(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Problem]:
+    """Every `account_id` and `campaign_id` used must exist in its own table."""
+    problems: list[Problem] = []
+    known = {
+        "account_id": ("accounts", set(tables["accounts"]["account_id"].dropna())),
+        "campaign_id": ("campaigns", set(tables["campaigns"]["campaign_id"].dropna())),
+    }
+    for name in ("posts", "placements"):
+        frame = tables[name]
+        for column, (owner, ids) in known.items():
+            if column not in TABLES[name].names:
+                continue
+            values = frame[column]
+            dangling = values.notna() & ~values.isin(ids)
+            p = _problem(files[name], column, f"ids that are not in {files[owner]}", dangling)
+            problems += [p] if p else []
+    return problems
+
+
+def history_warnings(posts: pd.DataFrame, placements: pd.DataFrame, file: str) -> list[Problem]:
+    """Warn about placements whose account had too few posts before its first placement."""
+    if placements.empty:
+        return []
+    first = placements.groupby("account_id")["posted_at"].min().rename("first_placement")
+    merged = posts[["account_id", "posted_at"]].merge(
+        first, left_on="account_id", right_index=True, how="inner"
+    )
+    before = (merged["posted_at"] < merged["first_placement"]).groupby(merged["account_id"]).sum()
+    counts = before.reindex(first.index, fill_value=0)
+    thin = counts[counts < MIN_POSTS_BEFORE_PLACEMENT]
+    if thin.empty:
+        return []
+    mask = placements["account_id"].isin(thin.index)
+    rows, count = _positions(mask)
+    shown = ", ".join(map(str, thin.index[:5])) + (", ..." if len(thin) > 5 else "")
+    return [
+        Problem(
+            file,
+            "account_id",
+            f"placements of {len(thin)} accounts with fewer than {MIN_POSTS_BEFORE_PLACEMENT} "
+            f"posts before their first placement ({shown}), whose features will be thin",
+            rows,
+            count,
+            warning=True,
+        )
+    ]

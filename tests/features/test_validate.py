@@ -1,0 +1,210 @@
+"""Every rule of the data contract, each on a file broken on purpose."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features import DataContractError, load_dataset, validate_directory
+from features.errors import Problem
+
+
+@pytest.fixture
+def data(small_csv_dir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(small_csv_dir, target)
+    return target
+
+
+def read(data: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(data / f"{name}.csv", dtype=str, keep_default_na=False)
+
+
+def write(data: Path, name: str, frame: pd.DataFrame) -> None:
+    frame.to_csv(data / f"{name}.csv", index=False)
+
+
+def messages(data: Path) -> list[str]:
+    problems, _ = validate_directory(data)
+    return [str(p) for p in problems]
+
+
+def test_simulated_world_is_valid(data: Path) -> None:
+    problems, _ = validate_directory(data)
+    assert problems == []
+    ds = load_dataset(data)
+    assert str(ds.posts["posted_at"].dtype) == "datetime64[us, UTC]"
+    assert ds.posts["likes"].dtype == "float64"
+
+
+def test_negative_count_names_file_column_and_lines(data: Path) -> None:
+    posts = read(data, "posts")
+    posts.loc[[2, 7], "likes"] = "-4"
+    write(data, "posts", posts)
+    assert messages(data) == [
+        "posts.csv, column 'likes': negative values (expected >= 0) in 2 rows (lines 4, 9)."
+    ]
+
+
+def test_unknown_account_id(data: Path) -> None:
+    placements = read(data, "placements")
+    placements.loc[0, "account_id"] = "nobody"
+    write(data, "placements", placements)
+    assert messages(data) == [
+        "placements.csv, column 'account_id': ids that are not in accounts.csv in 1 row (line 2)."
+    ]
+
+
+def test_unknown_campaign_id(data: Path) -> None:
+    placements = read(data, "placements")
+    placements.loc[3, "campaign_id"] = "c9999"
+    write(data, "placements", placements)
+    assert messages(data) == [
+        "placements.csv, column 'campaign_id': ids that are not in campaigns.csv in 1 row (line 5)."
+    ]
+
+
+def test_missing_column(data: Path) -> None:
+    write(data, "campaigns", read(data, "campaigns").drop(columns=["topic"]))
+    assert messages(data) == ["campaigns.csv, column 'topic': missing; the contract requires it."]
+
+
+def test_unparseable_timestamp(data: Path) -> None:
+    posts = read(data, "posts")
+    posts.loc[10, "posted_at"] = "yesterday"
+    write(data, "posts", posts)
+    assert messages(data) == [
+        "posts.csv, column 'posted_at': values that are not an ISO-8601 timestamp such as "
+        "2025-03-01T12:00:00Z in 1 row (line 12)."
+    ]
+
+
+def test_all_four_problems_reported_at_once(data: Path) -> None:
+    posts = read(data, "posts")
+    posts.loc[0, "likes"] = "-1"
+    posts.loc[1, "posted_at"] = "not a date"
+    write(data, "posts", posts)
+    placements = read(data, "placements")
+    placements.loc[0, "account_id"] = "ghost"
+    write(data, "placements", placements.drop(columns=["cost"]))
+    found = messages(data)
+    assert len(found) == 4
+    assert any("posts.csv, column 'likes': negative values" in m for m in found)
+    assert any("posts.csv, column 'posted_at'" in m for m in found)
+    assert any("placements.csv, column 'cost': missing" in m for m in found)
+    assert any("placements.csv, column 'account_id': ids that are not in" in m for m in found)
+    with pytest.raises(DataContractError, match="breaks the contract in 4 places"):
+        load_dataset(data)
+
+
+def test_fractional_and_non_numeric_counts(data: Path) -> None:
+    posts = read(data, "posts")
+    posts.loc[4, "shares"] = "2.5"
+    posts.loc[5, "comments"] = "many"
+    write(data, "posts", posts)
+    assert messages(data) == [
+        "posts.csv, column 'comments': values that are not a whole number >= 0 in 1 row (line 7).",
+        "posts.csv, column 'shares': values that are not whole numbers in 1 row (line 6).",
+    ]
+
+
+def test_negative_cost_and_bad_boolean(data: Path) -> None:
+    placements = read(data, "placements")
+    placements.loc[1, "cost"] = "-10.5"
+    write(data, "placements", placements)
+    posts = read(data, "posts")
+    posts.loc[0, "sponsored"] = "maybe"
+    write(data, "posts", posts)
+    assert messages(data) == [
+        "posts.csv, column 'sponsored': values that are not true or false in 1 row (line 2).",
+        "placements.csv, column 'cost': negative values (expected >= 0) in 1 row (line 3).",
+    ]
+
+
+def test_empty_required_cell(data: Path) -> None:
+    campaigns = read(data, "campaigns")
+    campaigns.loc[2, "brand"] = " "
+    write(data, "campaigns", campaigns)
+    assert messages(data) == ["campaigns.csv, column 'brand': empty cells in 1 row (line 4)."]
+
+
+def test_duplicate_ids_and_duplicate_rows(data: Path) -> None:
+    accounts = read(data, "accounts")
+    copy = accounts.iloc[[0]]
+    changed = accounts.iloc[[1]].assign(platform="other")
+    write(data, "accounts", pd.concat([accounts, copy, changed], ignore_index=True))
+    n = len(accounts)
+    assert messages(data) == [
+        f"accounts.csv: duplicate rows (identical to an earlier row) in 1 row (line {n + 2}).",
+        f"accounts.csv, column 'account_id': ids already used on an earlier row in 1 row "
+        f"(line {n + 3}).",
+    ]
+
+
+def test_missing_file_empty_file_and_both_formats(data: Path) -> None:
+    (data / "accounts.csv").unlink()
+    (data / "campaigns.csv").write_text("")
+    shutil.copy(data / "posts.csv", data / "posts.parquet")
+    found = messages(data)
+    assert found == [
+        f"accounts.csv: missing from {data}; expected accounts.csv or accounts.parquet.",
+        f"posts.csv: both posts.csv and posts.parquet exist in {data}; keep only one.",
+        "campaigns.csv: is empty; expected a header line and rows.",
+    ]
+
+
+def test_non_utf8_and_wrong_delimiter(data: Path) -> None:
+    accounts = read(data, "accounts")
+    accounts.to_csv(data / "accounts.csv", index=False, sep=";")
+    raw = (data / "campaigns.csv").read_bytes()
+    (data / "campaigns.csv").write_bytes(raw + "c9,caf\xe9,x,\n".encode("latin-1"))
+    found = messages(data)
+    assert found[0] == (
+        "accounts.csv, column 'account_id': missing; the contract requires it; "
+        "the header looks delimited by something other than commas."
+    )
+    assert found[-1].startswith("campaigns.csv: is not UTF-8 text (byte ")
+
+
+def test_not_a_directory(tmp_path: Path) -> None:
+    assert messages(tmp_path / "nope") == [
+        f"{tmp_path / 'nope'}: is not a directory; give the folder holding the tables."
+    ]
+
+
+def test_naive_timestamps_are_utc_and_offsets_converted(data: Path) -> None:
+    campaigns = read(data, "campaigns")
+    campaigns.loc[0, "starts_at"] = "2025-03-01T12:00:00"
+    campaigns.loc[1, "starts_at"] = "2025-03-01T14:00:00+02:00"
+    write(data, "campaigns", campaigns)
+    ds = load_dataset(data)
+    assert ds.campaigns.loc[0, "starts_at"] == pd.Timestamp("2025-03-01T12:00:00Z")
+    assert ds.campaigns.loc[1, "starts_at"] == pd.Timestamp("2025-03-01T12:00:00Z")
+
+
+def test_optional_columns_may_be_absent_and_extra_columns_ignored(data: Path) -> None:
+    posts = read(data, "posts").drop(columns=["views", "text", "following", "sponsored"])
+    write(data, "posts", posts.assign(note="extra"))
+    ds = load_dataset(data)
+    assert ds.posts["views"].isna().all()
+    assert "note" not in ds.posts.columns
+
+
+def test_thin_history_is_a_warning_not_a_problem(data: Path) -> None:
+    placements = read(data, "placements")
+    posts = read(data, "posts")
+    first = placements.loc[0, "account_id"]
+    write(data, "posts", posts[posts["account_id"] != first])
+    problems, warnings = validate_directory(data)
+    assert problems == []
+    assert any(first in str(w) and w.warning for w in warnings)
+
+
+def test_parquet_rows_are_numbered_from_one() -> None:
+    problem = Problem("posts.parquet", "likes", "negative values (expected >= 0)", (0, 4), 2)
+    assert str(problem) == (
+        "posts.parquet, column 'likes': negative values (expected >= 0) in 2 rows (rows 1, 5)."
+    )

@@ -1,0 +1,76 @@
+"""The `influence` command line, run as a real process: exit codes and plain messages."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+
+def influence(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "serving", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_simulate_then_validate_then_break_four_rules(tmp_path: Path) -> None:
+    world = tmp_path / "W"
+    done = influence("simulate", "--out", world, "--accounts", "2000", "--seed", "7")
+    assert done.returncode == 0, done.stderr
+    assert "Wrote" in done.stdout
+    checked = influence("validate", world)
+    assert checked.returncode == 0, checked.stderr
+    assert f"{world} is valid." in checked.stdout
+
+    broken = tmp_path / "broken"
+    shutil.copytree(world, broken)
+    posts = pd.read_parquet(broken / "posts.parquet")
+    posts["likes"] = posts["likes"].astype("int64")
+    posts.loc[3, "likes"] = -5
+    posts["posted_at"] = posts["posted_at"].astype(str)
+    posts.loc[8, "posted_at"] = "31/02/2025"
+    posts.to_parquet(broken / "posts.parquet")
+    placements = pd.read_parquet(broken / "placements.parquet")
+    placements.loc[0, "account_id"] = "nobody"
+    placements.drop(columns=["cost"]).to_parquet(broken / "placements.parquet")
+
+    result = influence("validate", broken)
+    assert result.returncode == 2
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("-")]
+    assert lines == [
+        "- posts.parquet, column 'posted_at': values that are not an ISO-8601 timestamp such as "
+        "2025-03-01T12:00:00Z in 1 row (row 9).",
+        "- posts.parquet, column 'likes': negative values (expected >= 0) in 1 row (row 4).",
+        "- placements.parquet, column 'cost': missing; the contract requires it.",
+        "- placements.parquet, column 'account_id': ids that are not in accounts.parquet "
+        "in 1 row (row 1).",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_option_is_one_sentence_without_traceback(tmp_path: Path) -> None:
+    result = influence("simulate", "--out", tmp_path / "w", "--days", "5")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: days must be at least 60 (histories need time), got 5."
+    )
+
+
+def test_missing_directory_exits_2(tmp_path: Path) -> None:
+    result = influence("validate", tmp_path / "absent")
+    assert result.returncode == 2
+    assert "is not a directory; give the folder holding the tables." in result.stderr
+
+
+def test_every_subcommand_has_help() -> None:
+    for command in ("validate", "simulate"):
+        result = influence(command, "--help")
+        assert result.returncode == 0
+        assert "Usage" in result.stdout
