@@ -18,6 +18,8 @@ from rich.console import Console
 
 from features import FeaturesError, validate_directory
 from features.simulate import SimulationConfig, simulate_world, write_world
+from serving.errors import ServingError
+from training.errors import TrainingError
 
 __all__ = ["app", "main"]
 
@@ -96,11 +98,14 @@ def simulate(
     )
 
 
+# Commands of other modules register here, one line each.
+
+
 def main() -> None:
     """Run the CLI; turn the layers' errors into one plain sentence and an exit code."""
     try:
         app()
-    except FeaturesError as e:
+    except (FeaturesError, TrainingError, ServingError) as e:
         err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except Exception as e:  # the last line of defence: no traceback for users

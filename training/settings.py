@@ -1,0 +1,43 @@
+"""Settings of the training layer, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["TrainingSettings", "get_settings"]
+
+
+class TrainingSettings(BaseSettings):
+    """Where runs and models go.
+
+    `mlflow_tracking_uri` defaults to an embedded SQLite store under `mlruns/`
+    (artifacts beside it); the standard `MLFLOW_TRACKING_URI` variable, or
+    `INFLUENCE_MLFLOW_TRACKING_URI`, points it at a tracking server instead.
+    Relative paths are relative to the working directory.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="INFLUENCE_")
+
+    mlflow_tracking_uri: str | None = None
+    mlruns_dir: Path = Path("mlruns")
+    models_dir: Path = Path("models")
+    experiment: str = "influence"
+    registered_model: str = "influence"
+
+    def tracking_uri(self) -> str:
+        """The URI in force: the explicit setting, MLFLOW_TRACKING_URI, or the embedded store."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return os.environ["MLFLOW_TRACKING_URI"]
+        return f"sqlite:///{(self.mlruns_dir / 'mlflow.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> TrainingSettings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
+    return TrainingSettings()
