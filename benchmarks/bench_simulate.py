@@ -3,7 +3,7 @@
 Target (issue 2): under 60 s and under 2 GB on 2 cores. Run it in a fresh process
 so that peak memory belongs to this job alone:
 
-    .venv/bin/python benchmarks/simulate.py [--accounts 10000]
+    .venv/bin/python benchmarks/bench_simulate.py [--accounts 10000]
 """
 
 from __future__ import annotations
