@@ -17,9 +17,10 @@ $(BIN)/influence: pyproject.toml
 
 setup: $(BIN)/influence  ## create .venv and install influence with its test tools
 
-demo: setup  ## simulate a world and validate it
+demo: setup  ## simulate a world, validate it, train and compare against the follower baselines
 	$(BIN)/influence simulate --out $(WORLD) --accounts $(ACCOUNTS) --seed $(SEED)
 	$(BIN)/influence validate $(WORLD)
+	$(BIN)/influence train $(WORLD) --seed $(SEED) --promote
 
 lint: setup  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .

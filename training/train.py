@@ -1,0 +1,400 @@
+"""`influence train`: features, a time split, boosters per target, baselines, MLflow.
+
+The shape of MLflow's LightGBM examples: parse the configuration, one run, an
+explicit seed, parameters and metrics logged as dicts, then the model. Everything
+is evaluated on later campaigns than it learned from, side by side with the
+follower-count baseline; then refit on everything known and registered as the
+challenger, and promoted to champion only when it earns it.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+import features
+import training
+from features.builder import FAMILIES, FeatureBuilder
+from features.contract import OUTCOMES
+from features.io import Dataset, load_dataset
+from features.simulate import TRUTH_FILE
+from training.bundle import ModelBundle, TargetModel, write_bundle, write_manifest
+from training.errors import TrainingError
+from training.evaluate import Evaluation, evaluate_target
+from training.importance import family_shares, importance_table, plot_family_importance
+from training.intervals import calibrate
+from training.models import (
+    HeuristicBaseline,
+    fit_booster,
+    followers_frame,
+    model_frame,
+    params_for,
+)
+from training.pyfunc import InfluencePyfunc
+from training.registry import CHALLENGER, CHAMPION, Decision, promote
+from training.settings import TrainingSettings
+from training.split import TimeSplit, known_until, time_split
+from training.tracking import use_tracking
+
+__all__ = ["TrainConfig", "TrainResult", "train"]
+
+PIP_REQUIREMENTS = [
+    "pandas>=3.0",
+    "numpy>=2.0",
+    "scipy>=1.13",
+    "scikit-learn>=1.6",
+    "lightgbm>=4.7",
+    "joblib>=1.4",
+    "pyarrow>=17",
+]
+"""Written out: inferring requirements makes `log_model` slow."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to train and how; every field is logged as a run parameter."""
+
+    targets: tuple[str, ...] = OUTCOMES
+    until: pd.Timestamp | None = None
+    seed: int = 0
+    validation_share: float = 0.3
+    window_days: int = 30
+    budget_share: float = 0.3
+    promote: bool = False
+
+    @property
+    def primary(self) -> str:
+        """The target whose budget metric decides promotion: the first one asked for."""
+        return self.targets[0]
+
+    def check(self) -> None:
+        """Raise TrainingError for a configuration that cannot train."""
+        unknown = [t for t in self.targets if t not in OUTCOMES]
+        if unknown or not self.targets:
+            raise TrainingError(
+                f"Targets must be among {', '.join(OUTCOMES)}; "
+                f"got {', '.join(self.targets) or 'none'}."
+            )
+        if not 0 < self.validation_share < 1:
+            raise TrainingError(
+                f"The validation share must be between 0 and 1, got {self.validation_share}."
+            )
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced, for the CLI's table and for tests."""
+
+    run_id: str
+    version: str
+    evaluations: dict[str, Evaluation]
+    coverage: dict[str, float]
+    decision: Decision | None
+    manifest: Path
+    split: dict[str, object]
+    family_importance: pd.DataFrame
+    seconds: float
+    bundle: ModelBundle = field(repr=False)
+
+
+def _truth(data_dir: Path) -> pd.DataFrame | None:
+    path = Path(data_dir) / TRUTH_FILE
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def _outcomes_known(data: Dataset, targets: list[str], window_days: int) -> pd.DataFrame:
+    """Placements whose outcomes for `targets` are in and whose window has closed."""
+    done = data.placements.dropna(subset=targets)
+    latest = max(data.placements["posted_at"].max(), data.posts["posted_at"].max())
+    known: pd.DataFrame = done[done["posted_at"] + pd.Timedelta(days=window_days) <= latest]
+    return known
+
+
+def _fit_target(
+    target: str,
+    seed: int,
+    train_x: tuple[pd.DataFrame, pd.Series, pd.Series],
+    valid_x: tuple[pd.DataFrame, pd.Series, pd.Series],
+) -> tuple[Any, Any, HeuristicBaseline, dict[str, np.ndarray]]:
+    """Fit model and baselines on the earlier fold, stop early on the later one."""
+    params = params_for(target, seed)
+    (tf, tcost, ty), (vf, vcost, vy) = train_x, valid_x
+    booster = fit_booster(model_frame(tf), ty, params, valid=(model_frame(vf), vy))
+    followers = fit_booster(
+        followers_frame(tf, tcost), ty, params, valid=(followers_frame(vf, vcost), vy)
+    )
+    heuristic = HeuristicBaseline.fit(tf, ty)
+    predictions = {
+        "model": np.asarray(booster.predict(model_frame(vf)), dtype=float),
+        "followers": np.asarray(followers.predict(followers_frame(vf, vcost)), dtype=float),
+        "heuristic": heuristic.predict(vf),
+    }
+    return booster, followers, heuristic, predictions
+
+
+def _coverage(campaign: pd.Series, y: np.ndarray, pred: np.ndarray, power: float) -> float:
+    """Calibrate on half of the later campaigns, measure on the other half, and back."""
+    ids = np.sort(campaign.unique())
+    half = campaign.isin(ids[::2]).to_numpy()
+    if half.all() or not half.any():
+        return float("nan")
+    a = calibrate(y[half], pred[half], power).coverage(y[~half], pred[~half])
+    b = calibrate(y[~half], pred[~half], power).coverage(y[half], pred[half])
+    return float((a * (~half).sum() + b * half.sum()) / len(y))
+
+
+def _log_run(
+    result_rows: pd.DataFrame,
+    evaluations: dict[str, Evaluation],
+    coverage: dict[str, float],
+    importance: pd.DataFrame,
+    out: Path,
+) -> None:
+    metrics: dict[str, float] = {}
+    for row in result_rows.to_dict("records"):
+        key = f"{row['target']}.{row['policy']}.{row['metric']}"
+        for suffix, column in (("", "value"), ("_low", "low"), ("_high", "high")):
+            value = float(row[column])
+            if np.isfinite(value):
+                metrics[key + suffix] = value
+    for target, ev in evaluations.items():
+        ratio, low, high = ev.budget_ratio
+        metrics |= {
+            f"{target}.budget_ratio_vs_followers": ratio,
+            f"{target}.budget_ratio_vs_followers_low": low,
+            f"{target}.budget_ratio_vs_followers_high": high,
+        }
+        if np.isfinite(coverage[target]):
+            metrics[f"{target}.interval_coverage"] = coverage[target]
+    mlflow.log_metrics(metrics)
+    result_rows.to_csv(out / "metrics.csv", index=False)
+    importance.to_csv(out / "importance.csv", index=False)
+    plot_family_importance(importance, out / "importance_by_family.png")
+    mlflow.log_artifact(str(out / "metrics.csv"))
+    mlflow.log_artifact(str(out / "importance.csv"))
+    mlflow.log_artifact(str(out / "importance_by_family.png"))
+
+
+def train(
+    data_dir: Path,
+    config: TrainConfig,
+    settings: TrainingSettings,
+    progress: Callable[[str], None] = lambda _: None,
+) -> TrainResult:
+    """Train, evaluate against the baselines, log, register and maybe promote.
+
+    Takes a data directory (validated on entry), the configuration, the layer's
+    settings and a callback that receives a short message as each step starts.
+    Returns the run's numbers and where the bundle went. Raises TrainingError (or
+    the features layer's DataContractError) with a plain sentence on bad input.
+    """
+    started = time.perf_counter()
+    config.check()
+    targets = list(config.targets)
+    progress("Validating the data")
+    data = known_until(load_dataset(data_dir), config.until)
+    truth = _truth(data_dir)
+    split = time_split(data.placements, targets, config.validation_share, config.window_days)
+
+    progress("Building features for the earlier and later campaigns")
+    builder = FeatureBuilder(attribution_window_days=config.window_days)
+    builder.fit(data, until=split.cutoff)
+    train_f, valid_f = builder.transform(data, split.train), builder.transform(data, split.valid)
+    tcost = split.train["cost"].reset_index(drop=True)
+    vcost = split.valid["cost"].reset_index(drop=True)
+
+    evaluations: dict[str, Evaluation] = {}
+    coverage: dict[str, float] = {}
+    fitted: dict[str, tuple[Any, Any, HeuristicBaseline, dict[str, np.ndarray]]] = {}
+    for target in targets:
+        progress(f"Boosting {target} with early stopping on the later campaigns")
+        ty = split.train[target].reset_index(drop=True)
+        vy = split.valid[target].reset_index(drop=True)
+        fitted[target] = _fit_target(
+            target, config.seed, (train_f, tcost, ty), (valid_f, vcost, vy)
+        )
+        predictions = fitted[target][3]
+        frame = _validation_frame(split, valid_f, target)
+        true_values = None
+        if truth is not None:
+            true_values = (
+                split.valid[["placement_id"]].merge(truth, on="placement_id", how="left")[target]
+            ).to_numpy(dtype=float)
+        power = 1.5 if target == "revenue" else 1.0
+        evaluations[target] = evaluate_target(
+            target, frame, predictions, power, config.seed, config.budget_share, true_values
+        )
+        coverage[target] = _coverage(
+            split.valid["campaign_id"].reset_index(drop=True),
+            vy.to_numpy(float),
+            predictions["model"],
+            power,
+        )
+
+    progress("Refitting on everything known")
+    final_builder = FeatureBuilder(attribution_window_days=config.window_days).fit(data)
+    known = _outcomes_known(data, targets, config.window_days)
+    all_f = final_builder.transform(data, known)
+    all_cost = known["cost"].reset_index(drop=True)
+    models: dict[str, TargetModel] = {}
+    for target in targets:
+        booster, followers, _, predictions = fitted[target]
+        y = known[target].reset_index(drop=True)
+        params = params_for(target, config.seed)
+        valid_y = split.valid[target].to_numpy(dtype=float)
+        power = 1.5 if target == "revenue" else 1.0
+        models[target] = TargetModel(
+            target=target,
+            booster=fit_booster(model_frame(all_f), y, params, rounds=booster.best_iteration),
+            followers=fit_booster(
+                followers_frame(all_f, all_cost), y, params, rounds=followers.best_iteration
+            ),
+            heuristic=HeuristicBaseline.fit(all_f, y),
+            interval=calibrate(valid_y, predictions["model"], power),
+            coverage=coverage[target],
+        )
+    importance = importance_table({t: m.booster for t, m in models.items()})
+    table = pd.concat(
+        [ev.table.assign(target=t) for t, ev in evaluations.items()], ignore_index=True
+    )
+    trained_at = datetime.now(UTC).isoformat(timespec="seconds")
+    summary = {
+        t: {
+            "model": ev.value("model", "actions_per_cost"),
+            "followers": ev.value("followers", "actions_per_cost"),
+            "heuristic": ev.value("heuristic", "actions_per_cost"),
+            "ratio_vs_followers": list(ev.budget_ratio),
+            "partial_spearman": ev.value("model", "partial_spearman"),
+        }
+        for t, ev in evaluations.items()
+    }
+    bundle = ModelBundle(
+        builder=final_builder,
+        models=models,
+        metadata={
+            "trained_at": trained_at,
+            "data_digest": data.digest(),
+            "targets": targets,
+            "seed": config.seed,
+            "metrics": summary,
+            "feature_families": list(FAMILIES),
+        },
+    )
+
+    progress("Logging the run and the model to MLflow")
+    use_tracking(settings)
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
+        params_logged = {
+            **{k: v for k, v in asdict(config).items() if k != "targets"},
+            "targets": ",".join(targets),
+            "data_dir": str(data_dir),
+            "data_digest": bundle.metadata["data_digest"],
+            **split.describe(),
+            **{f"best_iteration.{t}": m.booster.current_iteration() for t, m in models.items()},
+            **{f"lgbm.{k}": v for k, v in params_for(targets[0], config.seed).items()},
+        }
+        mlflow.log_params(params_logged)
+        _log_run(table, evaluations, coverage, importance, Path(tmp))
+        bundle.metadata["run_id"] = run.info.run_id
+        bundle_file = write_bundle(
+            bundle, settings.models_dir / f"influence-{run.info.run_id[:12]}.joblib"
+        )
+        example = (
+            valid_f[list(features.builder.FEATURES)].head(5).assign(cost=vcost.head(5).to_numpy())
+        )
+        signature = infer_signature(example, bundle.predict(example, example["cost"]))
+        _quiet_mlflow()
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=InfluencePyfunc(),
+            artifacts={"bundle": str(bundle_file)},
+            code_paths=[str(Path(features.__file__).parent), str(Path(training.__file__).parent)],
+            signature=signature,
+            input_example=example,
+            pip_requirements=PIP_REQUIREMENTS,
+        )
+    client = MlflowClient()
+    version = _register(client, settings.registered_model, info.model_id, run.info.run_id)
+    client.set_registered_model_alias(settings.registered_model, CHALLENGER, version)
+    manifest = write_manifest(
+        settings.models_dir / f"influence-v{version}.json",
+        bundle_file,
+        {"version": version, "run_id": run.info.run_id, **bundle.metadata},
+    )
+
+    decision = None
+    has_champion = _has_champion(client, settings.registered_model)
+    if config.promote or not has_champion:
+        progress("Deciding on promotion")
+        decision = promote(settings.registered_model, version, config.primary, settings.models_dir)
+    return TrainResult(
+        run_id=run.info.run_id,
+        version=version,
+        evaluations=evaluations,
+        coverage=coverage,
+        decision=decision,
+        manifest=manifest,
+        split=split.describe(),
+        family_importance=family_shares(importance),
+        seconds=time.perf_counter() - started,
+        bundle=bundle,
+    )
+
+
+def _register(client: MlflowClient, name: str, model_id: str, run_id: str) -> str:
+    """Register the logged model as a new version of `name`; return the version.
+
+    Done through the client rather than `log_model(registered_model_name=...)`,
+    which prints registry notices straight to stderr.
+    """
+    try:
+        client.get_registered_model(name)
+    except mlflow.exceptions.MlflowException:
+        client.create_registered_model(name)
+    version = client.create_model_version(
+        name, source=f"models:/{model_id}", run_id=run_id, model_id=model_id
+    )
+    return str(version.version)
+
+
+def _quiet_mlflow() -> None:
+    """Silence MLflow's notices that tell a user nothing they can act on.
+
+    The pyfunc is a Python object serialised with cloudpickle (MLflow warns about
+    that; the bundle it loads is ours and checksummed in models/).
+    """
+    for name in ("mlflow.pyfunc", "mlflow.models.model"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _has_champion(client: MlflowClient, name: str) -> bool:
+    try:
+        client.get_model_version_by_alias(name, CHAMPION)
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True
+
+
+def _validation_frame(split: TimeSplit, valid_f: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The later fold's rows as `evaluate_target` wants them."""
+    return pd.DataFrame(
+        {
+            "placement_id": split.valid["placement_id"].to_numpy(),
+            "campaign_id": split.valid["campaign_id"].to_numpy(),
+            "cost": split.valid["cost"].to_numpy(dtype=float),
+            "followers": valid_f["reach_followers"].fillna(0.0).to_numpy(),
+            target: split.valid[target].to_numpy(dtype=float),
+        }
+    )
