@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 from features import OUTCOMES, DataContractError, FeaturesError, load_dataset, validate_directory
 from features.io import atomic_path, read_table_file
 from features.simulate import SimulationConfig, simulate_world, write_world
-from serving import cli_train
+from serving import cli_serve, cli_train
 from serving.errors import ServingError
 from training.abtest import analyse_experiment, assign_arm, baseline, sample_size
 from training.errors import TrainingError
@@ -316,6 +316,7 @@ def benchmark_peerindex(
 
 # Commands of other modules register here, one line each.
 cli_train.register(app, out, err)
+cli_serve.register(app, out, err)
 
 
 def main() -> None:

@@ -23,3 +23,27 @@ def small_csv_dir(tmp_path_factory: pytest.TempPathFactory, small_world: World) 
     out = tmp_path_factory.mktemp("small") / "world"
     write_world(small_world, out, fmt="csv")
     return out
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with a world, a trained champion (all four targets) and its MLflow store.
+
+    Layout: `world/` (data), `models/` (bundles, champion.json), `mlruns/`.
+    """
+    from training.settings import TrainingSettings
+    from training.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("trained")
+    write_world(
+        simulate_world(SimulationConfig(accounts=800, campaigns=30, seed=5)), root / "world"
+    )
+    settings = TrainingSettings(
+        mlflow_tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}",
+        mlruns_dir=root / "mlruns",
+        models_dir=root / "models",
+    )
+    result = train(root / "world", TrainConfig(seed=1), settings)
+    assert result.decision is not None
+    assert result.decision.promote
+    return root

@@ -70,6 +70,14 @@ class ModelBundle:
         """The targets this bundle predicts, in training order."""
         return list(self.models)
 
+    @property
+    def predict_columns(self) -> list[str]:
+        """The columns `predict` returns, in order."""
+        columns = [
+            f"{t}{suffix}" for t in self.models for suffix in ("", "_low", "_high", "_followers")
+        ] + [f"cost_per_{t}" for t in self.models]
+        return columns + (["roi"] if "revenue" in self.models else [])
+
     def predict(self, features: pd.DataFrame, cost: pd.Series) -> pd.DataFrame:
         """Expected outcomes with intervals, ROI and the followers baseline, per row.
 
@@ -94,7 +102,7 @@ class ModelBundle:
         if "revenue" in self.models:
             with np.errstate(divide="ignore", invalid="ignore"):
                 out["roi"] = np.where(costs > 0, (out["revenue"] - costs) / costs, np.nan)
-        return pd.DataFrame(out, index=features.index)
+        return pd.DataFrame(out, index=features.index)[self.predict_columns]
 
     def contributions(self, features: pd.DataFrame) -> dict[str, pd.DataFrame]:
         """LightGBM's own contributions, summed per feature family, per target.

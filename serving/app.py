@@ -1,0 +1,171 @@
+"""The FastAPI application: built by `create_app`, loaded in its lifespan, never at import."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from serving.decisions import DecisionLog
+from serving.errors import ServingError
+from serving.routes import router
+from serving.settings import ServingSettings, get_settings
+from serving.state import NotReadyError, load_state
+
+__all__ = ["create_app"]
+
+Message = MutableMapping[str, Any]
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413, before anything parses them.
+
+    Checks the declared Content-Length first, then counts the bytes actually
+    received, so a chunked body cannot slip past the limit.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = (
+            b'{"detail":"The request body is larger than the limit of '
+            + str(self.limit).encode()
+            + b' bytes; send fewer candidates or shorter histories."}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:10]:
+        if error.get("type") == "json_invalid":
+            reason = error.get("ctx", {}).get("error", "invalid JSON")
+            parts.append(f"body: not valid JSON ({reason}) at character {error['loc'][-1]}")
+            continue
+        where = ".".join(str(x) for x in error.get("loc", ()) if x != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(settings: ServingSettings | None = None) -> FastAPI:
+    """Build the app. Model, histories and the decision log are opened in the lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.decisions = DecisionLog(settings.decision_log)
+        try:
+            app.state.current = load_state(settings)
+            app.state.problem = None
+        except NotReadyError as e:
+            app.state.current, app.state.problem = None, str(e)
+        yield
+        app.state.decisions.close()
+
+    app = FastAPI(
+        title="influence",
+        summary="Score, rank and explain influencers by the actions they cause, not by followers.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.current = None
+    app.state.problem = "starting"
+    registry = CollectorRegistry()
+    app.state.registry = registry
+    requests = Counter(
+        "influence_requests", "Requests answered", ["path", "status"], registry=registry
+    )
+    latency = Histogram(
+        "influence_request_seconds",
+        "Request latency",
+        ["path"],
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        registry=registry,
+    )
+    ready = Gauge("influence_ready", "1 when a model and data are loaded", registry=registry)
+    ready.set_function(lambda: 0.0 if app.state.current is None else 1.0)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        latency.labels(path).observe(time.perf_counter() - start)
+        requests.labels(path, str(response.status_code)).inc()
+        return response
+
+    @app.exception_handler(ServingError)
+    async def serving_error(_: Request, exc: ServingError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": _validation_message(exc), "errors": jsonable_encoder(exc.errors())},
+            status_code=422,
+        )
+
+    app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,76 @@
+"""`influence serve` and `influence predict`: the API under uvicorn, and batch scoring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+__all__ = ["example_request", "register"]
+
+
+def example_request(data_dir: Path, host: str, port: int, n: int = 3) -> str:
+    """A ready-to-paste curl command that scores a few known accounts for a campaign."""
+    from features.io import load_dataset
+
+    data = load_dataset(data_dir)
+    campaign = data.campaigns.iloc[-1]
+    accounts = data.placements["account_id"].drop_duplicates().head(n)
+    body = {
+        "campaign": {"brand": str(campaign["brand"]), "topic": str(campaign["topic"])},
+        "candidates": [{"account_id": str(a), "cost": 250.0} for a in accounts],
+    }
+    return (
+        f"curl -s -X POST http://{host}:{port}/predict -H 'Content-Type: application/json' "
+        f"-d '{json.dumps(body)}'"
+    )
+
+
+def register(app: typer.Typer, out: Console, err: Console) -> None:
+    """Add `serve` and `predict` to the CLI."""
+
+    @app.command()
+    def serve(
+        data: Annotated[Path, typer.Option("--data", help="Data directory of account histories.")],
+        host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+        model: Annotated[
+            str | None,
+            typer.Option(help="Model manifest or registry URI (default models/champion.json)."),
+        ] = None,
+        workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
+    ) -> None:
+        """Serve the champion model over HTTP (docs at /docs)."""
+        import os
+
+        import uvicorn
+
+        os.environ["INFLUENCE_DATA_DIR"] = str(data)
+        if model:
+            os.environ["INFLUENCE_MODEL_URI"] = model
+        err.print(f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:", highlight=False)
+        out.print(example_request(data, host, port), highlight=False, soft_wrap=True)
+        uvicorn.run("serving.main:app", host=host, port=port, workers=workers, log_level="warning")
+
+    @app.command()
+    def predict(
+        data_dir: Annotated[Path, typer.Argument(help="Data directory: histories and campaigns.")],
+        placements: Annotated[
+            Path, typer.Option(help="Planned placements (.csv or .parquet) to score.")
+        ],
+        out_file: Annotated[Path, typer.Option("--out", help="Where to write the scores.")],
+        model: Annotated[str | None, typer.Option(help="Model manifest or registry URI.")] = None,
+    ) -> None:
+        """Score planned placements in batch with the same code as the API."""
+        from serving.batch import predict_file
+        from serving.settings import ServingSettings
+
+        settings = ServingSettings(data_dir=data_dir)
+        if model:
+            settings = settings.model_copy(update={"model_uri": model})
+        with err.status(f"Scoring {placements} ..."):
+            n = predict_file(settings, placements, out_file)
+        out.print(f"Wrote {out_file}: {n:,} placements scored.", highlight=False)

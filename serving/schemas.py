@@ -1,0 +1,179 @@
+"""Request and response models: constraints on fields, so bad input is a 4xx before pandas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Campaign",
+    "CandidateError",
+    "CandidateIn",
+    "CandidateScore",
+    "Estimate",
+    "Health",
+    "HistoryPost",
+    "ModelInfo",
+    "Portfolio",
+    "PredictRequest",
+    "PredictResponse",
+    "RankRequest",
+    "RankResponse",
+]
+
+
+def _utc(value: datetime) -> datetime:
+    """A timestamp without a zone is UTC, as in the data contract."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
+Count = Annotated[int, Field(ge=0)]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+Objective = Literal["clicks", "referrals", "conversions", "revenue", "roi"]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error: a typo must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Campaign(Strict):
+    """The campaign to pick influencers for."""
+
+    brand: Annotated[str, Field(min_length=1, max_length=200, examples=["northpeak"])]
+    topic: Annotated[
+        str, Field(min_length=1, max_length=2000, examples=["running shoes marathon training"])
+    ]
+
+
+class HistoryPost(Strict):
+    """One post of an account the service does not know, in the contract's columns."""
+
+    post_id: Id | None = None
+    posted_at: Timestamp
+    followers: Count
+    following: Count | None = None
+    likes: Count
+    comments: Count
+    shares: Count
+    views: Count | None = None
+    text: Annotated[str, Field(max_length=10_000)] | None = None
+    sponsored: bool | None = None
+
+
+class CandidateIn(Strict):
+    """An account that could be paid for the campaign, and its price."""
+
+    account_id: Id
+    cost: Annotated[float, Field(gt=0, allow_inf_nan=False, examples=[250.0])]
+    posted_at: Timestamp | None = None
+    history: list[HistoryPost] | None = None
+
+
+class PredictRequest(Strict):
+    """Score these candidates for this campaign."""
+
+    campaign: Campaign
+    candidates: Annotated[list[CandidateIn], Field(min_length=1)]
+
+
+class RankRequest(PredictRequest):
+    """Pick the best portfolio of these candidates within the budget."""
+
+    budget: Annotated[float, Field(gt=0, allow_inf_nan=False, examples=[5000.0])]
+    objective: Objective = "clicks"
+
+
+class Estimate(BaseModel):
+    """An expected value with its 90% prediction interval."""
+
+    expected: float
+    low: float
+    high: float
+
+
+class CandidateScore(BaseModel):
+    """What a candidate is expected to cause, what it costs per action, and why."""
+
+    index: int = Field(description="Position of the candidate in the request.")
+    account_id: str
+    cost: float
+    outcomes: dict[str, Estimate] = Field(description="Per target: expected value, interval.")
+    roi: float | None = Field(
+        description="(expected revenue - cost) / cost, when revenue is a target."
+    )
+    cost_per_action: dict[str, float | None] = Field(description="Cost per expected action.")
+    followers_baseline: dict[str, float] = Field(
+        description="What the followers-only model expects, per target."
+    )
+    contributions: dict[str, dict[str, float]] | None = Field(
+        default=None,
+        description="Per target: LightGBM's contributions summed per feature family "
+        "(reach, resonance, relevance, track) plus bias, on the log scale: "
+        "exp(sum) is the expected value.",
+    )
+
+
+class CandidateError(BaseModel):
+    """A candidate that could not be scored; the others still were."""
+
+    index: int
+    account_id: str
+    error: str
+
+
+class PredictResponse(BaseModel):
+    """Scores for every candidate that could be scored, errors for the rest."""
+
+    request_id: str
+    model_version: str
+    scores: list[CandidateScore]
+    errors: list[CandidateError]
+
+
+class Portfolio(BaseModel):
+    """A set of candidates bought within the budget, and its predicted totals."""
+
+    account_ids: list[str]
+    indices: list[int]
+    cost: float
+    totals: dict[str, Estimate]
+    roi: float | None
+
+
+class RankResponse(BaseModel):
+    """The model's portfolio beside the one the follower-count rule would buy."""
+
+    request_id: str
+    model_version: str
+    objective: Objective
+    budget: float
+    portfolio: Portfolio
+    follower_rule: Portfolio
+    chosen: list[CandidateScore] = Field(description="The model portfolio's candidates, explained.")
+    errors: list[CandidateError]
+
+
+class Health(BaseModel):
+    """Ready or not, and the model version served."""
+
+    status: Literal["ok", "unavailable"]
+    model_version: str | None = None
+    reason: str | None = None
+
+
+class ModelInfo(BaseModel):
+    """The served model: version, training time, metrics against the baselines."""
+
+    version: str
+    trained_at: str | None
+    targets: list[str]
+    feature_families: list[str]
+    metrics: dict[str, dict[str, object]]
+    data_digest: str | None
+    data_as_of: str
+    accounts: int

@@ -1,0 +1,133 @@
+"""What the service holds in memory: the model, the account histories, and when they end.
+
+A `ServiceState` is built whole and never changed; reloading builds a new one and
+swaps the reference, so a request that started on the old state finishes on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from features.errors import FeaturesError
+from features.io import Dataset, load_dataset
+from serving.errors import ServingError
+from serving.settings import ServingSettings
+from training.bundle import ModelBundle, load_bundle
+from training.errors import TrainingError
+
+__all__ = ["ServiceState", "load_model", "load_state"]
+
+
+class NotReadyError(ServingError):
+    """The service has no model or no data to answer with."""
+
+    status_code = 503
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """An immutable snapshot: model, histories indexed per account, and their end."""
+
+    bundle: ModelBundle
+    manifest: dict[str, Any]
+    data: Dataset
+    as_of: pd.Timestamp
+    posts_of: dict[str, npt.NDArray[np.intp]]
+    placements_of: dict[str, npt.NDArray[np.intp]]
+
+    @property
+    def version(self) -> str:
+        """The model version being served."""
+        return str(self.manifest.get("version", "unknown"))
+
+    def knows(self, account_id: str) -> bool:
+        """Whether the account is in the service's data."""
+        return account_id in self.posts_of
+
+    def history(self, account_ids: list[str]) -> Dataset:
+        """The tables restricted to `account_ids` (campaigns left empty)."""
+        posts = _take(self.data.posts, self.posts_of, account_ids)
+        placements = _take(self.data.placements, self.placements_of, account_ids)
+        accounts = self.data.accounts[self.data.accounts["account_id"].isin(account_ids)]
+        return Dataset(
+            accounts=accounts,
+            posts=posts,
+            campaigns=self.data.campaigns.iloc[0:0],
+            placements=placements,
+        )
+
+
+def _take(
+    frame: pd.DataFrame, index: dict[str, npt.NDArray[np.intp]], ids: list[str]
+) -> pd.DataFrame:
+    found = [index[i] for i in dict.fromkeys(ids) if i in index]
+    rows = np.concatenate(found) if found else np.array([], dtype=np.intp)
+    return frame.iloc[rows]
+
+
+def load_model(uri: str) -> tuple[ModelBundle, dict[str, Any]]:
+    """Load the bundle from a manifest path or a registry URI (`models:/name@alias`).
+
+    Raises NotReadyError naming the reason when it cannot be loaded.
+    """
+    try:
+        if uri.startswith("models:/"):
+            return _from_registry(uri)
+        return load_bundle(Path(uri))
+    except (TrainingError, OSError) as e:
+        raise NotReadyError(f"no model: {e}") from e
+
+
+def _from_registry(uri: str) -> tuple[ModelBundle, dict[str, Any]]:
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from training.settings import get_settings
+    from training.tracking import use_tracking
+
+    use_tracking(get_settings())
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except Exception as e:  # MLflow raises many kinds for a missing or broken model
+        raise NotReadyError(f"no model at {uri}: {e}") from e
+    bundle = model.unwrap_python_model().bundle
+    if not isinstance(bundle, ModelBundle):
+        raise NotReadyError(f"{uri} is not an influence model.")
+    name, _, alias = uri.removeprefix("models:/").partition("@")
+    version = "unknown"
+    if alias:
+        version = str(MlflowClient().get_model_version_by_alias(name, alias).version)
+    return bundle, {"version": version, **bundle.metadata}
+
+
+def load_state(settings: ServingSettings) -> ServiceState:
+    """Load model and data; NotReadyError with the reason if either is missing or broken."""
+    bundle, manifest = load_model(settings.model_uri)
+    if settings.data_dir is None:
+        raise NotReadyError(
+            "no data: set INFLUENCE_DATA_DIR (or --data) to the folder of account histories"
+        )
+    try:
+        data = load_dataset(settings.data_dir)
+    except FeaturesError as e:
+        raise NotReadyError(f"no data: {e}") from e
+    latest = max(data.posts["posted_at"].max(), data.placements["posted_at"].max())
+    return ServiceState(
+        bundle=bundle,
+        manifest=manifest,
+        data=data,
+        as_of=latest + pd.Timedelta(seconds=1),
+        posts_of=_index(data.posts),
+        placements_of=_index(data.placements),
+    )
+
+
+def _index(frame: pd.DataFrame) -> dict[str, npt.NDArray[np.intp]]:
+    groups = frame.groupby("account_id", sort=False).indices
+    return {str(k): np.asarray(v, dtype=np.intp) for k, v in groups.items()}

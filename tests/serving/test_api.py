@@ -1,0 +1,414 @@
+"""The API through a real TestClient: answers, explanations, bad input, keys, the log."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from features.io import load_dataset
+from serving.app import create_app
+from serving.batch import predict_file
+from serving.decisions import DecisionLog
+from serving.settings import ServingSettings
+from training.bundle import load_bundle
+
+CAMPAIGN = {"brand": "northpeak", "topic": "running shoes marathon"}
+
+
+def settings_for(root: Path, tmp: Path, **overrides: Any) -> ServingSettings:
+    values: dict[str, Any] = {
+        "data_dir": root / "world",
+        "model_uri": str(root / "models" / "champion.json"),
+        "decision_log": str(tmp / "decisions.db"),
+        **overrides,
+    }
+    return ServingSettings(**values)
+
+
+@pytest.fixture
+def client(trained: Path, tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(trained, tmp_path))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def accounts(trained: Path) -> list[str]:
+    data = load_dataset(trained / "world")
+    return [str(a) for a in data.placements["account_id"].drop_duplicates().head(30)]
+
+
+def test_health_and_model(client: TestClient, trained: Path) -> None:
+    manifest = json.loads((trained / "models" / "champion.json").read_text())
+    assert client.get("/health").json() == {
+        "status": "ok",
+        "model_version": manifest["version"],
+        "reason": None,
+    }
+    info = client.get("/model").json()
+    assert info["version"] == manifest["version"]
+    assert info["feature_families"] == ["reach", "resonance", "relevance", "track"]
+    assert set(info["metrics"]) == {"clicks", "referrals", "conversions", "revenue"}
+    assert info["metrics"]["clicks"]["model"] > info["metrics"]["clicks"]["followers"]
+
+
+def test_predict_scores_explains_and_reports_unscorable(
+    client: TestClient, accounts: list[str]
+) -> None:
+    body = {
+        "campaign": CAMPAIGN,
+        "candidates": [
+            {"account_id": accounts[0], "cost": 200.0},
+            {"account_id": "nobody", "cost": 10.0},
+            {"account_id": accounts[1], "cost": 80.0},
+        ],
+    }
+    r = client.post("/predict", json=body)
+    assert r.status_code == 200
+    out = r.json()
+    assert [s["index"] for s in out["scores"]] == [0, 2]
+    assert out["errors"] == [
+        {
+            "index": 1,
+            "account_id": "nobody",
+            "error": "unknown account_id 'nobody' and no history given; send its recent posts "
+            "in `history` to score it",
+        }
+    ]
+    first = out["scores"][0]
+    for target, est in first["outcomes"].items():
+        assert est["low"] <= est["expected"] <= est["high"], target
+        # LightGBM's contributions are on the log scale and add up to the prediction.
+        parts = first["contributions"][target]
+        assert set(parts) == {"reach", "resonance", "relevance", "track", "bias"}
+        assert np.exp(sum(parts.values())) == pytest.approx(est["expected"], rel=1e-6)
+    revenue = first["outcomes"]["revenue"]["expected"]
+    assert first["roi"] == pytest.approx((revenue - 200.0) / 200.0)
+    assert first["cost_per_action"]["clicks"] == pytest.approx(
+        200.0 / first["outcomes"]["clicks"]["expected"]
+    )
+    assert set(first["followers_baseline"]) == {"clicks", "referrals", "conversions", "revenue"}
+
+
+def test_unknown_account_with_history_is_scored(client: TestClient) -> None:
+    history = [
+        {
+            "posted_at": f"2025-06-{d:02d}T12:00:00",
+            "followers": 5000 + d,
+            "likes": 300,
+            "comments": 20,
+            "shares": 9,
+            "views": 4000,
+            "text": "marathon training running shoes",
+            "sponsored": False,
+        }
+        for d in range(1, 11)
+    ]
+    bad = [dict(history[0], likes=-3)]
+    body = {
+        "campaign": CAMPAIGN,
+        "candidates": [
+            {"account_id": "fresh", "cost": 120.0, "history": history},
+            {
+                "account_id": "broken",
+                "cost": 120.0,
+                "history": [dict(h) for h in history[:2]]
+                + [
+                    {
+                        "posted_at": "2025-06-01",
+                        "followers": 1,
+                        "likes": 1,
+                        "comments": 1,
+                        "shares": 1,
+                        "post_id": "dup",
+                    },
+                    {
+                        "posted_at": "2025-06-02",
+                        "followers": 1,
+                        "likes": 1,
+                        "comments": 1,
+                        "shares": 1,
+                        "post_id": "dup",
+                    },
+                ],
+            },
+        ],
+    }
+    out = client.post("/predict", json=body).json()
+    assert [s["account_id"] for s in out["scores"]] == ["fresh"]
+    assert out["errors"][0]["error"] == (
+        "candidates[1].history, column 'post_id': ids already used on an earlier row "
+        "in 1 row (row 4)"
+    )
+    r = client.post(
+        "/predict",
+        json={"campaign": CAMPAIGN, "candidates": [{"account_id": "x", "cost": 1, "history": bad}]},
+    )
+    assert r.status_code == 422
+    assert (
+        r.json()["detail"]
+        == "candidates.0.history.0.likes: Input should be greater than or equal to 0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"campaign": {"topic": "x"}, "candidates": [{"account_id": "a", "cost": 1}]},
+            "campaign.brand: Field required",
+        ),
+        (
+            {"campaign": CAMPAIGN, "candidates": [{"account_id": "a", "cost": "abc"}]},
+            "candidates.0.cost: Input should be a valid number, unable to parse string as a number",
+        ),
+        (
+            {"campaign": CAMPAIGN, "candidates": [{"account_id": "a", "cost": -5}]},
+            "candidates.0.cost: Input should be greater than 0",
+        ),
+        (
+            {
+                "campaign": CAMPAIGN,
+                "candidates": [{"account_id": "a", "cost": 5, "posted_at": "next tuesday"}],
+            },
+            "candidates.0.posted_at: Input should be a valid datetime or date, "
+            "invalid character in year",
+        ),
+        (
+            {"campaign": CAMPAIGN, "candidates": []},
+            "candidates: List should have at least 1 item after validation, not 0",
+        ),
+        (
+            {"campaign": CAMPAIGN, "candidates": [{"account_id": "a", "cost": 5, "followers": 9}]},
+            "candidates.0.followers: Extra inputs are not permitted",
+        ),
+        (
+            {"campaign": CAMPAIGN, "candidates": [{"account_id": "a", "cost": 5}], "budget": 0},
+            "budget: Input should be greater than 0",
+        ),
+    ],
+)
+def test_bad_input_is_a_4xx_that_says_what_and_where(
+    client: TestClient, body: dict[str, Any], message: str
+) -> None:
+    path = "/rank" if "budget" in body else "/predict"
+    r = client.post(path, json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == message
+
+
+def test_malformed_json_is_422(client: TestClient) -> None:
+    r = client.post("/predict", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert (
+        r.json()["detail"]
+        == "body: not valid JSON (Expecting property name enclosed in double quotes) at character 1"
+    )
+
+
+def test_too_many_candidates_and_oversized_bodies(trained: Path, tmp_path: Path) -> None:
+    settings = settings_for(trained, tmp_path, max_candidates=2, max_body_bytes=2048)
+    with TestClient(create_app(settings)) as c:
+        r = c.post(
+            "/predict",
+            json={"campaign": CAMPAIGN, "candidates": [{"account_id": "a", "cost": 1}] * 3},
+        )
+        assert r.status_code == 413
+        assert r.json()["detail"] == (
+            "The request has 3 candidates; at most 2 are accepted. Split it into several requests."
+        )
+        big = {
+            "campaign": {"brand": "b", "topic": "x" * 3000},
+            "candidates": [{"account_id": "a", "cost": 1}],
+        }
+        r = c.post("/predict", json=big)
+        assert r.status_code == 413
+        assert r.json()["detail"].startswith(
+            "The request body is larger than the limit of 2048 bytes"
+        )
+
+
+def test_api_key_guards_everything_but_health(
+    trained: Path, tmp_path: Path, accounts: list[str]
+) -> None:
+    settings = settings_for(trained, tmp_path, api_key="s3cret")
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/health").status_code == 200
+        for method, path in (
+            ("get", "/model"),
+            ("get", "/metrics"),
+            ("post", "/predict"),
+            ("post", "/admin/reload"),
+        ):
+            r = getattr(c, method)(path)
+            assert r.status_code == 401, path
+            assert r.json() == {
+                "detail": "Missing or wrong API key: send it in the X-API-Key header."
+            }
+        assert c.get("/model", headers={"X-API-Key": "wrong"}).status_code == 401
+        assert c.get("/model", headers={"X-API-Key": "s3cret"}).status_code == 200
+
+
+def test_no_model_or_tampered_model_is_503_with_reason(trained: Path, tmp_path: Path) -> None:
+    with TestClient(
+        create_app(settings_for(trained, tmp_path, model_uri=str(tmp_path / "none.json")))
+    ) as c:
+        r = c.get("/health")
+        assert r.status_code == 503
+        assert (
+            r.json()["reason"] == f"no model: No model manifest at {tmp_path / 'none.json'}; "
+            "run `influence train` to create one."
+        )
+        r = c.post(
+            "/predict", json={"campaign": CAMPAIGN, "candidates": [{"account_id": "a", "cost": 1}]}
+        )
+        assert r.status_code == 503
+    models = tmp_path / "models"
+    shutil.copytree(trained / "models", models)
+    manifest = json.loads((models / "champion.json").read_text())
+    (models / manifest["file"]).write_bytes(b"not a model")
+    with TestClient(
+        create_app(settings_for(trained, tmp_path, model_uri=str(models / "champion.json")))
+    ) as c:
+        r = c.get("/health")
+        assert r.status_code == 503
+        assert "does not match its manifest" in r.json()["reason"]
+    with TestClient(create_app(settings_for(trained, tmp_path, data_dir=None))) as c:
+        assert c.get("/health").json()["reason"].startswith("no data: set INFLUENCE_DATA_DIR")
+
+
+def test_rank_buys_within_budget_and_beats_the_follower_rule(
+    client: TestClient, accounts: list[str]
+) -> None:
+    candidates = [{"account_id": a, "cost": 100.0 + 10 * i} for i, a in enumerate(accounts)]
+    for objective in ("clicks", "revenue", "roi"):
+        r = client.post(
+            "/rank",
+            json={
+                "campaign": CAMPAIGN,
+                "candidates": candidates,
+                "budget": 1000.0,
+                "objective": objective,
+            },
+        )
+        assert r.status_code == 200, r.text
+        out = r.json()
+        model, rule = out["portfolio"], out["follower_rule"]
+        assert model["cost"] <= 1000.0
+        assert rule["cost"] <= 1000.0
+        key = "revenue" if objective == "roi" else objective
+        if objective == "roi":
+            assert (
+                model["totals"]["revenue"]["expected"] - model["cost"]
+                >= rule["totals"]["revenue"]["expected"] - rule["cost"]
+            )
+        else:
+            assert model["totals"][key]["expected"] >= rule["totals"][key]["expected"]
+        assert sorted(s["index"] for s in out["chosen"]) == sorted(model["indices"])
+        assert all(s["contributions"] is not None for s in out["chosen"])
+
+
+def test_every_answer_is_in_the_decision_log(
+    trained: Path, tmp_path: Path, accounts: list[str]
+) -> None:
+    settings = settings_for(trained, tmp_path)
+    with TestClient(create_app(settings)) as c:
+        ids = []
+        for a in accounts[:5]:
+            ids.append(
+                c.post(
+                    "/predict",
+                    json={"campaign": CAMPAIGN, "candidates": [{"account_id": a, "cost": 50}]},
+                ).json()["request_id"]
+            )
+        ids.append(
+            c.post(
+                "/rank",
+                json={
+                    "campaign": CAMPAIGN,
+                    "candidates": [{"account_id": accounts[0], "cost": 50}],
+                    "budget": 100,
+                },
+            ).json()["request_id"]
+        )
+        c.post("/predict", json={"campaign": CAMPAIGN, "candidates": []})  # refused: not a decision
+    log = DecisionLog(settings.decision_log)
+    assert log.count() == 6
+    assert len(set(ids)) == 6
+
+
+def test_reload_and_metrics(client: TestClient, trained: Path) -> None:
+    r = client.post("/admin/reload")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok"
+    text = client.get("/metrics").text
+    assert 'influence_requests_total{path="/admin/reload",status="200"} 1.0' in text
+    assert "influence_ready 1.0" in text
+
+
+def test_api_batch_and_training_paths_agree(
+    client: TestClient, trained: Path, tmp_path: Path
+) -> None:
+    data = load_dataset(trained / "world")
+    placement = data.placements.iloc[[len(data.placements) - 7]]
+    row = placement.iloc[0]
+    bundle, _ = load_bundle(trained / "models" / "champion.json")
+    offline = bundle.predict(
+        bundle.builder.transform(data, placement), placement["cost"].reset_index(drop=True)
+    )
+
+    api = client.post(
+        "/predict",
+        json={
+            "campaign": {
+                "brand": str(
+                    data.campaigns.set_index("campaign_id").loc[row["campaign_id"], "brand"]
+                ),
+                "topic": str(
+                    data.campaigns.set_index("campaign_id").loc[row["campaign_id"], "topic"]
+                ),
+            },
+            "candidates": [
+                {
+                    "account_id": row["account_id"],
+                    "cost": float(row["cost"]),
+                    "posted_at": row["posted_at"].isoformat(),
+                }
+            ],
+        },
+    ).json()["scores"][0]
+
+    planned = tmp_path / "planned.csv"
+    placement.drop(columns=["clicks", "referrals", "conversions", "revenue"]).to_csv(
+        planned, index=False
+    )
+    predict_file(settings_for(trained, tmp_path), planned, tmp_path / "scores.csv")
+    batch = pd.read_csv(tmp_path / "scores.csv")
+    assert list(batch.columns) == [
+        "placement_id",
+        "clicks",
+        "clicks_low",
+        "clicks_high",
+        "referrals",
+        "referrals_low",
+        "referrals_high",
+        "conversions",
+        "conversions_low",
+        "conversions_high",
+        "revenue",
+        "revenue_low",
+        "revenue_high",
+        "roi",
+    ]
+    for target in ("clicks", "referrals", "conversions", "revenue"):
+        assert api["outcomes"][target]["expected"] == pytest.approx(
+            offline[target].iloc[0], rel=1e-12
+        )
+        assert batch[target].iloc[0] == pytest.approx(offline[target].iloc[0], rel=1e-12)
