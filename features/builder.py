@@ -10,6 +10,8 @@ an account whatever other accounts are in the tables (the scale-out relies on it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -21,7 +23,7 @@ from features.relevance import TopicVectorizer, relevance_features
 from features.resonance import resonance_features
 from features.track_record import fit_priors, track_features
 
-__all__ = ["FAMILIES", "FEATURES", "FeatureBuilder", "family_of"]
+__all__ = ["FAMILIES", "FEATURES", "FeatureBuilder", "History", "family_of"]
 
 FAMILIES = ("reach", "resonance", "relevance", "track")
 
@@ -72,6 +74,15 @@ def family_of(feature: str) -> str:
     return family
 
 
+@dataclass(frozen=True)
+class History:
+    """The targets (keyed by `_p`), the prepared posts, and each target's post window."""
+
+    targets: pd.DataFrame
+    posts: pd.DataFrame
+    joined: pd.DataFrame
+
+
 class FeatureBuilder:
     """Point-in-time features per placement; scikit-learn style.
 
@@ -119,6 +130,50 @@ class FeatureBuilder:
         self.feature_names_ = list(FEATURES)
         return self
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "priors_"):
+            raise NotFittedError(
+                "This FeatureBuilder is not fitted yet. Call 'fit' before 'transform'."
+            )
+
+    def history(self, data: Dataset, targets: pd.DataFrame) -> History:
+        """Step 1 of `transform`: the targets keyed by `_p`, their posts, the joined window."""
+        self._check_fitted()
+        frame = targets_frame(targets)
+        posts = prepare_posts(data.posts)
+        return History(frame, posts, join_history(frame, posts, self.lookback_days))
+
+    def campaign_free(self, data: Dataset, history: History) -> pd.DataFrame:
+        """Step 2: reach, resonance and track record, which do not depend on the campaign."""
+        return pd.concat(
+            [
+                reach_features(history.targets, history.joined, data.accounts),
+                resonance_features(history.targets, history.joined),
+                track_features(
+                    history.targets,
+                    data.placements,
+                    history.posts,
+                    self.priors_,
+                    self.attribution_window_days,
+                    self.prior_strength,
+                ),
+            ],
+            axis=1,
+        )
+
+    def relevance(self, history: History, campaigns: pd.DataFrame) -> pd.DataFrame:
+        """Step 3: relevance, the only family that depends on the campaign."""
+        self._check_fitted()
+        return relevance_features(history.targets, history.joined, campaigns, self.vectorizer_)
+
+    @staticmethod
+    def assemble(targets: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
+        """Step 4: the feature table, in the targets' order, from the families' frames."""
+        features = pd.concat(parts, axis=1).reindex(columns=list(FEATURES))
+        values = features.reindex(targets["_p"].to_numpy()).to_numpy(dtype=np.float64)
+        keys = targets[TARGET_KEYS].reset_index(drop=True)
+        return pd.concat([keys, pd.DataFrame(values, columns=list(FEATURES))], axis=1)
+
     def transform(self, data: Dataset, targets: pd.DataFrame | None = None) -> pd.DataFrame:
         """Build one feature row per target placement.
 
@@ -127,30 +182,11 @@ class FeatureBuilder:
         `data.placements`). Returns the targets' `placement_id`, `account_id`,
         `campaign_id` and `posted_at` followed by `FEATURES`, in the targets'
         order. Only posts before each target and past placements whose window had
-        closed by then reach its row.
+        closed by then reach its row. The steps (`history`, `campaign_free`,
+        `relevance`, `assemble`) are public so that a service can keep the
+        campaign-free part of its accounts' latest state and compute only
+        relevance per request, through the same functions.
         """
-        if not hasattr(self, "priors_"):
-            raise NotFittedError(
-                "This FeatureBuilder is not fitted yet. Call 'fit' before 'transform'."
-            )
-        targets = targets_frame(data.placements if targets is None else targets)
-        posts = prepare_posts(data.posts)
-        joined = join_history(targets, posts, self.lookback_days)
-        families = [
-            reach_features(targets, joined, data.accounts),
-            resonance_features(targets, joined),
-            relevance_features(targets, joined, data.campaigns, self.vectorizer_),
-            track_features(
-                targets,
-                data.placements,
-                posts,
-                self.priors_,
-                self.attribution_window_days,
-                self.prior_strength,
-            ),
-        ]
-        features = pd.concat(families, axis=1).reindex(columns=list(FEATURES))
-        table = targets[TARGET_KEYS].copy()
-        values = features.reindex(targets["_p"]).to_numpy(dtype=np.float64)
-        table[list(FEATURES)] = values
-        return table
+        history = self.history(data, data.placements if targets is None else targets)
+        parts = [self.campaign_free(data, history), self.relevance(history, data.campaigns)]
+        return self.assemble(history.targets, parts)

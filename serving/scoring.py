@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.builder import History
 from features.contract import POSTS
 from features.io import Dataset
 from features.validate import coerce_table
@@ -155,18 +156,93 @@ def _prepare(
     return data, targets, errors
 
 
+def _campaign_frame(campaign: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "campaign_id": [REQUEST_CAMPAIGN],
+            "brand": [campaign["brand"]],
+            "topic": [campaign["topic"]],
+        }
+    )
+
+
+def _latest_features(
+    state: ServiceState, campaign: dict[str, str], rows: list[tuple[int, CandidateIn]]
+) -> pd.DataFrame:
+    """Feature rows of known accounts as of the end of the data, from the cached state.
+
+    Only relevance is computed here, by the builder's own step, over each
+    account's cached post window; the other families are the cached rows.
+    """
+    latest = state.latest
+    slots = [latest.row_of[c.account_id] for _, c in rows]
+    targets = pd.DataFrame(
+        {
+            "placement_id": [f"candidate-{i}" for i, _ in rows],
+            "account_id": [c.account_id for _, c in rows],
+            "campaign_id": REQUEST_CAMPAIGN,
+            "posted_at": state.as_of,
+            "_p": np.arange(len(rows), dtype=np.int64),
+        }
+    )
+    empty = np.array([], dtype=np.intp)
+    windows = [latest.joined_rows.get(slot, empty) for slot in slots]
+    joined = latest.history.joined.iloc[np.concatenate(windows)].copy()
+    joined["_p"] = np.repeat(np.arange(len(rows), dtype=np.int64), [w.size for w in windows])
+    history = History(targets, latest.history.posts, joined.reset_index(drop=True))
+    relevance = state.bundle.builder.relevance(history, _campaign_frame(campaign))
+    free = latest.free.iloc[slots].set_axis(pd.Index(targets["_p"], name="_p"))
+    return state.bundle.builder.assemble(targets, [free, relevance])
+
+
 def score(
     state: ServiceState, campaign: dict[str, str], candidates: list[CandidateIn], max_posts: int
 ) -> Scored:
-    """Predict every candidate that can be scored; list the others with their reason."""
-    data, targets, errors = _prepare(state, campaign, candidates, max_posts)
-    if targets.empty:
+    """Predict every candidate that can be scored; list the others with their reason.
+
+    Known accounts described as of the end of the data (no `posted_at`, or one in
+    the future) use the cached latest state; the rest go through the full
+    `transform`. Both give the same rows (tested).
+    """
+    fast = [
+        (i, c)
+        for i, c in enumerate(candidates)
+        if state.knows(c.account_id) and effective_time(c.posted_at, state.as_of) == state.as_of
+    ]
+    fast_ids = {i for i, _ in fast}
+    rest = [c for i, c in enumerate(candidates) if i not in fast_ids]
+    rest_index = [i for i in range(len(candidates)) if i not in fast_ids]
+    tables: list[pd.DataFrame] = []
+    costs: list[float] = []
+    order: list[int] = []
+    errors: list[CandidateError] = []
+    if fast:
+        tables.append(_latest_features(state, campaign, fast))
+        costs += [float(c.cost) for _, c in fast]
+        order += [i for i, _ in fast]
+    if rest:
+        data, targets, rest_errors = _prepare(state, campaign, rest, max_posts)
+        errors = [
+            CandidateError(
+                rest_index[e.index],
+                e.account_id,
+                e.error.replace(f"candidates[{e.index}]", f"candidates[{rest_index[e.index]}]"),
+            )
+            for e in rest_errors
+        ]
+        if not targets.empty:
+            tables.append(state.bundle.builder.transform(data, targets))
+            costs += targets["cost"].tolist()
+            order += [rest_index[i] for i in targets["index"]]
+    if not tables:
         return Scored(pd.DataFrame(), pd.DataFrame(), errors)
-    scored = score_placements(state.bundle, data, targets)
-    scored.index = pd.Index(targets["index"].to_numpy(), name="index")
-    feature_cols = [c for c in scored.columns if c not in state.bundle.predict_columns]
-    features = scored[feature_cols]
-    predictions = scored[state.bundle.predict_columns].assign(
-        cost=targets["cost"].to_numpy(), account_id=targets["account_id"].to_numpy()
+    features = pd.concat(tables, ignore_index=True)
+    cost = pd.Series(costs, dtype=float)
+    predictions = state.bundle.predict(features, cost).assign(
+        cost=cost.to_numpy(), account_id=features["account_id"].to_numpy()
     )
-    return Scored(predictions, features, errors)
+    index = pd.Index(order, name="index")
+    features.index = index
+    predictions.index = index
+    ranked = np.argsort(np.asarray(order), kind="stable")
+    return Scored(predictions.iloc[ranked], features.iloc[ranked], errors)

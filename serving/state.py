@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from features.builder import History
 from features.errors import FeaturesError
 from features.io import Dataset, load_dataset
 from serving.errors import ServingError
@@ -21,13 +22,50 @@ from serving.settings import ServingSettings
 from training.bundle import ModelBundle, load_bundle
 from training.errors import TrainingError
 
-__all__ = ["ServiceState", "load_model", "load_state"]
+__all__ = ["LatestState", "ServiceState", "load_model", "load_state"]
 
 
 class NotReadyError(ServingError):
     """The service has no model or no data to answer with."""
 
     status_code = 503
+
+
+@dataclass(frozen=True)
+class LatestState:
+    """Every known account as of the end of the data, computed once per load.
+
+    `free` holds the campaign-free feature families (reach, resonance, track)
+    with one row per account (`row_of`); `history` the post windows that
+    relevance, the only campaign-dependent family, is computed from per request.
+    Both come from `FeatureBuilder`'s own steps, so a cached row equals the row
+    `transform` would build.
+    """
+
+    history: History
+    free: pd.DataFrame
+    row_of: dict[str, int]
+    joined_rows: dict[int, npt.NDArray[np.intp]]
+
+
+def _latest(bundle: ModelBundle, data: Dataset, as_of: pd.Timestamp) -> LatestState:
+    accounts = sorted(set(data.posts["account_id"]))
+    targets = pd.DataFrame(
+        {
+            "placement_id": [f"latest/{a}" for a in accounts],
+            "account_id": accounts,
+            "campaign_id": "latest",
+            "posted_at": as_of,
+        }
+    )
+    history = bundle.builder.history(data, targets)
+    groups = history.joined.groupby("_p", sort=False).indices
+    return LatestState(
+        history=history,
+        free=bundle.builder.campaign_free(data, history),
+        row_of={a: i for i, a in enumerate(accounts)},
+        joined_rows={int(cast(int, k)): np.asarray(v, dtype=np.intp) for k, v in groups.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -40,6 +78,7 @@ class ServiceState:
     as_of: pd.Timestamp
     posts_of: dict[str, npt.NDArray[np.intp]]
     placements_of: dict[str, npt.NDArray[np.intp]]
+    latest: LatestState
 
     @property
     def version(self) -> str:
@@ -117,14 +156,16 @@ def load_state(settings: ServingSettings) -> ServiceState:
         data = load_dataset(settings.data_dir)
     except FeaturesError as e:
         raise NotReadyError(f"no data: {e}") from e
-    latest = max(data.posts["posted_at"].max(), data.placements["posted_at"].max())
+    last = max(data.posts["posted_at"].max(), data.placements["posted_at"].max())
+    as_of = last + pd.Timedelta(seconds=1)
     return ServiceState(
         bundle=bundle,
         manifest=manifest,
         data=data,
-        as_of=latest + pd.Timedelta(seconds=1),
+        as_of=as_of,
         posts_of=_index(data.posts),
         placements_of=_index(data.placements),
+        latest=_latest(bundle, data, as_of),
     )
 
 

@@ -86,8 +86,9 @@ class ModelBundle:
         `T_high`, `T_followers` (the followers baseline's prediction) and
         `cost_per_T`; plus `roi` = (revenue - cost) / cost when revenue is a target.
         """
-        x = model_frame(features)
-        xf = followers_frame(features, cost)
+        # NumPy into LightGBM: the pandas path re-checks names and types on every call.
+        x = model_frame(features).to_numpy()
+        xf = followers_frame(features, cost).to_numpy()
         costs = cost.to_numpy(dtype=float)
         out: dict[str, npt.NDArray[np.float64]] = {}
         for target, m in self.models.items():
@@ -112,7 +113,7 @@ class ModelBundle:
         expected value. Costly (about ten times a prediction): call it only for
         rows that will be shown.
         """
-        x = model_frame(features)
+        x = model_frame(features).to_numpy()
         families = np.array([family_of(f) for f in FEATURES])
         result: dict[str, pd.DataFrame] = {}
         for target, m in self.models.items():

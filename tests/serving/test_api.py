@@ -412,3 +412,33 @@ def test_api_batch_and_training_paths_agree(
             offline[target].iloc[0], rel=1e-12
         )
         assert batch[target].iloc[0] == pytest.approx(offline[target].iloc[0], rel=1e-12)
+
+
+def test_cached_latest_state_gives_the_rows_transform_builds(trained: Path, tmp_path: Path) -> None:
+    from serving.scoring import CandidateIn, score
+    from serving.state import load_state
+
+    state = load_state(settings_for(trained, tmp_path))
+    accounts = sorted(state.latest.row_of)[:25]
+    candidates = [CandidateIn(account_id=a, cost=100.0 + i) for i, a in enumerate(accounts)]
+    cached = score(state, CAMPAIGN, candidates, 100)
+    targets = pd.DataFrame(
+        {
+            "placement_id": [f"candidate-{i}" for i in range(len(accounts))],
+            "account_id": accounts,
+            "campaign_id": "request",
+            "posted_at": state.as_of,
+            "cost": [c.cost for c in candidates],
+        }
+    )
+    data = state.history(accounts)
+    data = type(data)(
+        accounts=data.accounts,
+        posts=data.posts,
+        campaigns=pd.DataFrame(
+            {"campaign_id": ["request"], **{k: [v] for k, v in CAMPAIGN.items()}}
+        ),
+        placements=data.placements,
+    )
+    full = state.bundle.builder.transform(data, targets)
+    pd.testing.assert_frame_equal(cached.features.reset_index(drop=True), full, check_dtype=True)
