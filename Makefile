@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 WORLD ?= work/world
 SEED ?= 7
 ACCOUNTS ?= 2000
+PORT ?= 8000
+REPORT ?= work/report
 
 .PHONY: setup demo test lint
 
@@ -17,10 +19,12 @@ $(BIN)/influence: pyproject.toml
 
 setup: $(BIN)/influence  ## create .venv and install influence with its test tools
 
-demo: setup  ## simulate a world, validate it, train and compare against the follower baselines
+demo: setup  ## simulate, validate, train, compare, then serve the champion (Ctrl-C stops it)
 	$(BIN)/influence simulate --out $(WORLD) --accounts $(ACCOUNTS) --seed $(SEED)
 	$(BIN)/influence validate $(WORLD)
 	$(BIN)/influence train $(WORLD) --seed $(SEED) --promote
+	$(BIN)/influence compare $(WORLD) --out $(REPORT)
+	$(BIN)/influence serve --data $(WORLD) --port $(PORT)
 
 lint: setup  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .

@@ -16,10 +16,15 @@ post sponsored content often fatigue their audience. Prices follow displayed
 followers, as the market prices popularity, so return per unit cost is highest
 away from the top of the follower ranking (Beichert et al. 2024). Outcomes are
 over-dispersed counts drawn around the expected values.
+
+With `experiment=True` the later half of the campaigns run as a live experiment
+between two selection policies (see `_run_experiment`), so that the whole loop
+(simulate, train, compare, analyse the experiment) can be shown on one world.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,7 +36,16 @@ from features.contract import TABLES
 from features.errors import FeaturesError
 from features.io import atomic_path
 
-__all__ = ["BRANDS", "TOPICS", "SimulationConfig", "World", "simulate_world", "write_world"]
+__all__ = [
+    "BRANDS",
+    "EXPERIMENT_ARMS",
+    "TOPICS",
+    "SimulationConfig",
+    "World",
+    "experiment_arm",
+    "simulate_world",
+    "write_world",
+]
 
 TOPICS: dict[str, tuple[str, ...]] = {
     name: tuple(words.split())
@@ -77,6 +91,11 @@ BRANDS: dict[str, str] = {
 
 _SENTENCES_PER_TOPIC = 400
 
+EXPERIMENT_ARMS: tuple[str, ...] = ("model", "followers")
+"""The arms of a simulated experiment, in the order the assignment formula indexes them."""
+EXPERIMENT_SHARE = 0.3
+"""Share of a campaign's shortlist cost that an experiment arm spends."""
+
 
 @dataclass(frozen=True)
 class SimulationConfig:
@@ -88,6 +107,8 @@ class SimulationConfig:
     candidates: int = 50
     seed: int = 0
     start: str = "2025-01-01T00:00:00Z"
+    experiment: bool = False
+    """Run the later half of the campaigns as an experiment: model picks against follower picks."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first knob that cannot make a world."""
@@ -116,8 +137,15 @@ class World:
     config: SimulationConfig
 
     def metadata(self) -> dict[str, object]:
-        """What made this world, for `simulation.json` beside the tables."""
-        return {"generator": "influence simulate", **asdict(self.config)}
+        """What made this world, for `simulation.json` beside the tables.
+
+        `experiment` is written only when it is on, so that a default world's
+        directory stays byte-identical to the ones written before the option existed.
+        """
+        config = asdict(self.config)
+        if not self.config.experiment:
+            del config["experiment"]
+        return {"generator": "influence simulate", **config}
 
 
 def _sentence_pool(rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
@@ -348,7 +376,77 @@ def simulate_world(config: SimulationConfig) -> World:
             "starts_at": _timestamps(start, c_start),
         }
     )
-    return World(accounts, posts, campaigns, placements, truth, config)
+    world = World(accounts, posts, campaigns, placements, truth, config)
+    if not config.experiment:
+        return world
+    # Every random number is drawn by now: the experiment only removes rows and adds `arm`.
+    return _run_experiment(world, pl_campaign, pl_index, pl_shown, exp_clicks)
+
+
+def _keep_within(cost: np.ndarray, priority: np.ndarray, budget: float) -> np.ndarray:
+    """Greedy by descending priority, skipping what no longer fits (training.budget's rule)."""
+    chosen = np.zeros(cost.size, dtype=bool)
+    left = budget
+    for i in np.argsort(-priority, kind="stable"):
+        if cost[i] <= left:
+            chosen[i] = True
+            left -= cost[i]
+    return chosen
+
+
+def experiment_arm(campaign_id: str, salt: str) -> str:
+    """The arm of a campaign: sha256(salt + campaign_id) as an integer, mod the arms.
+
+    The formula of `training.abtest.assign_arm` (with arms model, followers), written out
+    here because the features layer never imports training; a test checks they agree.
+    """
+    digest = hashlib.sha256((salt + campaign_id).encode("utf-8")).hexdigest()
+    return EXPERIMENT_ARMS[int(digest, 16) % len(EXPERIMENT_ARMS)]
+
+
+def _run_experiment(
+    world: World,
+    pl_campaign: np.ndarray,
+    pl_index: np.ndarray,
+    shown: np.ndarray,
+    exp_clicks: np.ndarray,
+) -> World:
+    """Turn the later half of the campaigns into a live experiment between two policies.
+
+    Campaigns are numbered in start order; the later half (from campaign n // 2 on) are
+    assigned an arm by `experiment_arm` with the salt `simulate-<seed>`. Each arm keeps,
+    from its campaign's shortlist, candidates within 30% of the shortlist's summed cost:
+    `followers` the highest displayed follower counts first (the market's rule), `model`
+    the highest *true* expected clicks per unit cost first. The simulator knows the
+    truth, so the model arm stands in for a good model, not for this project's model:
+    it shows what the experiment and its analysis see when one policy is better.
+    Only kept placements (and their posts) remain, with `arm` set; earlier campaigns are
+    unchanged and have no arm. No random number is drawn here.
+    """
+    placements, config = world.placements, world.config
+    n_c = len(world.campaigns)
+    salt = f"simulate-{config.seed}"
+    cost = placements["cost"].to_numpy(dtype=float)
+    keep = np.ones(len(placements), dtype=bool)
+    arm = np.full(len(placements), None, dtype=object)
+    for c in range(n_c // 2, n_c):
+        rows = np.flatnonzero(pl_campaign == c)
+        name = experiment_arm(str(world.campaigns["campaign_id"].iloc[c]), salt)
+        priority = shown[rows] if name == "followers" else exp_clicks[rows] / cost[rows]
+        budget = EXPERIMENT_SHARE * float(cost[rows].sum())
+        keep[rows] = _keep_within(cost[rows], priority, budget)
+        arm[rows] = name
+    post_keep = np.ones(len(world.posts), dtype=bool)
+    post_keep[pl_index[~keep]] = False
+    placements = placements.assign(arm=arm)[keep].reset_index(drop=True)
+    return World(
+        accounts=world.accounts,
+        posts=world.posts[post_keep].reset_index(drop=True),
+        campaigns=world.campaigns,
+        placements=placements,
+        truth=world.truth[keep].reset_index(drop=True),
+        config=config,
+    )
 
 
 METADATA_FILE = "simulation.json"

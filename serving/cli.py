@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 from features import OUTCOMES, DataContractError, FeaturesError, load_dataset, validate_directory
 from features.io import atomic_path, read_table_file
 from features.simulate import SimulationConfig, simulate_world, write_world
-from serving import cli_serve, cli_train
+from serving import cli_compare, cli_serve, cli_train
 from serving.errors import ServingError
 from training.abtest import analyse_experiment, assign_arm, baseline, sample_size
 from training.errors import TrainingError
@@ -80,6 +80,14 @@ def simulate(
     days: Annotated[int, typer.Option(help="Days of account history.")] = 365,
     candidates: Annotated[int, typer.Option(help="Placements (candidates) per campaign.")] = 50,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    experiment: Annotated[
+        bool,
+        typer.Option(
+            "--experiment",
+            help="Run the later half of the campaigns as an experiment: arms model "
+            "(true best per unit cost) and followers (biggest first), in `arm`.",
+        ),
+    ] = False,
 ) -> None:
     """Write a simulated data directory in the contract, plus its ground truth.
 
@@ -87,7 +95,12 @@ def simulate(
     never into the input tables.
     """
     config = SimulationConfig(
-        accounts=accounts, campaigns=campaigns, days=days, candidates=candidates, seed=seed
+        accounts=accounts,
+        campaigns=campaigns,
+        days=days,
+        candidates=candidates,
+        seed=seed,
+        experiment=experiment,
     )
     try:
         config.validate()
@@ -317,6 +330,7 @@ def benchmark_peerindex(
 # Commands of other modules register here, one line each.
 cli_train.register(app, out, err)
 cli_serve.register(app, out, err)
+cli_compare.register(app, out, err)
 
 
 def main() -> None:
