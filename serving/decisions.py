@@ -39,9 +39,11 @@ def database_url(location: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers (and a crashed writer's successor) see every committed record.
+    # WAL lets readers (and a crashed writer's successor) see every committed record. In
+    # WAL mode, synchronous=NORMAL keeps every commit through a crash or kill of the
+    # process; only a power cut can lose the last ones, and it saves an fsync per request.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 

@@ -65,6 +65,18 @@ def current_state(request: Request) -> ServiceState:
 StateDep = Annotated[ServiceState, Depends(current_state)]
 Protected = [Depends(require_key)]
 
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of a route, so that the OpenAPI schema tells the truth."""
+    what = {
+        401: (schemas.Problem, "Missing or wrong API key (when one is configured)."),
+        413: (schemas.Problem, "Body over the size limit, or too many candidates."),
+        422: (schemas.InvalidRequest, "The request breaks the schema; says what and where."),
+        503: (schemas.Problem, "No model or no data loaded; says why."),
+    }
+    return {c: {"model": what[c][0], "description": what[c][1]} for c in codes}
+
+
 router = APIRouter()
 
 
@@ -78,7 +90,12 @@ def health(request: Request) -> Any:
     return schemas.Health(status="ok", model_version=state.version)
 
 
-@router.get("/model", response_model=schemas.ModelInfo, dependencies=Protected)
+@router.get(
+    "/model",
+    response_model=schemas.ModelInfo,
+    dependencies=Protected,
+    responses=refusals(401, 422, 503),
+)
 def model_info(state: StateDep) -> schemas.ModelInfo:
     """The served model's version, training time and metrics against the baselines."""
     meta = state.manifest
@@ -117,11 +134,18 @@ def _candidates(request: schemas.PredictRequest, settings: ServingSettings) -> l
 
 
 def _scores(
-    state: ServiceState, scored: Scored, rows: list[int], explain: bool
+    state: ServiceState,
+    scored: Scored,
+    rows: list[int],
+    explain: list[int],
+    explain_targets: list[str] | None = None,
 ) -> list[schemas.CandidateScore]:
+    """Response entries for `rows`; those in `explain` carry per-family contributions."""
     records: dict[Any, Any] = dict(scored.predictions.loc[rows].to_dict("index"))
     targets = state.bundle.targets
-    explained = state.bundle.contributions(scored.features.loc[rows]) if explain and rows else {}
+    explained = (
+        state.bundle.contributions(scored.features.loc[explain], explain_targets) if explain else {}
+    )
     contributions = {t: dict(frame.to_dict("index")) for t, frame in explained.items()}
     out = []
     for i in rows:
@@ -141,8 +165,11 @@ def _scores(
                 cost_per_action={t: _finite(float(r[f"cost_per_{t}"])) for t in targets},
                 followers_baseline={t: float(r[f"{t}_followers"]) for t in targets},
                 contributions=(
-                    {t: {str(k): float(v) for k, v in contributions[t][i].items()} for t in targets}
-                    if contributions
+                    {
+                        t: {str(k): float(v) for k, v in rows_of[i].items()}
+                        for t, rows_of in contributions.items()
+                    }
+                    if i in explain
                     else None
                 ),
             )
@@ -175,7 +202,12 @@ def _log(
     )
 
 
-@router.post("/predict", response_model=schemas.PredictResponse, dependencies=Protected)
+@router.post(
+    "/predict",
+    response_model=schemas.PredictResponse,
+    dependencies=Protected,
+    responses=refusals(401, 413, 422, 503),
+)
 def predict(
     body: schemas.PredictRequest, request: Request, state: StateDep, settings: SettingsDep
 ) -> schemas.PredictResponse:
@@ -186,7 +218,7 @@ def predict(
     response = schemas.PredictResponse(
         request_id=uuid.uuid4().hex,
         model_version=state.version,
-        scores=_scores(state, scored, rows, explain=True),
+        scores=_scores(state, scored, rows, explain=rows),
         errors=_errors(scored),
     )
     _log(request, "predict", state, body, response)
@@ -216,7 +248,12 @@ def _portfolio(p: pd.DataFrame, mask: np.ndarray, targets: list[str]) -> schemas
     )
 
 
-@router.post("/rank", response_model=schemas.RankResponse, dependencies=Protected)
+@router.post(
+    "/rank",
+    response_model=schemas.RankResponse,
+    dependencies=Protected,
+    responses=refusals(401, 413, 422, 503),
+)
 def rank(
     body: schemas.RankRequest, request: Request, state: StateDep, settings: SettingsDep
 ) -> schemas.RankResponse:
@@ -231,11 +268,14 @@ def rank(
     candidates = _candidates(body, settings)
     scored = score(state, body.campaign.model_dump(), candidates, settings.max_history_posts)
     p = scored.predictions
+    bought: list[int] = []
     if p.empty:
         chosen = follower = np.zeros(0, dtype=bool)
     else:
         value = p["revenue"] - p["cost"] if body.objective == "roi" else p[needed]
         chosen = knapsack(value.to_numpy(float), p["cost"].to_numpy(float), body.budget)
+        # Highest expected objective first: the ones explained when `explain` cuts the list.
+        bought = [int(i) for i in value[chosen].sort_values(ascending=False, kind="stable").index]
         followers = scored.features["reach_followers"].to_numpy(float)
         follower = follower_portfolio(followers, p["cost"].to_numpy(float), body.budget)
     response = schemas.RankResponse(
@@ -245,7 +285,9 @@ def rank(
         budget=body.budget,
         portfolio=_portfolio(p, chosen, targets),
         follower_rule=_portfolio(p, follower, targets),
-        chosen=_scores(state, scored, [int(i) for i in p.index.to_numpy()[chosen]], explain=True),
+        chosen=_scores(
+            state, scored, bought, explain=bought[: body.explain], explain_targets=[needed]
+        ),
         errors=_errors(scored),
     )
     _log(request, "rank", state, body, response)
@@ -261,7 +303,12 @@ class ObjectiveError(ServingError):
 _reload_lock = threading.Lock()
 
 
-@router.post("/admin/reload", response_model=schemas.Health, dependencies=Protected)
+@router.post(
+    "/admin/reload",
+    response_model=schemas.Health,
+    dependencies=Protected,
+    responses=refusals(401, 422, 503),
+)
 def reload(request: Request, settings: SettingsDep) -> schemas.Health:
     """Re-resolve the model and reload the histories; swap them in at once.
 
@@ -278,7 +325,15 @@ def reload(request: Request, settings: SettingsDep) -> schemas.Health:
     return schemas.Health(status="ok", model_version=state.version)
 
 
-@router.get("/metrics", dependencies=Protected, response_class=Response)
+@router.get(
+    "/metrics",
+    dependencies=Protected,
+    response_class=Response,
+    responses={
+        **refusals(401, 422),
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text."},
+    },
+)
 def metrics(request: Request) -> Response:
     """Prometheus metrics: requests, latency, errors, model version."""
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 MANIFEST_VERSION = 1
+PREDICT_THREADS = 1
+"""Requests are small and concurrent: OpenMP threads per call only contend with each other."""
 
 
 class BundleError(TrainingError):
@@ -92,12 +94,14 @@ class ModelBundle:
         costs = cost.to_numpy(dtype=float)
         out: dict[str, npt.NDArray[np.float64]] = {}
         for target, m in self.models.items():
-            pred = np.asarray(m.booster.predict(x), dtype=float)
+            pred = np.asarray(m.booster.predict(x, num_threads=PREDICT_THREADS), dtype=float)
             low, high = m.interval.bounds(pred)
             out[target] = pred
             out[f"{target}_low"] = low
             out[f"{target}_high"] = high
-            out[f"{target}_followers"] = np.asarray(m.followers.predict(xf), dtype=float)
+            out[f"{target}_followers"] = np.asarray(
+                m.followers.predict(xf, num_threads=PREDICT_THREADS), dtype=float
+            )
             with np.errstate(divide="ignore"):
                 out[f"cost_per_{target}"] = np.where(pred > 0, costs / pred, np.inf)
         if "revenue" in self.models:
@@ -105,7 +109,9 @@ class ModelBundle:
                 out["roi"] = np.where(costs > 0, (out["revenue"] - costs) / costs, np.nan)
         return pd.DataFrame(out, index=features.index)[self.predict_columns]
 
-    def contributions(self, features: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    def contributions(
+        self, features: pd.DataFrame, targets: list[str] | None = None
+    ) -> dict[str, pd.DataFrame]:
         """LightGBM's own contributions, summed per feature family, per target.
 
         Returns {target: frame with one column per family plus `bias`}. Values are
@@ -116,8 +122,11 @@ class ModelBundle:
         x = model_frame(features).to_numpy()
         families = np.array([family_of(f) for f in FEATURES])
         result: dict[str, pd.DataFrame] = {}
-        for target, m in self.models.items():
-            contrib = np.asarray(m.booster.predict(x, pred_contrib=True), dtype=float)
+        for target in targets or self.targets:
+            m = self.models[target]
+            contrib = np.asarray(
+                m.booster.predict(x, pred_contrib=True, num_threads=PREDICT_THREADS), dtype=float
+            )
             per_family = {fam: contrib[:, :-1][:, families == fam].sum(axis=1) for fam in FAMILIES}
             per_family["bias"] = contrib[:, -1]
             result[target] = pd.DataFrame(per_family, index=features.index)

@@ -312,7 +312,19 @@ def test_rank_buys_within_budget_and_beats_the_follower_rule(
         else:
             assert model["totals"][key]["expected"] >= rule["totals"][key]["expected"]
         assert sorted(s["index"] for s in out["chosen"]) == sorted(model["indices"])
-        assert all(s["contributions"] is not None for s in out["chosen"])
+        assert all(set(s["contributions"]) == {key} for s in out["chosen"])
+        values = [
+            s["outcomes"][key]["expected"] - (s["cost"] if objective == "roi" else 0)
+            for s in out["chosen"]
+        ]
+        assert values == sorted(values, reverse=True)
+    r = client.post(
+        "/rank",
+        json={"campaign": CAMPAIGN, "candidates": candidates, "budget": 1000.0, "explain": 1},
+    )
+    chosen = r.json()["chosen"]
+    assert chosen[0]["contributions"] is not None
+    assert all(s["contributions"] is None for s in chosen[1:])
 
 
 def test_every_answer_is_in_the_decision_log(
