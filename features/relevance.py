@@ -76,52 +76,46 @@ def relevance_features(
     each distinct caption and brief is vectorised once.
     """
     index = pd.Index(targets["_p"], name="_p")
-    out = pd.DataFrame(index=index, dtype=np.float64)
+    n = len(index)
     names = [
         "relevance_topic_similarity",
         "relevance_on_topic_share",
         "relevance_brand_mentions",
         "relevance_brand_mentions_share",
     ]
-    recent = joined[(joined["age_days"] <= RELEVANCE_DAYS) & joined["text"].notna()]
-    if recent.empty:
-        for name in names:
-            out[name] = np.nan
-        return out
+    # NumPy inside: this runs per API request, where pandas' per-call overhead dominates.
+    keep = (joined["age_days"].to_numpy() <= RELEVANCE_DAYS) & joined["text"].notna().to_numpy()
+    if not keep.any():
+        return pd.DataFrame({name: np.full(n, np.nan) for name in names}, index=index)
 
-    camp = targets[["_p", "campaign_id"]].merge(
-        campaigns[["campaign_id", "brand", "topic"]], on="campaign_id", how="left"
-    )
-    camp = camp.set_index("_p").reindex(index)
-    brief_codes, briefs = pd.factorize(camp["topic"].fillna(""))
+    by_id = campaigns.drop_duplicates("campaign_id").set_index("campaign_id")
+    campaign_of = targets["campaign_id"]
+    brief_codes, briefs = pd.factorize(campaign_of.map(by_id["topic"]).fillna(""))
     brief_vectors = vectorizer.transform(pd.Series(briefs))
 
     # Sorted codes: each placement's posts are summed in the same order whatever
     # other placements share the batch, so online and offline rows agree to the bit.
-    text_codes, texts = pd.factorize(recent["text"], sort=True)
+    text_codes, texts = pd.factorize(joined["text"].to_numpy()[keep], sort=True)
     text_vectors = vectorizer.transform(pd.Series(texts))
-    rows = recent["_p"].to_numpy()
-    positions = index.get_indexer(rows)
+    positions = index.get_indexer(joined["_p"].to_numpy()[keep])
+    counts = np.bincount(positions, minlength=n).astype(np.float64)
+    has_posts = counts > 0
 
     # Profile: the sum of recent post vectors, one row per target placement.
     weights = sp.csr_matrix(
-        (np.ones(len(recent)), (positions, text_codes)), shape=(len(index), len(texts))
+        (np.ones(positions.size), (positions, text_codes)), shape=(n, len(texts))
     )
     profile = weights @ text_vectors
-    brief_per_target = brief_vectors[brief_codes]
     norms = np.sqrt(np.asarray(profile.multiply(profile).sum(axis=1)).ravel())
-    cosine = _rowwise_dot(profile, brief_per_target) / np.where(norms > 0, norms, 1.0)
-    has_posts = np.bincount(positions, minlength=len(index)) > 0
-    out["relevance_topic_similarity"] = np.where(has_posts, cosine, np.nan)
+    cosine = _rowwise_dot(profile, brief_vectors[brief_codes]) / np.where(norms > 0, norms, 1.0)
 
     post_cos = _rowwise_dot(text_vectors[text_codes], brief_vectors[brief_codes[positions]])
-    on_topic = pd.Series(post_cos >= ON_TOPIC_COSINE).groupby(rows, sort=False).mean()
-    out["relevance_on_topic_share"] = on_topic.reindex(index)
+    on_topic = np.bincount(positions, weights=post_cos >= ON_TOPIC_COSINE, minlength=n)
 
     # Brand mentions: one substring search per distinct brand over distinct captions.
-    brand_codes, brands = pd.factorize(camp["brand"].fillna("").str.lower())
+    brand_codes, brands = pd.factorize(campaign_of.map(by_id["brand"]).fillna("").str.lower())
     text_lower = pd.Series(texts).str.lower()
-    mentions = np.zeros(len(recent), dtype=bool)
+    mentions = np.zeros(positions.size, dtype=bool)
     row_brands = brand_codes[positions]
     for code, brand in enumerate(brands):
         if not brand:
@@ -129,7 +123,12 @@ def relevance_features(
         hit = text_lower.str.contains(brand, regex=False).to_numpy(dtype=bool)
         rows_of_brand = row_brands == code
         mentions[rows_of_brand] = hit[text_codes[rows_of_brand]]
-    grouped = pd.Series(mentions).groupby(rows, sort=False)
-    out["relevance_brand_mentions"] = grouped.sum().reindex(index)
-    out["relevance_brand_mentions_share"] = grouped.mean().reindex(index)
-    return out.astype(np.float64)
+    mentioned = np.bincount(positions, weights=mentions, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns = {
+            names[0]: np.where(has_posts, cosine, np.nan),
+            names[1]: np.where(has_posts, on_topic / counts, np.nan),
+            names[2]: np.where(has_posts, mentioned, np.nan),
+            names[3]: np.where(has_posts, mentioned / counts, np.nan),
+        }
+    return pd.DataFrame(columns, index=index, dtype=np.float64)

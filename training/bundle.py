@@ -25,7 +25,7 @@ from features.builder import FAMILIES, FEATURES, FeatureBuilder, family_of
 from features.io import atomic_path
 from training.errors import TrainingError
 from training.intervals import ConformalInterval
-from training.models import HeuristicBaseline, followers_frame, model_frame
+from training.models import HeuristicBaseline, follower_columns
 
 __all__ = [
     "BundleError",
@@ -89,9 +89,9 @@ class ModelBundle:
         `cost_per_T`; plus `roi` = (revenue - cost) / cost when revenue is a target.
         """
         # NumPy into LightGBM: the pandas path re-checks names and types on every call.
-        x = model_frame(features).to_numpy()
-        xf = followers_frame(features, cost).to_numpy()
+        x = features[list(FEATURES)].to_numpy(dtype=np.float64)
         costs = cost.to_numpy(dtype=float)
+        xf = follower_columns(x[:, FEATURES.index("reach_followers")], costs)
         out: dict[str, npt.NDArray[np.float64]] = {}
         for target, m in self.models.items():
             pred = np.asarray(m.booster.predict(x, num_threads=PREDICT_THREADS), dtype=float)
@@ -119,7 +119,7 @@ class ModelBundle:
         expected value. Costly (about ten times a prediction): call it only for
         rows that will be shown.
         """
-        x = model_frame(features).to_numpy()
+        x = features[list(FEATURES)].to_numpy(dtype=np.float64)
         families = np.array([family_of(f) for f in FEATURES])
         result: dict[str, pd.DataFrame] = {}
         for target in targets or self.targets:

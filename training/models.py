@@ -24,6 +24,7 @@ __all__ = [
     "FOLLOWER_FEATURES",
     "HeuristicBaseline",
     "fit_booster",
+    "follower_columns",
     "followers_frame",
     "heuristic_score",
     "model_frame",
@@ -92,13 +93,17 @@ def model_frame(features: pd.DataFrame) -> pd.DataFrame:
     return features[list(FEATURES)].astype(np.float64)
 
 
+def follower_columns(followers: npt.ArrayLike, cost: npt.ArrayLike) -> Floats:
+    """The followers baseline's inputs as an (n, 2) array: log followers, log cost."""
+    f = np.asarray(followers, dtype=np.float64)
+    c = np.asarray(cost, dtype=np.float64)
+    return np.column_stack([np.log1p(f), np.log1p(c)])
+
+
 def followers_frame(features: pd.DataFrame, cost: pd.Series) -> pd.DataFrame:
     """The followers baseline's inputs: log followers and log cost, nothing else."""
     return pd.DataFrame(
-        {
-            "log_followers": np.log1p(features["reach_followers"].to_numpy(dtype=float)),
-            "log_cost": np.log1p(cost.to_numpy(dtype=float)),
-        }
+        follower_columns(features["reach_followers"], cost), columns=list(FOLLOWER_FEATURES)
     )
 
 
