@@ -10,10 +10,12 @@ an account whatever other accounts are in the tables (the scale-out relies on it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from features.errors import NotFittedError
 from features.history import TARGET_KEYS, join_history, prepare_posts, targets_frame
@@ -161,10 +163,20 @@ class FeatureBuilder:
             axis=1,
         )
 
-    def relevance(self, history: History, campaigns: pd.DataFrame) -> pd.DataFrame:
-        """Step 3: relevance, the only family that depends on the campaign."""
+    def relevance(
+        self,
+        history: History,
+        campaigns: pd.DataFrame,
+        encode: Callable[[pd.Series], sp.csr_matrix] | None = None,
+    ) -> pd.DataFrame:
+        """Step 3: relevance, the only family that depends on the campaign.
+
+        `encode` may replace the vectoriser for captions with a cache of its rows.
+        """
         self._check_fitted()
-        return relevance_features(history.targets, history.joined, campaigns, self.vectorizer_)
+        return relevance_features(
+            history.targets, history.joined, campaigns, self.vectorizer_, encode
+        )
 
     @staticmethod
     def assemble(targets: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -9,6 +9,8 @@ account mentioned the brand before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -67,13 +69,17 @@ def relevance_features(
     joined: pd.DataFrame,
     campaigns: pd.DataFrame,
     vectorizer: TopicVectorizer,
+    encode: Callable[[pd.Series], sp.csr_matrix] | None = None,
 ) -> pd.DataFrame:
     """Relevance features per target placement, indexed by `_p`.
 
     Takes the targets (with `campaign_id`), their joined history, the campaigns
     table (`brand`, `topic`) and a fitted vectoriser. Returns `relevance_*`
     columns; without post text they are missing. Vectorised with sparse algebra:
-    each distinct caption and brief is vectorised once.
+    each distinct caption and brief is vectorised once. `encode`, when given,
+    turns captions into the vectoriser's rows from a cache (a service encodes its
+    accounts' captions once); it must return exactly what `vectorizer.transform`
+    would, row for row.
     """
     index = pd.Index(targets["_p"], name="_p")
     n = len(index)
@@ -96,7 +102,7 @@ def relevance_features(
     # Sorted codes: each placement's posts are summed in the same order whatever
     # other placements share the batch, so online and offline rows agree to the bit.
     text_codes, texts = pd.factorize(joined["text"].to_numpy()[keep], sort=True)
-    text_vectors = vectorizer.transform(pd.Series(texts))
+    text_vectors = (encode or vectorizer.transform)(pd.Series(texts))
     positions = index.get_indexer(joined["_p"].to_numpy()[keep])
     counts = np.bincount(positions, minlength=n).astype(np.float64)
     has_posts = counts > 0

@@ -190,7 +190,9 @@ def _latest_features(
     joined = latest.history.joined.iloc[np.concatenate(windows)].copy()
     joined["_p"] = np.repeat(np.arange(len(rows), dtype=np.int64), [w.size for w in windows])
     history = History(targets, latest.history.posts, joined.reset_index(drop=True))
-    relevance = state.bundle.builder.relevance(history, _campaign_frame(campaign))
+    relevance = state.bundle.builder.relevance(
+        history, _campaign_frame(campaign), latest.captions.encode
+    )
     free = latest.free.iloc[slots].set_axis(pd.Index(targets["_p"], name="_p"))
     return state.bundle.builder.assemble(targets, [free, relevance])
 

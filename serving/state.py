@@ -13,10 +13,12 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 
 from features.builder import History
 from features.errors import FeaturesError
 from features.io import Dataset, load_dataset
+from features.relevance import TopicVectorizer
 from serving.errors import ServingError
 from serving.settings import ServingSettings
 from training.bundle import ModelBundle, load_bundle
@@ -46,6 +48,37 @@ class LatestState:
     free: pd.DataFrame
     row_of: dict[str, int]
     joined_rows: dict[int, npt.NDArray[np.intp]]
+    captions: CaptionCache
+
+
+@dataclass(frozen=True)
+class CaptionCache:
+    """Every cached caption's TF-IDF row, so that requests do not vectorise them again.
+
+    `texts` is sorted; row i of `matrix` is `vectorizer.transform([texts[i]])`.
+    Rows of TF-IDF are independent of each other, so a lookup returns exactly what
+    the vectoriser would. Captions not in the cache are vectorised as usual.
+    """
+
+    texts: npt.NDArray[np.object_]
+    matrix: sp.csr_matrix
+    vectorizer: TopicVectorizer
+
+    @classmethod
+    def build(cls, texts: pd.Series, vectorizer: TopicVectorizer) -> CaptionCache:
+        """Vectorise the distinct non-missing `texts` once."""
+        unique = np.sort(pd.unique(texts.dropna().astype(str).to_numpy()).astype(object))
+        return cls(unique, vectorizer.transform(pd.Series(unique, dtype=object)), vectorizer)
+
+    def encode(self, texts: pd.Series) -> sp.csr_matrix:
+        """TF-IDF rows for `texts`, from the cache where possible."""
+        values = texts.astype(str).to_numpy().astype(object)
+        if len(self.texts):
+            at = np.minimum(np.searchsorted(self.texts, values), len(self.texts) - 1)
+            if (self.texts[at] == values).all():
+                return sp.csr_matrix(self.matrix[at])
+        # Any caption not cached: vectorise them all (the rows are the same either way).
+        return self.vectorizer.transform(texts)
 
 
 def _latest(bundle: ModelBundle, data: Dataset, as_of: pd.Timestamp) -> LatestState:
@@ -60,11 +93,13 @@ def _latest(bundle: ModelBundle, data: Dataset, as_of: pd.Timestamp) -> LatestSt
     )
     history = bundle.builder.history(data, targets)
     groups = history.joined.groupby("_p", sort=False).indices
+    captions = CaptionCache.build(history.joined["text"], bundle.builder.vectorizer_)
     return LatestState(
         history=history,
         free=bundle.builder.campaign_free(data, history),
         row_of={a: i for i, a in enumerate(accounts)},
         joined_rows={int(cast(int, k)): np.asarray(v, dtype=np.intp) for k, v in groups.items()},
+        captions=captions,
     )
 
 
