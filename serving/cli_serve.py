@@ -13,15 +13,18 @@ __all__ = ["example_request", "register"]
 
 
 def example_request(data_dir: Path, host: str, port: int, n: int = 3) -> str:
-    """A ready-to-paste curl command that scores a few known accounts for a campaign."""
+    """A ready-to-paste curl command: the last campaign's first candidates, at their prices."""
     from features.io import load_dataset
 
     data = load_dataset(data_dir)
     campaign = data.campaigns.iloc[-1]
-    accounts = data.placements["account_id"].drop_duplicates().head(n)
+    shortlist = data.placements[data.placements["campaign_id"] == campaign["campaign_id"]].head(n)
     body = {
         "campaign": {"brand": str(campaign["brand"]), "topic": str(campaign["topic"])},
-        "candidates": [{"account_id": str(a), "cost": 250.0} for a in accounts],
+        "candidates": [
+            {"account_id": str(r.account_id), "cost": round(float(r.cost), 2)}
+            for r in shortlist.itertuples()
+        ],
     }
     return (
         f"curl -s -X POST http://{host}:{port}/predict -H 'Content-Type: application/json' "
