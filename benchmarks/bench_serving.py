@@ -386,18 +386,18 @@ def mlflow_predictions(answer: Any) -> dict[str, float]:
     return {k: float(v[0]) for k, v in predictions.items()}
 
 
-def measure(world: Path, tmp: Path, plan: Plan) -> list[Result]:
+def measure(world: Path, tmp: Path, plan: Plan, workers: int = 1) -> list[Result]:
     """Start both servers and run every scenario against each."""
     env = environment(tmp)
     manifest = tmp / "models" / "champion.json"
     ours_port, mlflow_port = free_port(), free_port()
     ours_args = [
         sys.executable, "-m", "serving", "serve", "--data", str(world),
-        "--port", str(ours_port), "--model", str(manifest),
+        "--port", str(ours_port), "--model", str(manifest), "--workers", str(workers),
     ]  # fmt: skip
     mlflow_args = [
         sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/influence@champion",
-        "-h", HOST, "-p", str(mlflow_port), "--env-manager", "local",
+        "-h", HOST, "-p", str(mlflow_port), "--env-manager", "local", "-w", str(workers),
     ]  # fmt: skip
     bodies = build_requests(world, manifest)
     ours, theirs = "influence", "mlflow models serve"
@@ -492,17 +492,20 @@ def main() -> None:
     """Prepare, measure both servers, print the machine, the table and the targets."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short phases, for a smoke run")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes for both servers alike"
+    )
     args = parser.parse_args()
     plan = Plan.of(args.quick)
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     print(f"machine: {machine()}", flush=True)  # noqa: T201
-    print(f"load before: {os.getloadavg()[0]:.2f} (1 min)", flush=True)  # noqa: T201
+    print(f"load before: {os.getloadavg()[0]:.2f} (1 min); workers: {args.workers}", flush=True)  # noqa: T201
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as name:
         tmp = Path(name)
         started = time.perf_counter()
         world = prepare(tmp)
         print(f"simulated and trained in {time.perf_counter() - started:.0f} s", flush=True)  # noqa: T201
-        results = measure(world, tmp, plan)
+        results = measure(world, tmp, plan, args.workers)
     print(f"load after: {os.getloadavg()[0]:.2f} (1 min)")  # noqa: T201
     report(results)
 
