@@ -56,13 +56,14 @@ def calibrate(
     yv, p = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
     scale = (np.maximum(p, 0.0) + 1.0) ** (power / 2.0)
     residual = (yv - p) / scale
-    n = residual.size
+    ordered = np.sort(residual)
+    n = ordered.size
     alpha = (1.0 - level) / 2.0
-    q_low = max(0.0, np.floor(alpha * (n + 1)) / n - 1e-12)
-    q_high = min(1.0, np.ceil((1.0 - alpha) * (n + 1)) / n)
+    # Split-conformal order statistics (1-based k): the ceil((1 - a)(n + 1))-th residual
+    # above and the floor(a (n + 1))-th below. With fewer than 1/a - 1 rows the exact
+    # bound would be infinite; the sample extremes stand in (and under-cover).
+    k_high = min(int(np.ceil((1.0 - alpha) * (n + 1))), n)
+    k_low = max(int(np.floor(alpha * (n + 1))), 1)
     return ConformalInterval(
-        power=power,
-        low=float(np.quantile(residual, q_low, method="lower")),
-        high=float(np.quantile(residual, q_high, method="higher")),
-        level=level,
+        power=power, low=float(ordered[k_low - 1]), high=float(ordered[k_high - 1]), level=level
     )

@@ -59,16 +59,24 @@ def known_until(data: Dataset, until: pd.Timestamp | None) -> Dataset:
 
 
 def time_split(
-    placements: pd.DataFrame, targets: list[str], validation_share: float, window_days: int
+    placements: pd.DataFrame,
+    targets: list[str],
+    validation_share: float,
+    window_days: int,
+    as_of: pd.Timestamp | None = None,
 ) -> TimeSplit:
     """Split placements with outcomes for `targets` into earlier and later campaigns.
 
     Takes the placements table, the outcome columns that must be present, the share
-    of campaigns to validate on (0 < share < 1) and the attribution window. Returns
+    of campaigns to validate on (0 < share < 1), the attribution window and, when
+    given, the moment the data stands at: a placement whose window was still open
+    then has an outcome still accruing, so it is left out of both folds. Returns
     the two frames and the cutoff. Raises TrainingError when there are too few
     campaigns with outcomes to split.
     """
     done = placements.dropna(subset=targets)
+    if as_of is not None:
+        done = done[done["posted_at"] + pd.Timedelta(days=window_days) <= as_of]
     firsts = done.groupby("campaign_id")["posted_at"].min().sort_values(kind="stable")
     if len(firsts) < MIN_CAMPAIGNS:
         raise TrainingError(

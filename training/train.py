@@ -114,27 +114,61 @@ def _truth(data_dir: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
-def _outcomes_known(data: Dataset, targets: list[str], window_days: int) -> pd.DataFrame:
-    """Placements whose outcomes for `targets` are in and whose window has closed."""
+def _as_of(data: Dataset, until: pd.Timestamp | None) -> pd.Timestamp:
+    """The moment the data stands at: `--until`, or its latest post or placement."""
+    if until is not None:
+        return until
+    latest: pd.Timestamp = max(data.placements["posted_at"].max(), data.posts["posted_at"].max())
+    return latest
+
+
+def _outcomes_known(
+    data: Dataset, targets: list[str], window_days: int, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Placements whose outcomes for `targets` are in and whose window closed by `as_of`."""
     done = data.placements.dropna(subset=targets)
-    latest = max(data.placements["posted_at"].max(), data.posts["posted_at"].max())
-    known: pd.DataFrame = done[done["posted_at"] + pd.Timedelta(days=window_days) <= latest]
+    known: pd.DataFrame = done[done["posted_at"] + pd.Timedelta(days=window_days) <= as_of]
     return known
+
+
+INNER_VALIDATION_SHARE = 0.2
+
+
+def _inner_masks(
+    train: pd.DataFrame, targets: list[str], window_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the earlier fold to fit on and to stop early on (its own latest campaigns).
+
+    The later fold is kept for the reported metrics and the intervals alone: choosing
+    the number of rounds on it too would flatter both.
+    """
+    inner = time_split(train, targets, INNER_VALIDATION_SHARE, window_days)
+    ids = train["placement_id"]
+    return ids.isin(inner.train["placement_id"]).to_numpy(), ids.isin(
+        inner.valid["placement_id"]
+    ).to_numpy()
 
 
 def _fit_target(
     target: str,
     seed: int,
     train_x: tuple[pd.DataFrame, pd.Series, pd.Series],
-    valid_x: tuple[pd.DataFrame, pd.Series, pd.Series],
+    inner: tuple[np.ndarray, np.ndarray],
+    valid_x: tuple[pd.DataFrame, pd.Series],
 ) -> tuple[Any, Any, HeuristicBaseline, dict[str, np.ndarray]]:
-    """Fit model and baselines on the earlier fold, stop early on the later one."""
+    """Fit model and baselines on the earlier fold (rounds by an inner split); predict the later."""
     params = params_for(target, seed)
-    (tf, tcost, ty), (vf, vcost, vy) = train_x, valid_x
-    booster = fit_booster(model_frame(tf), ty, params, valid=(model_frame(vf), vy))
-    followers = fit_booster(
-        followers_frame(tf, tcost), ty, params, valid=(followers_frame(vf, vcost), vy)
-    )
+    (tf, tcost, ty), (vf, vcost) = train_x, valid_x
+    fit_rows, stop_rows = inner
+
+    def fit(x: pd.DataFrame) -> Any:
+        stopped = fit_booster(
+            x[fit_rows], ty[fit_rows], params, valid=(x[stop_rows], ty[stop_rows])
+        )
+        return fit_booster(x, ty, params, rounds=stopped.best_iteration)
+
+    booster = fit(model_frame(tf))
+    followers = fit(followers_frame(tf, tcost))
     heuristic = HeuristicBaseline.fit(tf, ty)
     predictions = {
         "model": np.asarray(booster.predict(model_frame(vf)), dtype=float),
@@ -206,7 +240,8 @@ def train(
     progress("Validating the data")
     data = known_until(load_dataset(data_dir), config.until)
     truth = _truth(data_dir)
-    split = time_split(data.placements, targets, config.validation_share, config.window_days)
+    as_of = _as_of(data, config.until)
+    split = time_split(data.placements, targets, config.validation_share, config.window_days, as_of)
 
     progress("Building features for the earlier and later campaigns")
     builder = FeatureBuilder(attribution_window_days=config.window_days)
@@ -215,6 +250,7 @@ def train(
     tcost = split.train["cost"].reset_index(drop=True)
     vcost = split.valid["cost"].reset_index(drop=True)
 
+    inner = _inner_masks(split.train.reset_index(drop=True), targets, config.window_days)
     evaluations: dict[str, Evaluation] = {}
     coverage: dict[str, float] = {}
     fitted: dict[str, tuple[Any, Any, HeuristicBaseline, dict[str, np.ndarray]]] = {}
@@ -223,7 +259,7 @@ def train(
         ty = split.train[target].reset_index(drop=True)
         vy = split.valid[target].reset_index(drop=True)
         fitted[target] = _fit_target(
-            target, config.seed, (train_f, tcost, ty), (valid_f, vcost, vy)
+            target, config.seed, (train_f, tcost, ty), inner, (valid_f, vcost)
         )
         predictions = fitted[target][3]
         frame = _validation_frame(split, valid_f, target)
@@ -245,7 +281,7 @@ def train(
 
     progress("Refitting on everything known")
     final_builder = FeatureBuilder(attribution_window_days=config.window_days).fit(data)
-    known = _outcomes_known(data, targets, config.window_days)
+    known = _outcomes_known(data, targets, config.window_days, as_of)
     all_f = final_builder.transform(data, known)
     all_cost = known["cost"].reset_index(drop=True)
     models: dict[str, TargetModel] = {}
@@ -257,9 +293,9 @@ def train(
         power = 1.5 if target == "revenue" else 1.0
         models[target] = TargetModel(
             target=target,
-            booster=fit_booster(model_frame(all_f), y, params, rounds=booster.best_iteration),
+            booster=fit_booster(model_frame(all_f), y, params, rounds=booster.current_iteration()),
             followers=fit_booster(
-                followers_frame(all_f, all_cost), y, params, rounds=followers.best_iteration
+                followers_frame(all_f, all_cost), y, params, rounds=followers.current_iteration()
             ),
             heuristic=HeuristicBaseline.fit(all_f, y),
             interval=calibrate(valid_y, predictions["model"], power),
@@ -302,7 +338,7 @@ def train(
             "data_dir": str(data_dir),
             "data_digest": bundle.metadata["data_digest"],
             **split.describe(),
-            **{f"best_iteration.{t}": m.booster.current_iteration() for t, m in models.items()},
+            **{f"rounds.{t}": m.booster.current_iteration() for t, m in models.items()},
             **{f"lgbm.{k}": v for k, v in params_for(targets[0], config.seed).items()},
         }
         mlflow.log_params(params_logged)

@@ -128,7 +128,7 @@ def test_retraining_same_data_and_seed_gives_same_metrics_and_no_promotion(
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    assert "clicks on 15 later campaigns" in done.stdout
+    assert "clicks on 14 later campaigns" in done.stdout
     assert (
         "not promoted: it does not beat the current champion on clicks per unit cost" in done.stdout
     )
@@ -198,3 +198,12 @@ def test_too_few_campaigns_is_one_clear_sentence(
     ):
         TrainConfig(targets=("likes",)).check()
     assert np.isfinite(1.0)
+
+
+def test_placements_whose_window_is_still_open_are_not_validated_on(workspace: Path) -> None:
+    data = load_dataset(workspace / "world")
+    as_of = data.placements["posted_at"].max()
+    split = time_split(data.placements, ["clicks"], 0.3, 30, as_of=as_of)
+    assert (split.valid["posted_at"] + pd.Timedelta(days=30) <= as_of).all()
+    everything = time_split(data.placements, ["clicks"], 0.3, 30)
+    assert len(split.valid) < len(everything.valid)
