@@ -28,39 +28,47 @@ Floats = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 
 
-def knapsack(values: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask:
-    """The subset with the largest summed value whose summed cost is at most `budget`.
-
-    Values <= 0 are never chosen. Returns a boolean mask.
-    """
-    v = np.asarray(values, dtype=float)
-    c = np.asarray(costs, dtype=float)
-    usable = (v > 0) & (c <= budget) & np.isfinite(v)
-    greedy = greedy_select(
-        np.where(usable, c, np.inf), np.where(usable, v / np.maximum(c, 1e-12), -np.inf), budget
-    )
-    greedy &= usable
-    if budget <= 0 or not usable.any():
-        return greedy
-    weights = np.ceil(c / budget * RESOLUTION).astype(np.int64)
+def _dp(values: Floats, weights: npt.NDArray[np.int64], usable: Mask) -> Mask:
+    """0/1 knapsack over integer weights with capacity RESOLUTION; returns the chosen mask."""
     best = np.zeros(RESOLUTION + 1)
-    keep = np.zeros((v.size, RESOLUTION + 1), dtype=bool)
+    keep = np.zeros((values.size, RESOLUTION + 1), dtype=bool)
     for i in np.flatnonzero(usable):
-        w = max(int(weights[i]), 0)
-        candidate = best[: RESOLUTION + 1 - w] + v[i]
+        w = int(weights[i])
+        if w > RESOLUTION:
+            continue
+        candidate = best[: RESOLUTION + 1 - w] + values[i]
         better = candidate > best[w:]
         keep[i, w:] = better
         best[w:] = np.where(better, candidate, best[w:])
-    # Walk back from the full capacity to recover the chosen items.
-    chosen = np.zeros(v.size, dtype=bool)
+    chosen = np.zeros(values.size, dtype=bool)
     capacity = RESOLUTION
     for i in reversed(np.flatnonzero(usable)):
         if keep[i, capacity]:
             chosen[i] = True
             capacity -= int(weights[i])
-    if v[greedy].sum() > v[chosen].sum():
-        return greedy
     return chosen
+
+
+def knapsack(values: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask:
+    """The subset with the largest summed value whose summed cost is at most `budget`.
+
+    Values <= 0 are never chosen. Returns a boolean mask. Two dynamic programmes run
+    on costs in units of 1/2000 of the budget, one rounding costs up (its answer
+    always fits) and one rounding to the nearest unit (finds sets that fill the
+    budget exactly; kept only if its exact cost fits); the greedy choice by value
+    per unit cost is the third candidate. The best that fits wins.
+    """
+    v = np.asarray(values, dtype=float)
+    c = np.asarray(costs, dtype=float)
+    usable = (v > 0) & (c <= budget) & np.isfinite(v) & np.isfinite(c)
+    ratio = np.where(usable, v / np.maximum(c, 1e-12), -np.inf)
+    options = [greedy_select(np.where(usable, c, np.inf), ratio, budget) & usable]
+    if budget > 0 and usable.any():
+        scaled = c / budget * RESOLUTION
+        options.append(_dp(v, np.ceil(scaled).astype(np.int64), usable))
+        options.append(_dp(v, np.rint(scaled).astype(np.int64), usable))
+    fits = [m for m in options if c[m].sum() <= budget]
+    return max(fits, key=lambda m: float(v[m].sum()))
 
 
 def follower_portfolio(followers: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask:

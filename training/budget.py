@@ -28,12 +28,14 @@ def greedy_select(
     cost_arr = np.asarray(cost, dtype=float)
     prio = np.asarray(priority, dtype=float)
     chosen = np.zeros(cost_arr.size, dtype=bool)
-    left = float(budget)
-    # A loop over one campaign's candidates: skipping must see what is left.
+    spent = 0.0
+    # A loop over one campaign's candidates: skipping must see what is left. Comparing
+    # the running sum (not a shrinking remainder) keeps 0.1 + 0.2 within a budget of 0.3.
+    tolerance = 1e-9 * max(1.0, abs(float(budget)))
     for i in np.argsort(-prio, kind="stable"):
-        if cost_arr[i] <= left:
+        if spent + cost_arr[i] <= budget + tolerance:
             chosen[i] = True
-            left -= cost_arr[i]
+            spent += cost_arr[i]
     return chosen
 
 
