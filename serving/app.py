@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -27,10 +28,10 @@ Message = MutableMapping[str, Any]
 
 
 class BodyLimit:
-    """Refuse request bodies over `limit` bytes with 413, before anything parses them.
+    """Refuse a declared Content-Length over `limit` bytes with 413 and a plain reason.
 
-    Checks the declared Content-Length first, then counts the bytes actually
-    received, so a chunked body cannot slip past the limit.
+    Bodies without a declared length (chunked) are counted by FastAPI's own
+    `max_body_size` limit, set to the same number, which answers 413 too.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -44,35 +45,18 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(send)
             return
-        received = 0
-        started = False
+        await self.app(scope, receive, send)
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
+    @property
+    def message(self) -> str:
+        """What a refused client is told."""
+        return (
+            f"The request body is larger than the limit of {self.limit} bytes; "
+            "send fewer candidates or shorter histories."
+        )
 
     async def _refuse(self, send: Send) -> None:
-        body = (
-            b'{"detail":"The request body is larger than the limit of '
-            + str(self.limit).encode()
-            + b' bytes; send fewer candidates or shorter histories."}'
-        )
+        body = json.dumps({"detail": self.message}).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -81,10 +65,6 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -119,6 +99,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         summary="Score, rank and explain influencers by the actions they cause, not by followers.",
         version="0.1.0",
         lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.current = None

@@ -68,6 +68,9 @@ class CaptionCache:
     def build(cls, texts: pd.Series, vectorizer: TopicVectorizer) -> CaptionCache:
         """Vectorise the distinct non-missing `texts` once."""
         unique = np.sort(pd.unique(texts.dropna().astype(str).to_numpy()).astype(object))
+        if unique.size == 0:  # histories without captions: nothing to cache
+            width = len(vectorizer.vectorizer_.vocabulary_)
+            return cls(unique, sp.csr_matrix((0, width)), vectorizer)
         return cls(unique, vectorizer.transform(pd.Series(unique, dtype=object)), vectorizer)
 
     def encode(self, texts: pd.Series) -> sp.csr_matrix:
@@ -191,8 +194,16 @@ def load_state(settings: ServingSettings) -> ServiceState:
         data = load_dataset(settings.data_dir)
     except FeaturesError as e:
         raise NotReadyError(f"no data: {e}") from e
+    if data.posts.empty:
+        raise NotReadyError(f"no data: {settings.data_dir} has no posts to describe accounts by")
     last = max(data.posts["posted_at"].max(), data.placements["posted_at"].max())
     as_of = last + pd.Timedelta(seconds=1)
+    try:
+        latest = _latest(bundle, data, as_of)
+    except Exception as e:  # a model that cannot describe this data must not crash start-up
+        raise NotReadyError(
+            f"the model cannot describe the data in {settings.data_dir}: {e}"
+        ) from e
     return ServiceState(
         bundle=bundle,
         manifest=manifest,
@@ -200,7 +211,7 @@ def load_state(settings: ServingSettings) -> ServiceState:
         as_of=as_of,
         posts_of=_index(data.posts),
         placements_of=_index(data.placements),
-        latest=_latest(bundle, data, as_of),
+        latest=latest,
     )
 
 
