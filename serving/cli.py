@@ -37,8 +37,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # Piped output (logs, CI) gets room for the comparison tables instead of rich's 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 DataDir = Annotated[
     Path,
