@@ -38,6 +38,7 @@ from training.errors import TrainingError
 from training.importance import importance_table
 from training.models import (
     HeuristicBaseline,
+    check_targets,
     fit_booster,
     followers_frame,
     model_frame,
@@ -68,12 +69,7 @@ class BacktestConfig:
 
     def check(self) -> None:
         """Raise TrainingError for a configuration that cannot run."""
-        unknown = [t for t in self.targets if t not in OUTCOMES]
-        if unknown or not self.targets:
-            raise TrainingError(
-                f"Targets must be among {', '.join(OUTCOMES)}; "
-                f"got {', '.join(self.targets) or 'none'}."
-            )
+        check_targets(self.targets)
         if self.folds < 1 or not 0 < self.holdout_share < 1 or not 0 < self.budget_share <= 1:
             raise TrainingError(
                 "folds must be at least 1, the held-out share between 0 and 1 and the budget "

@@ -28,6 +28,7 @@ __all__ = [
     "evaluate_target",
     "ndcg_at_k",
     "partial_spearman",
+    "percentile_interval",
     "spearman",
 ]
 
@@ -102,7 +103,8 @@ class Evaluation:
         return float(row["value"].iloc[0]) if len(row) else float("nan")
 
 
-def _interval(samples: Floats) -> tuple[float, float]:
+def percentile_interval(samples: Floats) -> tuple[float, float]:
+    """The 95% percentile interval of bootstrap samples (NaN when none is finite)."""
     finite = samples[np.isfinite(samples)]
     if finite.size == 0:
         return float("nan"), float("nan")
@@ -143,7 +145,7 @@ def evaluate_target(
         return np.bincount(codes, weights=values, minlength=n_c).astype(np.float64)
 
     def add(policy: str, metric: str, value: float, samples: Floats) -> None:
-        low, high = _interval(samples)
+        low, high = percentile_interval(samples)
         rows.append({"policy": policy, "metric": metric, "value": value, "low": low, "high": high})
 
     n_rows = per_campaign(np.ones_like(y))
@@ -207,5 +209,5 @@ def evaluate_target(
     ratio_samples = ((counts @ model_a) / (counts @ model_s)) / (
         (counts @ base_a) / (counts @ base_s)
     )
-    low, high = _interval(ratio_samples)
+    low, high = percentile_interval(ratio_samples)
     return Evaluation(target, pd.DataFrame(rows), (float(ratio), low, high))

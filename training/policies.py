@@ -31,7 +31,7 @@ import pandas as pd
 
 from training.backtest import Backtest, BacktestConfig
 from training.budget import spend_per_campaign
-from training.evaluate import BOOTSTRAP_RESAMPLES, evaluate_target
+from training.evaluate import BOOTSTRAP_RESAMPLES, evaluate_target, percentile_interval
 
 __all__ = ["POLICIES", "POLICY_LABELS", "TIERS", "Comparison", "compare_policies", "tier_of"]
 
@@ -93,14 +93,6 @@ class Comparison:
         return tuple(float(row[c].iloc[0]) for c in ("value", "low", "high"))
 
 
-def _interval(samples: Floats) -> tuple[float, float]:
-    finite = samples[np.isfinite(samples)]
-    if finite.size == 0:
-        return float("nan"), float("nan")
-    low, high = np.quantile(finite, [0.025, 0.975])
-    return float(low), float(high)
-
-
 def _ratio(a: Floats, b: Floats) -> Floats:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(a / b, dtype=np.float64)
@@ -144,7 +136,7 @@ def _budget_rows(
     rows: list[dict[str, object]] = []
 
     def add(policy: str, tier: str, metric: str, value: float, samples: Floats) -> None:
-        low, high = _interval(samples)
+        low, high = percentile_interval(samples)
         rows.append(
             {"target": target, "policy": policy, "tier": tier, "metric": metric}
             | {"value": value, "low": low, "high": high}

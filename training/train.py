@@ -37,6 +37,7 @@ from training.importance import family_shares, importance_table, plot_family_imp
 from training.intervals import calibrate
 from training.models import (
     HeuristicBaseline,
+    check_targets,
     fit_booster,
     followers_frame,
     model_frame,
@@ -81,12 +82,7 @@ class TrainConfig:
 
     def check(self) -> None:
         """Raise TrainingError for a configuration that cannot train."""
-        unknown = [t for t in self.targets if t not in OUTCOMES]
-        if unknown or not self.targets:
-            raise TrainingError(
-                f"Targets must be among {', '.join(OUTCOMES)}; "
-                f"got {', '.join(self.targets) or 'none'}."
-            )
+        check_targets(self.targets)
         if not 0 < self.validation_share < 1:
             raise TrainingError(
                 f"The validation share must be between 0 and 1, got {self.validation_share}."
