@@ -28,10 +28,12 @@ Message = MutableMapping[str, Any]
 
 
 class BodyLimit:
-    """Refuse a declared Content-Length over `limit` bytes with 413 and a plain reason.
+    """Refuse request bodies over `limit` bytes with 413 and a reason, before any parsing.
 
-    Bodies without a declared length (chunked) are counted by FastAPI's own
-    `max_body_size` limit, set to the same number, which answers 413 too.
+    A declared Content-Length is checked at once. A body without one (chunked) is
+    read here, at most `limit` bytes of it, and handed on whole; past the limit the
+    request is refused. (Raising from inside the app's body read would reach the
+    client as FastAPI's generic 400.)
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -42,10 +44,35 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.limit:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return dict(await receive())
+
+        await self.app(scope, replay, send)
 
     @property
     def message(self) -> str:
@@ -99,7 +126,6 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         summary="Score, rank and explain influencers by the actions they cause, not by followers.",
         version="0.1.0",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.current = None
@@ -131,7 +157,10 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
 
     @app.exception_handler(ServingError)
     async def serving_error(_: Request, exc: ServingError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+        body: dict[str, Any] = {"detail": str(exc)}
+        if exc.status_code == 422:  # one documented shape for every 422
+            body["errors"] = []
+        return JSONResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

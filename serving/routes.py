@@ -17,7 +17,7 @@ from serving import schemas
 from serving.decisions import DecisionLog
 from serving.errors import ServingError
 from serving.ranking import follower_portfolio, knapsack, portfolio_total
-from serving.scoring import CandidateIn, Scored, score
+from serving.scoring import CandidateError, CandidateIn, Scored, score
 from serving.settings import ServingSettings
 from serving.state import NotReadyError, ServiceState, load_state
 
@@ -69,6 +69,7 @@ Protected = [Depends(require_key)]
 def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The documented error answers of a route, so that the OpenAPI schema tells the truth."""
     what = {
+        400: (schemas.Problem, "The body cannot be decoded (not UTF-8 text)."),
         401: (schemas.Problem, "Missing or wrong API key (when one is configured)."),
         413: (schemas.Problem, "Body over the size limit, or too many candidates."),
         422: (schemas.InvalidRequest, "The request breaks the schema; says what and where."),
@@ -206,7 +207,7 @@ def _log(
     "/predict",
     response_model=schemas.PredictResponse,
     dependencies=Protected,
-    responses=refusals(401, 413, 422, 503),
+    responses=refusals(400, 401, 413, 422, 503),
 )
 def predict(
     body: schemas.PredictRequest, request: Request, state: StateDep, settings: SettingsDep
@@ -252,7 +253,7 @@ def _portfolio(p: pd.DataFrame, mask: np.ndarray, targets: list[str]) -> schemas
     "/rank",
     response_model=schemas.RankResponse,
     dependencies=Protected,
-    responses=refusals(401, 413, 422, 503),
+    responses=refusals(400, 401, 413, 422, 503),
 )
 def rank(
     body: schemas.RankRequest, request: Request, state: StateDep, settings: SettingsDep
@@ -267,6 +268,25 @@ def rank(
         )
     candidates = _candidates(body, settings)
     scored = score(state, body.campaign.model_dump(), candidates, settings.max_history_posts)
+    # A portfolio buys an account once: a repeated account_id is an error entry, the
+    # first occurrence is the candidate.
+    first: dict[str, int] = {}
+    for i, c in enumerate(candidates):
+        if c.account_id in first:
+            scored.errors.append(
+                CandidateError(
+                    i,
+                    c.account_id,
+                    f"repeats account_id {c.account_id!r} of candidates[{first[c.account_id]}]; "
+                    "a portfolio buys an account once",
+                )
+            )
+        else:
+            first.setdefault(c.account_id, i)
+    repeated = {e.index for e in scored.errors}
+    scored.errors.sort(key=lambda e: e.index)
+    kept = ~scored.predictions.index.isin(list(repeated))
+    scored.predictions, scored.features = scored.predictions[kept], scored.features[kept]
     p = scored.predictions
     bought: list[int] = []
     if p.empty:

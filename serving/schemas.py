@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
     "Campaign",
@@ -28,11 +28,31 @@ __all__ = [
 
 def _utc(value: datetime) -> datetime:
     """A timestamp without a zone is UTC, as in the data contract."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as e:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC (found by fuzzing)
+        raise ValueError("in UTC this falls outside the years 1 to 9999") from e
 
 
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
-Count = Annotated[int, Field(ge=0)]
+def _not_bool(value: object) -> object:
+    """JSON true/false is not a number, though pydantic's lax mode would read it as 1/0."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+def _iso_text(value: object) -> object:
+    """A timestamp is ISO-8601 text, as documented; lax pydantic would read numbers as epochs."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected an ISO-8601 timestamp such as 2025-03-01T12:00:00Z")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_utc)]
+Count = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_not_bool)]
+# Money: from a cent to a trillion. Outside that, costs per action and ROI overflow
+# floating point (found by schema fuzzing), and no real price is there anyway.
+Money = Annotated[float, Field(ge=0.01, le=1e12, allow_inf_nan=False), BeforeValidator(_not_bool)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 Objective = Literal["clicks", "referrals", "conversions", "revenue", "roi"]
 
@@ -64,14 +84,14 @@ class HistoryPost(Strict):
     shares: Count
     views: Count | None = None
     text: Annotated[str, Field(max_length=10_000)] | None = None
-    sponsored: bool | None = None
+    sponsored: Annotated[bool, Field(strict=True)] | None = None
 
 
 class CandidateIn(Strict):
     """An account that could be paid for the campaign, and its price."""
 
     account_id: Id
-    cost: Annotated[float, Field(gt=0, allow_inf_nan=False, examples=[250.0])]
+    cost: Annotated[Money, Field(examples=[250.0])]
     posted_at: Timestamp | None = None
     history: list[HistoryPost] | None = None
 
@@ -86,7 +106,7 @@ class PredictRequest(Strict):
 class RankRequest(PredictRequest):
     """Pick the best portfolio of these candidates within the budget."""
 
-    budget: Annotated[float, Field(gt=0, allow_inf_nan=False, examples=[5000.0])]
+    budget: Annotated[Money, Field(examples=[5000.0])]
     objective: Objective = "clicks"
     explain: Annotated[
         int,

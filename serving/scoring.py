@@ -104,6 +104,7 @@ def _prepare(
     known = [c.account_id for c in candidates if state.knows(c.account_id)]
     base = state.history(known)
     extra_posts: list[pd.DataFrame] = []
+    sent: dict[str, pd.DataFrame] = {}
     rows: list[dict[str, Any]] = []
     for i, c in enumerate(candidates):
         until = state.as_of
@@ -118,12 +119,15 @@ def _prepare(
                     )
                 )
                 continue
-            posts, problem = _history_posts(i, c, max_posts)
-            if posts is None:
-                errors.append(CandidateError(i, c.account_id, problem or "invalid history"))
-                continue
-            extra_posts.append(posts)
-            until = posts["posted_at"].max() + pd.Timedelta(seconds=1)
+            if c.account_id not in sent:
+                # One account, one history: the first candidate's history describes it.
+                parsed, problem = _history_posts(i, c, max_posts)
+                if parsed is None:
+                    errors.append(CandidateError(i, c.account_id, problem or "invalid history"))
+                    continue
+                sent[c.account_id] = parsed
+                extra_posts.append(parsed)
+            until = sent[c.account_id]["posted_at"].max() + pd.Timedelta(seconds=1)
         rows.append(
             {
                 "index": i,
@@ -144,13 +148,7 @@ def _prepare(
             [base.accounts, pd.DataFrame({"account_id": new_accounts})], ignore_index=True
         ),
         posts=pd.concat([base.posts, *extra_posts], ignore_index=True),
-        campaigns=pd.DataFrame(
-            {
-                "campaign_id": [REQUEST_CAMPAIGN],
-                "brand": [campaign["brand"]],
-                "topic": [campaign["topic"]],
-            }
-        ),
+        campaigns=_campaign_frame(campaign),
         placements=base.placements,
     )
     return data, targets, errors
@@ -236,9 +234,30 @@ def score(
             tables.append(state.bundle.builder.transform(data, targets))
             costs += targets["cost"].tolist()
             order += [rest_index[i] for i in targets["index"]]
-    if not tables:
-        return Scored(pd.DataFrame(), pd.DataFrame(), errors)
-    features = pd.concat(tables, ignore_index=True)
+    features = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    if tables:
+        # No post in the look-back window: nothing describes the account, so say so
+        # instead of returning the model's guess for a blank row.
+        blank = features["reach_followers"].isna().to_numpy()
+        lookback = state.bundle.builder.lookback_days
+        for k in np.flatnonzero(blank):
+            account, at = features["account_id"].iloc[k], features["posted_at"].iloc[k]
+            errors.append(
+                CandidateError(
+                    order[k],
+                    str(account),
+                    f"no post of {account!r} in the {lookback} days before {at.isoformat()}; "
+                    "there is nothing to score it on",
+                )
+            )
+        features = features.loc[~blank].reset_index(drop=True)
+        costs = [c for c, b in zip(costs, blank, strict=True) if not b]
+        order = [o for o, b in zip(order, blank, strict=True) if not b]
+    errors.sort(key=lambda e: e.index)
+    if features.empty:  # nothing scorable: empty frames that still have every column
+        columns = [*state.bundle.predict_columns, "cost"]
+        empty = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+        return Scored(empty.assign(account_id=pd.Series(dtype=object)), pd.DataFrame(), errors)
     cost = pd.Series(costs, dtype=float)
     predictions = state.bundle.predict(features, cost).assign(
         cost=cost.to_numpy(), account_id=features["account_id"].to_numpy()

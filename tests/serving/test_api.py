@@ -171,7 +171,7 @@ def test_unknown_account_with_history_is_scored(client: TestClient) -> None:
         ),
         (
             {"campaign": CAMPAIGN, "candidates": [{"account_id": "a", "cost": -5}]},
-            "candidates.0.cost: Input should be greater than 0",
+            "candidates.0.cost: Input should be greater than or equal to 0.01",
         ),
         (
             {
@@ -191,7 +191,7 @@ def test_unknown_account_with_history_is_scored(client: TestClient) -> None:
         ),
         (
             {"campaign": CAMPAIGN, "candidates": [{"account_id": "a", "cost": 5}], "budget": 0},
-            "budget: Input should be greater than 0",
+            "budget: Input should be greater than or equal to 0.01",
         ),
     ],
 )
@@ -202,6 +202,111 @@ def test_bad_input_is_a_4xx_that_says_what_and_where(
     r = client.post(path, json=body)
     assert r.status_code == 422
     assert r.json()["detail"] == message
+
+
+@pytest.mark.parametrize(
+    ("path", "extra", "cost", "message"),
+    [
+        # Found by schema fuzzing: each was a 500 (a float overflow in ROI, cost per
+        # action or the knapsack's weights).
+        (
+            "/predict",
+            {},
+            1e308,
+            "candidates.0.cost: Input should be less than or equal to 1000000000000",
+        ),
+        (
+            "/predict",
+            {},
+            5e-324,
+            "candidates.0.cost: Input should be greater than or equal to 0.01",
+        ),
+        (
+            "/rank",
+            {"budget": 5e-324},
+            100.0,
+            "budget: Input should be greater than or equal to 0.01",
+        ),
+    ],
+)
+def test_absurd_money_is_422_not_500(
+    client: TestClient,
+    accounts: list[str],
+    path: str,
+    extra: dict[str, Any],
+    cost: float,
+    message: str,
+) -> None:
+    candidates = [{"account_id": accounts[0], "cost": cost}]
+    r = client.post(path, json={"campaign": CAMPAIGN, "candidates": candidates, **extra})
+    assert r.status_code == 422
+    assert r.json()["detail"] == message
+
+
+def test_true_false_and_epoch_numbers_are_refused(client: TestClient) -> None:
+    # Found by schema fuzzing: pydantic's lax mode read JSON true as a cost or count of 1,
+    # and a number as a Unix time, where the schema documents numbers and ISO-8601 text.
+    history = [{"posted_at": 1748736000, "followers": True, "likes": 1, "comments": 1, "shares": 1}]
+    r = client.post(
+        "/predict",
+        json={
+            "campaign": CAMPAIGN,
+            "candidates": [{"account_id": "x", "cost": True, "history": history}],
+        },
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"] == (
+        "candidates.0.cost: Value error, expected a number, not true or false; "
+        "candidates.0.history.0.posted_at: Value error, expected an ISO-8601 timestamp such as "
+        "2025-03-01T12:00:00Z; "
+        "candidates.0.history.0.followers: Value error, expected a number, not true or false"
+    )
+
+
+@pytest.mark.parametrize("posted_at", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-01:00"])
+def test_timestamps_outside_the_calendar_in_utc_are_422(
+    client: TestClient, accounts: list[str], posted_at: str
+) -> None:
+    # Found by schema fuzzing: converting these to UTC overflowed into a 500.
+    candidates = [{"account_id": accounts[0], "cost": 10.0, "posted_at": posted_at}]
+    r = client.post("/rank", json={"campaign": CAMPAIGN, "candidates": candidates, "budget": 50})
+    assert r.status_code == 422
+    assert r.json()["detail"] == (
+        "candidates.0.posted_at: Value error, in UTC this falls outside the years 1 to 9999"
+    )
+
+
+def test_rank_with_no_scorable_candidate_buys_nothing(client: TestClient) -> None:
+    # Found by schema fuzzing: a 500 (KeyError) when every candidate was unknown.
+    r = client.post(
+        "/rank",
+        json={
+            "campaign": CAMPAIGN,
+            "candidates": [{"account_id": "nobody", "cost": 10}],
+            "budget": 50,
+        },
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["portfolio"]["account_ids"] == []
+    assert out["portfolio"]["totals"]["clicks"] == {"expected": 0.0, "low": 0.0, "high": 0.0}
+    assert out["follower_rule"]["cost"] == 0.0
+    assert [e["account_id"] for e in out["errors"]] == ["nobody"]
+
+
+def test_error_answers_are_documented_as_sent(client: TestClient) -> None:
+    # Found by schema fuzzing: the schema promised FastAPI's default 422 body (a list
+    # in `detail`) and no 400, 401, 413 or 503, while the app sends a sentence.
+    spec = client.get("/openapi.json").json()
+    predict = spec["paths"]["/predict"]["post"]["responses"]
+    assert set(predict) == {"200", "400", "401", "413", "422", "503"}
+    schema = predict["422"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/InvalidRequest"}
+    r = client.post(
+        "/predict", content=b'{"a": "\xff"}', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json() == {"detail": "There was an error parsing the body"}
 
 
 def test_malformed_json_is_422(client: TestClient) -> None:
