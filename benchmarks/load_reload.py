@@ -65,11 +65,7 @@ def build_workspace(root: Path) -> Path:
     write_world(
         simulate_world(SimulationConfig(accounts=800, campaigns=30, seed=5)), root / "world"
     )
-    settings = TrainingSettings(
-        mlflow_tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}",
-        mlruns_dir=root / "mlruns",
-        models_dir=root / "models",
-    )
+    settings = TrainingSettings.under(root)
     train(root / "world", TrainConfig(seed=1), settings)
     return root
 

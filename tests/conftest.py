@@ -38,11 +38,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_world(
         simulate_world(SimulationConfig(accounts=800, campaigns=30, seed=5)), root / "world"
     )
-    settings = TrainingSettings(
-        mlflow_tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}",
-        mlruns_dir=root / "mlruns",
-        models_dir=root / "models",
-    )
+    settings = TrainingSettings.under(root)
     result = train(root / "world", TrainConfig(seed=1), settings)
     assert result.decision is not None
     assert result.decision.promote

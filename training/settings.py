@@ -28,6 +28,16 @@ class TrainingSettings(BaseSettings):
     experiment: str = "influence"
     registered_model: str = "influence"
 
+    @classmethod
+    def under(cls, root: Path) -> TrainingSettings:
+        """Settings that keep everything in one folder: `root/mlruns` (embedded store) and
+        `root/models`, whatever the environment says. For workspaces, tests and scripts."""
+        return cls(
+            mlflow_tracking_uri=f"sqlite:///{Path(root) / 'mlruns' / 'mlflow.db'}",
+            mlruns_dir=Path(root) / "mlruns",
+            models_dir=Path(root) / "models",
+        )
+
     def tracking_uri(self) -> str:
         """The URI in force: the explicit setting, MLFLOW_TRACKING_URI, or the embedded store."""
         if self.mlflow_tracking_uri:

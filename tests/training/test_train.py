@@ -38,11 +38,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def settings(workspace: Path) -> TrainingSettings:
-    return TrainingSettings(
-        mlflow_tracking_uri=f"sqlite:///{workspace / 'mlruns' / 'mlflow.db'}",
-        mlruns_dir=workspace / "mlruns",
-        models_dir=workspace / "models",
-    )
+    return TrainingSettings.under(workspace)
 
 
 @pytest.fixture(scope="module")
