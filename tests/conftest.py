@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,3 +48,61 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.decision is not None
     assert result.decision.promote
     return root
+
+
+Cli = Callable[..., "subprocess.CompletedProcess[str]"]
+ServerFactory = Callable[[Path, int], "subprocess.Popen[str]"]
+
+
+@pytest.fixture(scope="session")
+def influence_cli() -> Cli:
+    """Run `influence ARGS...` as a real process; returns the finished process."""
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "serving", *map(str, args)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
+        )
+
+    return run
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def start_server(trained: Path) -> ServerFactory:
+    """Start `influence serve` on the trained workspace; the caller stops it.
+
+    Takes the decision-log path and the port; stdout and stderr are pipes.
+    """
+
+    def start(decision_log: Path, port: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "serving",
+                "serve",
+                "--data",
+                str(trained / "world"),
+                "--port",
+                str(port),
+                "--model",
+                str(trained / "models" / "champion.json"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "INFLUENCE_DECISION_LOG": str(decision_log)},
+        )
+
+    return start

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-
-def influence(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "serving", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
-    )
+Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
 
 
-def test_simulate_then_validate_then_break_four_rules(tmp_path: Path) -> None:
+def test_simulate_then_validate_then_break_four_rules(influence_cli: Cli, tmp_path: Path) -> None:
     world = tmp_path / "W"
-    done = influence("simulate", "--out", world, "--accounts", "2000", "--seed", "7")
+    done = influence_cli("simulate", "--out", world, "--accounts", "2000", "--seed", "7")
     assert done.returncode == 0, done.stderr
     assert "Wrote" in done.stdout
-    checked = influence("validate", world)
+    checked = influence_cli("validate", world)
     assert checked.returncode == 0, checked.stderr
     assert f"{world} is valid." in checked.stdout
 
@@ -41,7 +33,7 @@ def test_simulate_then_validate_then_break_four_rules(tmp_path: Path) -> None:
     placements.loc[0, "account_id"] = "nobody"
     placements.drop(columns=["cost"]).to_parquet(broken / "placements.parquet")
 
-    result = influence("validate", broken)
+    result = influence_cli("validate", broken)
     assert result.returncode == 2
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("-")]
     assert lines == [
@@ -55,22 +47,22 @@ def test_simulate_then_validate_then_break_four_rules(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_bad_option_is_one_sentence_without_traceback(tmp_path: Path) -> None:
-    result = influence("simulate", "--out", tmp_path / "w", "--days", "5")
+def test_bad_option_is_one_sentence_without_traceback(influence_cli: Cli, tmp_path: Path) -> None:
+    result = influence_cli("simulate", "--out", tmp_path / "w", "--days", "5")
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "error: days must be at least 60 (histories need time), got 5."
     )
 
 
-def test_missing_directory_exits_2(tmp_path: Path) -> None:
-    result = influence("validate", tmp_path / "absent")
+def test_missing_directory_exits_2(influence_cli: Cli, tmp_path: Path) -> None:
+    result = influence_cli("validate", tmp_path / "absent")
     assert result.returncode == 2
     assert "is not a directory; give the folder holding the tables." in result.stderr
 
 
-def test_every_subcommand_has_help() -> None:
+def test_every_subcommand_has_help(influence_cli: Cli) -> None:
     for command in ("validate", "simulate"):
-        result = influence(command, "--help")
+        result = influence_cli(command, "--help")
         assert result.returncode == 0
         assert "Usage" in result.stdout

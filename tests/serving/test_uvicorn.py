@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from serving.decisions import DecisionLog
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+ServerFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_server` fixture
 
 
 def call(url: str, body: dict[str, object] | None = None) -> tuple[int, dict[str, object]]:
@@ -30,27 +24,11 @@ def call(url: str, body: dict[str, object] | None = None) -> tuple[int, dict[str
         return e.code, json.loads(e.read())
 
 
-def test_serve_answers_over_http(trained: Path, tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "INFLUENCE_DECISION_LOG": str(tmp_path / "decisions.db")}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "serving",
-            "serve",
-            "--data",
-            str(trained / "world"),
-            "--port",
-            str(port),
-            "--model",
-            str(trained / "models" / "champion.json"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+def test_serve_answers_over_http(
+    start_server: ServerFactory, free_port: int, tmp_path: Path
+) -> None:
+    port = free_port
+    server = start_server(tmp_path / "decisions.db", port)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

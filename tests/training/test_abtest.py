@@ -9,8 +9,7 @@ import json
 import math
 import re
 import subprocess
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,8 @@ from training.abtest import (
 )
 from training.errors import TrainingError
 from training.hillstrom import CONTROL, OUTCOMES, UNIT, read_hillstrom
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
 
 HILLSTROM = Path(__file__).resolve().parents[3] / "shared" / "data" / "hillstrom" / "hillstrom.csv"
 
@@ -310,16 +311,6 @@ def test_hillstrom_adapter_names_missing_columns(tmp_path: Path) -> None:
     )
 
 
-def influence(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "serving", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
-    )
-
-
 @pytest.fixture
 def experiment_dir(tmp_path: Path, small_world: World) -> Path:
     """The small world with its campaigns split between model and followers, two planned."""
@@ -336,9 +327,11 @@ def experiment_dir(tmp_path: Path, small_world: World) -> Path:
     return out
 
 
-def test_cli_abtest_analyses_a_data_directory(experiment_dir: Path, tmp_path: Path) -> None:
+def test_cli_abtest_analyses_a_data_directory(
+    influence_cli: Cli, experiment_dir: Path, tmp_path: Path
+) -> None:
     result_file = tmp_path / "out" / "abtest.json"
-    done = influence("abtest", experiment_dir, "--out", result_file)
+    done = influence_cli("abtest", experiment_dir, "--out", result_file)
     assert done.returncode == 0, done.stderr
     assert "clicks per unit cost, by campaign" in done.stdout
     assert "Welch 95% CI" in done.stdout
@@ -365,13 +358,13 @@ def test_cli_abtest_analyses_a_data_directory(experiment_dir: Path, tmp_path: Pa
     )
     assert clicks["differences"][0]["p_value"] == pytest.approx(ref.pvalue, rel=1e-12)
 
-    same = influence("abtest", "analyse", experiment_dir, "--out", tmp_path / "again.json")
+    same = influence_cli("abtest", "analyse", experiment_dir, "--out", tmp_path / "again.json")
     assert same.returncode == 0, same.stderr
     assert json.loads((tmp_path / "again.json").read_text()) == report
 
 
-def test_cli_abtest_plan_and_assign() -> None:
-    planned = influence(
+def test_cli_abtest_plan_and_assign(influence_cli: Cli) -> None:
+    planned = influence_cli(
         "abtest", "plan", "--lift", "0.2", "--baseline-mean", "1", "--baseline-sd", "1"
     )
     assert planned.returncode == 0, planned.stderr
@@ -379,7 +372,7 @@ def test_cli_abtest_plan_and_assign() -> None:
         "To detect a +20% lift in clicks per unit cost (baseline mean 1, sd 1, given) at alpha "
         "0.05 and power 0.8: 393 campaigns per arm."
     )
-    assigned = influence(
+    assigned = influence_cli(
         "abtest", "assign", "--salt", "s1", "--arms", "model,followers", "c1", "c2"
     )
     assert assigned.returncode == 0, assigned.stderr
@@ -390,8 +383,8 @@ def test_cli_abtest_plan_and_assign() -> None:
     assert assigned.stdout.splitlines() == ["campaign_id,arm", *expected]
 
 
-def test_cli_abtest_without_arms_is_one_sentence(small_csv_dir: Path) -> None:
-    done = influence("abtest", small_csv_dir)
+def test_cli_abtest_without_arms_is_one_sentence(influence_cli: Cli, small_csv_dir: Path) -> None:
+    done = influence_cli("abtest", small_csv_dir)
     assert done.returncode == 1
     assert done.stderr.strip() == (
         "error: placements have no `arm` column values: an experiment needs the arm (selection "

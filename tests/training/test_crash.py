@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,8 @@ from features.io import load_dataset
 from features.simulate import SimulationConfig, simulate_world, write_world
 from serving.decisions import DecisionLog
 from training.bundle import load_bundle
+
+ServerFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_server` fixture
 
 WORLD = SimulationConfig(accounts=500, campaigns=25, seed=2)
 # Moments to kill at, as shares of a full run: features, boosting, MLflow logging, export.
@@ -99,12 +101,6 @@ def test_killed_training_leaves_the_champion_whole_and_the_next_run_succeeds(
     assert json.loads(before)["data_digest"] == data.digest()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _post(url: str, body: dict[str, object]) -> int:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
@@ -118,26 +114,11 @@ def _post(url: str, body: dict[str, object]) -> int:
 
 
 @pytest.mark.slow
-def test_killed_server_keeps_every_answered_decision(trained: Path, tmp_path: Path) -> None:
-    port, log = _free_port(), tmp_path / "decisions.db"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "serving",
-            "serve",
-            "--data",
-            str(trained / "world"),
-            "--port",
-            str(port),
-            "--model",
-            str(trained / "models" / "champion.json"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "INFLUENCE_DECISION_LOG": str(log)},
-    )
+def test_killed_server_keeps_every_answered_decision(
+    trained: Path, start_server: ServerFactory, free_port: int, tmp_path: Path
+) -> None:
+    port, log = free_port, tmp_path / "decisions.db"
+    server = start_server(log, port)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
