@@ -344,16 +344,13 @@ def build_requests(world: Path, manifest: Path) -> Requests:
     }
     # The exact feature row the API builds for the single candidate, plus its cost.
     scored = score(state, campaign, [CandidateIn(account_id=account, cost=cost)], 5000)
-    row = scored.features[list(FEATURES)].iloc[0]
+    row = scored.x[0]
     columns = [*FEATURES, "cost"]
     one = [*(_jsonable(v) for v in row), cost]
     everyone = [CandidateIn(account_id=a, cost=c) for a, c in zip(pool, costs, strict=True)]
     many = score(state, campaign, everyone, 5000)
-    many_rows = [
-        [*(_jsonable(v) for v in r), c]
-        for r, c in zip(many.features[list(FEATURES)].itertuples(index=False), costs, strict=True)
-    ]
-    expected = {t: float(scored.predictions[t].iloc[0]) for t in state.bundle.targets}
+    many_rows = [[*(_jsonable(v) for v in r), c] for r, c in zip(many.x, costs, strict=True)]
+    expected = {t: float(scored.predictions[t][0]) for t in state.bundle.targets}
     return Requests(
         predict=json.dumps(predict).encode(),
         rank=json.dumps(rank).encode(),

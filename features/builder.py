@@ -10,18 +10,16 @@ an account whatever other accounts are in the tables (the scale-out relies on it
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from features.errors import NotFittedError
 from features.history import TARGET_KEYS, join_history, prepare_posts, targets_frame
 from features.io import Dataset
 from features.reach import reach_features
-from features.relevance import TopicVectorizer, relevance_features
+from features.relevance import RecentCaptions, TopicVectorizer, captions_of, relevance_features
 from features.resonance import resonance_features
 from features.track_record import fit_priors, track_features
 
@@ -163,20 +161,19 @@ class FeatureBuilder:
             axis=1,
         )
 
-    def relevance(
-        self,
-        history: History,
-        campaigns: pd.DataFrame,
-        encode: Callable[[pd.Series], sp.csr_matrix] | None = None,
-    ) -> pd.DataFrame:
-        """Step 3: relevance, the only family that depends on the campaign.
+    def relevance(self, history: History, campaigns: pd.DataFrame) -> pd.DataFrame:
+        """Step 3: relevance, the only family that depends on the campaign."""
+        self._check_fitted()
+        return relevance_features(history.targets, history.joined, campaigns, self.vectorizer_)
 
-        `encode` may replace the vectoriser for captions with a cache of its rows.
+    def recent_captions(self, history: History) -> RecentCaptions:
+        """Step 3's campaign-free half: each target's recent captions and their profile.
+
+        A service keeps this for its accounts and completes relevance per request
+        with `features.relevance.relevance_scores` (the scores step 3 computes).
         """
         self._check_fitted()
-        return relevance_features(
-            history.targets, history.joined, campaigns, self.vectorizer_, encode
-        )
+        return captions_of(history.targets, history.joined, self.vectorizer_)
 
     @staticmethod
     def assemble(targets: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -9,16 +9,26 @@ account mentioned the brand before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from features.errors import NotFittedError
 
-__all__ = ["ON_TOPIC_COSINE", "TopicVectorizer", "relevance_features"]
+__all__ = [
+    "ON_TOPIC_COSINE",
+    "RELEVANCE_COLUMNS",
+    "RecentCaptions",
+    "TopicVectorizer",
+    "captions_of",
+    "recent_captions",
+    "relevance_features",
+    "relevance_scores",
+]
 
 ON_TOPIC_COSINE = 0.1
 """A post whose cosine with the brief reaches this counts as on topic."""
@@ -60,8 +70,165 @@ class TopicVectorizer:
         return sp.csr_matrix(matrix)
 
 
-def _rowwise_dot(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
-    return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+RELEVANCE_COLUMNS = (
+    "relevance_topic_similarity",
+    "relevance_on_topic_share",
+    "relevance_brand_mentions",
+    "relevance_brand_mentions_share",
+)
+
+Floats = npt.NDArray[np.float64]
+Indices = npt.NDArray[np.intp]
+
+
+def _rowwise_dot(a: sp.csr_matrix, b: sp.csr_matrix) -> Floats:
+    return np.asarray(a.multiply(b).sum(axis=1), dtype=np.float64).ravel()
+
+
+@dataclass(frozen=True)
+class RecentCaptions:
+    """The campaign-free half of relevance for n targets: their captions of the last 90 days.
+
+    `texts` are the distinct captions, sorted, `lowered` the same in lower case and
+    `vectors` their TF-IDF rows;
+    each recent post is a caption (`text_codes`) of a target (`positions`).
+    `profile` is, per target, the sum of its recent posts' rows and `norms` its
+    length. Every per-target value depends on that target's posts alone, so a
+    service computes this once for all its accounts and `take`s the rows a request
+    asks for: the scores are the ones `relevance_features` gives, to the bit.
+    """
+
+    texts: npt.NDArray[np.object_]
+    lowered: npt.NDArray[np.object_]
+    vectors: sp.csr_matrix
+    text_codes: Indices
+    positions: Indices
+    counts: Floats
+    profile: sp.csr_matrix
+    norms: Floats
+
+    def take(self, rows: npt.ArrayLike) -> RecentCaptions:
+        """The same for targets `rows` (repeats allowed), renumbered 0..len(rows)-1."""
+        rows = np.asarray(rows, dtype=np.intp)
+        # Posts are grouped by target (`positions` ascending), so each target's are a slice.
+        starts = np.searchsorted(self.positions, rows, side="left")
+        ends = np.searchsorted(self.positions, rows, side="right")
+        sizes = ends - starts
+        offsets = np.repeat(starts - np.cumsum(sizes) + sizes, sizes)
+        posts = offsets + np.arange(int(sizes.sum()), dtype=np.intp)
+        return RecentCaptions(
+            texts=self.texts,
+            lowered=self.lowered,
+            vectors=self.vectors,
+            text_codes=self.text_codes[posts],
+            positions=np.repeat(np.arange(rows.size, dtype=np.intp), sizes),
+            counts=self.counts[rows],
+            profile=self.profile[rows],
+            norms=self.norms[rows],
+        )
+
+
+def recent_captions(
+    n: int,
+    positions: Indices,
+    texts: npt.NDArray[np.object_],
+    vectorizer: TopicVectorizer,
+) -> RecentCaptions:
+    """Gather the recent captions of n targets: post i is `texts[i]` of target `positions[i]`.
+
+    Each distinct caption is vectorised once.
+    """
+    order = np.argsort(positions, kind="stable")
+    positions = np.asarray(positions, dtype=np.intp)[order]
+    # Sorted codes: each target's posts are summed in the same order whatever other
+    # targets share the batch, so online and offline rows agree to the bit.
+    codes, distinct = pd.factorize(np.asarray(texts, dtype=object)[order], sort=True)
+    distinct = np.asarray(distinct, dtype=object)
+    # The vectoriser refuses an empty batch; without captions there is nothing to score.
+    vectors = (
+        vectorizer.transform(pd.Series(distinct, dtype=object))
+        if distinct.size
+        else sp.csr_matrix((0, 0))
+    )
+    counts = np.bincount(positions, minlength=n).astype(np.float64)
+    weights = sp.csr_matrix((np.ones(positions.size), (positions, codes)), shape=(n, len(distinct)))
+    profile = sp.csr_matrix(weights @ vectors)
+    norms = np.sqrt(np.asarray(profile.multiply(profile).sum(axis=1), dtype=np.float64).ravel())
+    lowered = np.array([str(t).lower() for t in distinct], dtype=object)
+    return RecentCaptions(
+        distinct,
+        lowered,
+        vectors,
+        np.asarray(codes, dtype=np.intp),
+        positions,
+        counts,
+        profile,
+        norms,
+    )
+
+
+def captions_of(
+    targets: pd.DataFrame, joined: pd.DataFrame, vectorizer: TopicVectorizer
+) -> RecentCaptions:
+    """The recent captions (last 90 days, with text) of each target, in the targets' order."""
+    index = pd.Index(targets["_p"], name="_p")
+    keep = (joined["age_days"].to_numpy() <= RELEVANCE_DAYS) & joined["text"].notna().to_numpy()
+    return recent_captions(
+        len(index),
+        index.get_indexer(joined["_p"].to_numpy()[keep]),
+        joined["text"].to_numpy()[keep],
+        vectorizer,
+    )
+
+
+def _pairs(left: Indices, right: Indices, width: int) -> tuple[Indices, Indices, Indices]:
+    """Distinct (left, right) pairs and, per input, which pair it is."""
+    pairs, inverse = np.unique(left * width + right, return_inverse=True)
+    return pairs // width, pairs % width, inverse.ravel()
+
+
+def relevance_scores(
+    captions: RecentCaptions,
+    briefs: sp.csr_matrix,
+    brief_codes: Indices,
+    brands: list[str],
+    brand_codes: Indices,
+) -> dict[str, Floats]:
+    """The relevance columns for each target of `captions`.
+
+    Takes each target's brief (row `brief_codes[i]` of `briefs`, TF-IDF rows of the
+    campaigns' topics) and brand (`brands[brand_codes[i]]`, lower case; empty means
+    none). Returns the `RELEVANCE_COLUMNS` as arrays; NaN for a target without
+    recent captions. Each distinct (caption, brief) and (caption, brand) pair is
+    computed once.
+    """
+    n = captions.counts.size
+    positions, codes = captions.positions, captions.text_codes
+    has_posts = captions.counts > 0
+    if not has_posts.any():
+        return {name: np.full(n, np.nan) for name in RELEVANCE_COLUMNS}
+    norms = captions.norms
+    cosine = _rowwise_dot(captions.profile, briefs[brief_codes]) / np.where(norms > 0, norms, 1.0)
+
+    text, brief, which = _pairs(codes, brief_codes[positions], max(briefs.shape[0], 1))
+    post_cos = _rowwise_dot(captions.vectors[text], briefs[brief])[which]
+    on_topic = np.bincount(positions, weights=post_cos >= ON_TOPIC_COSINE, minlength=n)
+
+    text, brand, which = _pairs(codes, brand_codes[positions], max(len(brands), 1))
+    hits = np.array(
+        [
+            bool(brands[b]) and brands[b] in captions.lowered[t]
+            for t, b in zip(text, brand, strict=True)
+        ],
+        dtype=bool,
+    )
+    mentioned = np.bincount(positions, weights=hits[which], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = (cosine, on_topic / captions.counts, mentioned, mentioned / captions.counts)
+        return {
+            name: np.where(has_posts, v, np.nan).astype(np.float64)
+            for name, v in zip(RELEVANCE_COLUMNS, values, strict=True)
+        }
 
 
 def relevance_features(
@@ -69,72 +236,27 @@ def relevance_features(
     joined: pd.DataFrame,
     campaigns: pd.DataFrame,
     vectorizer: TopicVectorizer,
-    encode: Callable[[pd.Series], sp.csr_matrix] | None = None,
 ) -> pd.DataFrame:
     """Relevance features per target placement, indexed by `_p`.
 
     Takes the targets (with `campaign_id`), their joined history, the campaigns
     table (`brand`, `topic`) and a fitted vectoriser. Returns `relevance_*`
     columns; without post text they are missing. Vectorised with sparse algebra:
-    each distinct caption and brief is vectorised once. `encode`, when given,
-    turns captions into the vectoriser's rows from a cache (a service encodes its
-    accounts' captions once); it must return exactly what `vectorizer.transform`
-    would, row for row.
+    each distinct caption and brief is vectorised once. The two halves,
+    `captions_of` (campaign-free) and `relevance_scores`, are public so that a
+    service can keep the first for its accounts and run the second per request.
     """
     index = pd.Index(targets["_p"], name="_p")
-    n = len(index)
-    names = [
-        "relevance_topic_similarity",
-        "relevance_on_topic_share",
-        "relevance_brand_mentions",
-        "relevance_brand_mentions_share",
-    ]
-    # NumPy inside: this runs per API request, where pandas' per-call overhead dominates.
-    keep = (joined["age_days"].to_numpy() <= RELEVANCE_DAYS) & joined["text"].notna().to_numpy()
-    if not keep.any():
-        return pd.DataFrame({name: np.full(n, np.nan) for name in names}, index=index)
-
+    captions = captions_of(targets, joined, vectorizer)
     by_id = campaigns.drop_duplicates("campaign_id").set_index("campaign_id")
     campaign_of = targets["campaign_id"]
     brief_codes, briefs = pd.factorize(campaign_of.map(by_id["topic"]).fillna(""))
-    brief_vectors = vectorizer.transform(pd.Series(briefs))
-
-    # Sorted codes: each placement's posts are summed in the same order whatever
-    # other placements share the batch, so online and offline rows agree to the bit.
-    text_codes, texts = pd.factorize(joined["text"].to_numpy()[keep], sort=True)
-    text_vectors = (encode or vectorizer.transform)(pd.Series(texts))
-    positions = index.get_indexer(joined["_p"].to_numpy()[keep])
-    counts = np.bincount(positions, minlength=n).astype(np.float64)
-    has_posts = counts > 0
-
-    # Profile: the sum of recent post vectors, one row per target placement.
-    weights = sp.csr_matrix(
-        (np.ones(positions.size), (positions, text_codes)), shape=(n, len(texts))
+    brand_codes, brands = pd.factorize(campaign_of.map(by_id["brand"]).fillna(""))
+    columns = relevance_scores(
+        captions,
+        vectorizer.transform(pd.Series(briefs)),
+        np.asarray(brief_codes, dtype=np.intp),
+        [str(b).lower() for b in brands],
+        np.asarray(brand_codes, dtype=np.intp),
     )
-    profile = weights @ text_vectors
-    norms = np.sqrt(np.asarray(profile.multiply(profile).sum(axis=1)).ravel())
-    cosine = _rowwise_dot(profile, brief_vectors[brief_codes]) / np.where(norms > 0, norms, 1.0)
-
-    post_cos = _rowwise_dot(text_vectors[text_codes], brief_vectors[brief_codes[positions]])
-    on_topic = np.bincount(positions, weights=post_cos >= ON_TOPIC_COSINE, minlength=n)
-
-    # Brand mentions: one substring search per distinct brand over distinct captions.
-    brand_codes, brands = pd.factorize(campaign_of.map(by_id["brand"]).fillna("").str.lower())
-    text_lower = pd.Series(texts).str.lower()
-    mentions = np.zeros(positions.size, dtype=bool)
-    row_brands = brand_codes[positions]
-    for code, brand in enumerate(brands):
-        if not brand:
-            continue
-        hit = text_lower.str.contains(brand, regex=False).to_numpy(dtype=bool)
-        rows_of_brand = row_brands == code
-        mentions[rows_of_brand] = hit[text_codes[rows_of_brand]]
-    mentioned = np.bincount(positions, weights=mentions, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        columns = {
-            names[0]: np.where(has_posts, cosine, np.nan),
-            names[1]: np.where(has_posts, on_topic / counts, np.nan),
-            names[2]: np.where(has_posts, mentioned, np.nan),
-            names[3]: np.where(has_posts, mentioned / counts, np.nan),
-        }
     return pd.DataFrame(columns, index=index, dtype=np.float64)

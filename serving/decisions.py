@@ -9,7 +9,6 @@ configuration.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,19 +62,23 @@ class DecisionLog:
         request_id: str,
         endpoint: str,
         model_version: str,
-        campaign: dict[str, Any],
-        candidates: list[dict[str, Any]],
-        outputs: dict[str, Any],
+        campaign: str,
+        candidates: str,
+        outputs: str,
     ) -> None:
-        """Commit one decision; raises if the database refuses it (the request then fails)."""
+        """Commit one decision; raises if the database refuses it (the request then fails).
+
+        `campaign`, `candidates` and `outputs` are JSON texts, encoded by the caller
+        (the API's pydantic models serialise themselves faster than `json` can).
+        """
         row = {
             "request_id": request_id,
             "created_at": datetime.now(UTC).isoformat(),
             "endpoint": endpoint,
             "model_version": model_version,
-            "campaign": json.dumps(campaign, default=str),
-            "candidates": json.dumps(candidates, default=str),
-            "outputs": json.dumps(outputs, default=str),
+            "campaign": campaign,
+            "candidates": candidates,
+            "outputs": outputs,
         }
         with self.engine.begin() as conn:
             conn.execute(decisions.insert().values(**row))

@@ -5,18 +5,23 @@ from __future__ import annotations
 import hmac
 import threading
 import uuid
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import TypeAdapter
 
+from features.builder import FEATURES
 from serving import schemas
 from serving.decisions import DecisionLog
 from serving.errors import ServingError
-from serving.ranking import follower_portfolio, knapsack, portfolio_total
+from serving.ranking import follower_portfolio, knapsack
+from serving.responses import candidate_errors, candidate_scores, portfolio
 from serving.scoring import CandidateError, CandidateIn, Scored, score
 from serving.settings import ServingSettings
 from serving.state import NotReadyError, ServiceState, load_state
@@ -36,7 +41,7 @@ class TooManyCandidatesError(ServingError):
     status_code = 413
 
 
-def settings_of(request: Request) -> ServingSettings:
+async def settings_of(request: Request) -> ServingSettings:
     """The settings the app was created with."""
     settings: ServingSettings = request.app.state.settings
     return settings
@@ -45,7 +50,9 @@ def settings_of(request: Request) -> ServingSettings:
 SettingsDep = Annotated[ServingSettings, Depends(settings_of)]
 
 
-def require_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+async def require_key(
+    settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None
+) -> None:
     """When an API key is configured, the request must carry it (compared in constant time)."""
     if settings.api_key is None:
         return
@@ -54,7 +61,7 @@ def require_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()
         raise UnauthorizedError("Missing or wrong API key: send it in the X-API-Key header.")
 
 
-def current_state(request: Request) -> ServiceState:
+async def current_state(request: Request) -> ServiceState:
     """The state in force when the request started; 503 with the reason if there is none."""
     state: ServiceState | None = request.app.state.current
     if state is None:
@@ -112,10 +119,6 @@ def model_info(state: StateDep) -> schemas.ModelInfo:
     )
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
-
 def _candidates(request: schemas.PredictRequest, settings: ServingSettings) -> list[CandidateIn]:
     n = len(request.candidates)
     if n > settings.max_candidates:
@@ -134,55 +137,27 @@ def _candidates(request: schemas.PredictRequest, settings: ServingSettings) -> l
     ]
 
 
-def _scores(
-    state: ServiceState,
-    scored: Scored,
-    rows: list[int],
-    explain: list[int],
-    explain_targets: list[str] | None = None,
-) -> list[schemas.CandidateScore]:
-    """Response entries for `rows`; those in `explain` carry per-family contributions."""
-    records: dict[Any, Any] = dict(scored.predictions.loc[rows].to_dict("index"))
-    targets = state.bundle.targets
-    explained = (
-        state.bundle.contributions(scored.features.loc[explain], explain_targets) if explain else {}
+INLINE_CANDIDATES = 8
+"""Requests with at most this many candidates, none with a history, are scored on the
+event loop itself (about a millisecond each); larger ones in the thread pool, so that
+they do not hold up /health. Scoring is CPU-bound Python under the GIL, so the pool
+adds no throughput for small requests, only two thread hand-offs."""
+
+Answer = TypeVar("Answer")
+
+
+async def _run(
+    body: schemas.PredictRequest,
+    work: Callable[..., Answer],
+    *args: Any,
+) -> Answer:
+    small = len(body.candidates) <= INLINE_CANDIDATES and not any(
+        c.history for c in body.candidates
     )
-    contributions = {t: dict(frame.to_dict("index")) for t, frame in explained.items()}
-    out = []
-    for i in rows:
-        r = records[i]
-        out.append(
-            schemas.CandidateScore(
-                index=int(i),
-                account_id=str(r["account_id"]),
-                cost=float(r["cost"]),
-                outcomes={
-                    t: schemas.Estimate(
-                        expected=float(r[t]), low=float(r[f"{t}_low"]), high=float(r[f"{t}_high"])
-                    )
-                    for t in targets
-                },
-                roi=_finite(float(r["roi"])) if "roi" in r else None,
-                cost_per_action={t: _finite(float(r[f"cost_per_{t}"])) for t in targets},
-                followers_baseline={t: float(r[f"{t}_followers"]) for t in targets},
-                contributions=(
-                    {
-                        t: {str(k): float(v) for k, v in rows_of[i].items()}
-                        for t, rows_of in contributions.items()
-                    }
-                    if i in explain
-                    else None
-                ),
-            )
-        )
-    return out
+    return work(*args) if small else await run_in_threadpool(work, *args)
 
 
-def _errors(scored: Scored) -> list[schemas.CandidateError]:
-    return [
-        schemas.CandidateError(index=e.index, account_id=e.account_id, error=e.error)
-        for e in scored.errors
-    ]
+_CANDIDATES_JSON: TypeAdapter[list[schemas.CandidateIn]] = TypeAdapter(list[schemas.CandidateIn])
 
 
 def _log(
@@ -190,16 +165,20 @@ def _log(
     endpoint: str,
     state: ServiceState,
     body: schemas.PredictRequest,
-    response: Any,
+    response: schemas.PredictResponse | schemas.RankResponse,
 ) -> None:
+    """Record the decision: the request's campaign and candidates (without histories)
+    and everything answered but the request id and model version, which have columns."""
     log: DecisionLog = request.app.state.decisions
     log.record(
         request_id=response.request_id,
         endpoint=endpoint,
         model_version=state.version,
-        campaign=body.campaign.model_dump(),
-        candidates=[c.model_dump(exclude={"history"}) for c in body.candidates],
-        outputs=response.model_dump(exclude={"request_id", "model_version"}),
+        campaign=body.campaign.model_dump_json(),
+        candidates=_CANDIDATES_JSON.dump_json(
+            body.candidates, exclude={"__all__": {"history"}}
+        ).decode(),
+        outputs=response.model_dump_json(exclude={"request_id", "model_version"}),
     )
 
 
@@ -209,44 +188,27 @@ def _log(
     dependencies=Protected,
     responses=refusals(400, 401, 413, 422, 503),
 )
-def predict(
+async def predict(
     body: schemas.PredictRequest, request: Request, state: StateDep, settings: SettingsDep
 ) -> schemas.PredictResponse:
     """Expected clicks, referrals, conversions and revenue per candidate, with ROI and why."""
+    return await _run(body, _predict, body, request, state, settings)
+
+
+def _predict(
+    body: schemas.PredictRequest, request: Request, state: ServiceState, settings: ServingSettings
+) -> schemas.PredictResponse:
     candidates = _candidates(body, settings)
     scored = score(state, body.campaign.model_dump(), candidates, settings.max_history_posts)
-    rows = list(scored.predictions.index)
+    rows = np.arange(len(scored), dtype=np.intp)
     response = schemas.PredictResponse(
         request_id=uuid.uuid4().hex,
         model_version=state.version,
-        scores=_scores(state, scored, rows, explain=rows),
-        errors=_errors(scored),
+        scores=candidate_scores(state, scored, rows, explain=len(scored)),
+        errors=candidate_errors(scored),
     )
     _log(request, "predict", state, body, response)
     return response
-
-
-def _portfolio(p: pd.DataFrame, mask: np.ndarray, targets: list[str]) -> schemas.Portfolio:
-    totals = {}
-    for t in targets:
-        e, lo, hi = portfolio_total(
-            p[t].to_numpy(float),
-            p[f"{t}_low"].to_numpy(float),
-            p[f"{t}_high"].to_numpy(float),
-            mask,
-        )
-        totals[t] = schemas.Estimate(expected=e, low=lo, high=hi)
-    cost = float(p["cost"].to_numpy()[mask].sum())
-    roi = None
-    if "revenue" in totals and cost > 0:
-        roi = (totals["revenue"].expected - cost) / cost
-    return schemas.Portfolio(
-        account_ids=[str(a) for a in p["account_id"].to_numpy()[mask]],
-        indices=[int(i) for i in p.index.to_numpy()[mask]],
-        cost=cost,
-        totals=totals,
-        roi=roi,
-    )
 
 
 @router.post(
@@ -255,10 +217,16 @@ def _portfolio(p: pd.DataFrame, mask: np.ndarray, targets: list[str]) -> schemas
     dependencies=Protected,
     responses=refusals(400, 401, 413, 422, 503),
 )
-def rank(
+async def rank(
     body: schemas.RankRequest, request: Request, state: StateDep, settings: SettingsDep
 ) -> schemas.RankResponse:
     """The portfolio within budget that maximises the objective, beside the follower rule's."""
+    return await _run(body, _rank, body, request, state, settings)
+
+
+def _rank(
+    body: schemas.RankRequest, request: Request, state: ServiceState, settings: ServingSettings
+) -> schemas.RankResponse:
     targets = state.bundle.targets
     needed = "revenue" if body.objective == "roi" else body.objective
     if needed not in targets:
@@ -268,12 +236,37 @@ def rank(
         )
     candidates = _candidates(body, settings)
     scored = score(state, body.campaign.model_dump(), candidates, settings.max_history_posts)
-    # A portfolio buys an account once: a repeated account_id is an error entry, the
-    # first occurrence is the candidate.
+    scored = _first_of_each_account(scored, candidates)
+    p, cost = scored.predictions, scored.cost
+    value = p["revenue"] - cost if body.objective == "roi" else p[needed]
+    chosen = knapsack(value, cost, body.budget)
+    follower = follower_portfolio(scored.x[:, FEATURES.index("reach_followers")], cost, body.budget)
+    # Highest expected objective first: the ones explained when `explain` cuts the list.
+    bought = np.flatnonzero(chosen)[np.argsort(-value[chosen], kind="stable")]
+    response = schemas.RankResponse(
+        request_id=uuid.uuid4().hex,
+        model_version=state.version,
+        objective=body.objective,
+        budget=body.budget,
+        portfolio=portfolio(scored, chosen, targets),
+        follower_rule=portfolio(scored, follower, targets),
+        chosen=candidate_scores(state, scored, bought, body.explain, explain_targets=[needed]),
+        errors=candidate_errors(scored),
+    )
+    _log(request, "rank", state, body, response)
+    return response
+
+
+def _first_of_each_account(scored: Scored, candidates: list[CandidateIn]) -> Scored:
+    """A portfolio buys an account once: a repeated account_id becomes an error entry.
+
+    The first occurrence is the candidate; the errors stay in request order.
+    """
     first: dict[str, int] = {}
+    repeats: list[CandidateError] = []
     for i, c in enumerate(candidates):
         if c.account_id in first:
-            scored.errors.append(
+            repeats.append(
                 CandidateError(
                     i,
                     c.account_id,
@@ -282,36 +275,10 @@ def rank(
                 )
             )
         else:
-            first.setdefault(c.account_id, i)
-    repeated = {e.index for e in scored.errors}
-    scored.errors.sort(key=lambda e: e.index)
-    kept = ~scored.predictions.index.isin(list(repeated))
-    scored.predictions, scored.features = scored.predictions[kept], scored.features[kept]
-    p = scored.predictions
-    bought: list[int] = []
-    if p.empty:
-        chosen = follower = np.zeros(0, dtype=bool)
-    else:
-        value = p["revenue"] - p["cost"] if body.objective == "roi" else p[needed]
-        chosen = knapsack(value.to_numpy(float), p["cost"].to_numpy(float), body.budget)
-        # Highest expected objective first: the ones explained when `explain` cuts the list.
-        bought = [int(i) for i in value[chosen].sort_values(ascending=False, kind="stable").index]
-        followers = scored.features["reach_followers"].to_numpy(float)
-        follower = follower_portfolio(followers, p["cost"].to_numpy(float), body.budget)
-    response = schemas.RankResponse(
-        request_id=uuid.uuid4().hex,
-        model_version=state.version,
-        objective=body.objective,
-        budget=body.budget,
-        portfolio=_portfolio(p, chosen, targets),
-        follower_rule=_portfolio(p, follower, targets),
-        chosen=_scores(
-            state, scored, bought, explain=bought[: body.explain], explain_targets=[needed]
-        ),
-        errors=_errors(scored),
-    )
-    _log(request, "rank", state, body, response)
-    return response
+            first[c.account_id] = i
+    kept = scored.take(~np.isin(scored.index, [e.index for e in repeats]))
+    kept.errors = sorted([*scored.errors, *repeats], key=lambda e: e.index)
+    return kept
 
 
 class ObjectiveError(ServingError):

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from features.builder import History
+from features.builder import FEATURES
 from features.contract import POSTS
 from features.io import Dataset
+from features.relevance import relevance_scores
 from features.validate import coerce_table
 from serving.state import ServiceState
 from training.bundle import ModelBundle
@@ -25,6 +27,8 @@ from training.bundle import ModelBundle
 __all__ = ["CandidateError", "CandidateIn", "Scored", "effective_time", "score", "score_placements"]
 
 REQUEST_CAMPAIGN = "request"
+
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -48,15 +52,38 @@ class CandidateError:
 
 @dataclass
 class Scored:
-    """Predictions for the candidates that could be scored.
+    """Predictions for the candidates that could be scored, as arrays in request order.
 
-    `predictions` and `features` are indexed by the candidate's position in the
-    request; `errors` lists the others.
+    `index` is each scored candidate's position in the request (ascending); `x`
+    its feature row (`FEATURES` order); `predictions` `ModelBundle.predict_arrays`'
+    columns; `errors` lists the candidates that could not be scored.
     """
 
-    predictions: pd.DataFrame
-    features: pd.DataFrame
+    index: npt.NDArray[np.intp]
+    account_ids: list[str]
+    cost: Floats
+    x: Floats
+    predictions: dict[str, Floats]
     errors: list[CandidateError] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.index.size)
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> Scored:
+        """The scored candidates where `keep` is true (errors unchanged)."""
+        return Scored(
+            self.index[keep],
+            [a for a, k in zip(self.account_ids, keep, strict=True) if k],
+            self.cost[keep],
+            self.x[keep],
+            {k: v[keep] for k, v in self.predictions.items()},
+            self.errors,
+        )
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """The feature rows as a frame indexed by request position (for reports and tests)."""
+        return pd.DataFrame(self.x, columns=list(FEATURES), index=pd.Index(self.index))
 
 
 def effective_time(posted_at: pd.Timestamp | None, known_until: pd.Timestamp) -> pd.Timestamp:
@@ -164,35 +191,26 @@ def _campaign_frame(campaign: dict[str, str]) -> pd.DataFrame:
     )
 
 
-def _latest_features(
-    state: ServiceState, campaign: dict[str, str], rows: list[tuple[int, CandidateIn]]
-) -> pd.DataFrame:
+def _latest_rows(state: ServiceState, campaign: dict[str, str], accounts: list[str]) -> Floats:
     """Feature rows of known accounts as of the end of the data, from the cached state.
 
-    Only relevance is computed here, by the builder's own step, over each
-    account's cached post window; the other families are the cached rows.
+    The campaign-free families are the cached rows; relevance is completed by the
+    builder's own scoring step over each account's cached recent captions.
     """
     latest = state.latest
-    slots = [latest.row_of[c.account_id] for _, c in rows]
-    targets = pd.DataFrame(
-        {
-            "placement_id": [f"candidate-{i}" for i, _ in rows],
-            "account_id": [c.account_id for _, c in rows],
-            "campaign_id": REQUEST_CAMPAIGN,
-            "posted_at": state.as_of,
-            "_p": np.arange(len(rows), dtype=np.int64),
-        }
+    slots = np.array([latest.row_of[a] for a in accounts], dtype=np.intp)
+    x = latest.free[slots]
+    one = np.zeros(slots.size, dtype=np.intp)
+    relevance = relevance_scores(
+        latest.captions.take(slots),
+        latest.brief(campaign["topic"]),
+        one,
+        [campaign["brand"].lower()],
+        one,
     )
-    empty = np.array([], dtype=np.intp)
-    windows = [latest.joined_rows.get(slot, empty) for slot in slots]
-    joined = latest.history.joined.iloc[np.concatenate(windows)].copy()
-    joined["_p"] = np.repeat(np.arange(len(rows), dtype=np.int64), [w.size for w in windows])
-    history = History(targets, latest.history.posts, joined.reset_index(drop=True))
-    relevance = state.bundle.builder.relevance(
-        history, _campaign_frame(campaign), latest.captions.encode
-    )
-    free = latest.free.iloc[slots].set_axis(pd.Index(targets["_p"], name="_p"))
-    return state.bundle.builder.assemble(targets, [free, relevance])
+    for name, values in relevance.items():
+        x[:, FEATURES.index(name)] = values
+    return x
 
 
 def score(
@@ -205,22 +223,22 @@ def score(
     `transform`. Both give the same rows (tested).
     """
     fast = [
-        (i, c)
+        i
         for i, c in enumerate(candidates)
         if state.knows(c.account_id) and effective_time(c.posted_at, state.as_of) == state.as_of
     ]
-    fast_ids = {i for i, _ in fast}
-    rest = [c for i, c in enumerate(candidates) if i not in fast_ids]
+    fast_ids = set(fast)
     rest_index = [i for i in range(len(candidates)) if i not in fast_ids]
-    tables: list[pd.DataFrame] = []
-    costs: list[float] = []
+    blocks: list[Floats] = []
     order: list[int] = []
+    times: list[pd.Timestamp] = []
     errors: list[CandidateError] = []
     if fast:
-        tables.append(_latest_features(state, campaign, fast))
-        costs += [float(c.cost) for _, c in fast]
-        order += [i for i, _ in fast]
-    if rest:
+        blocks.append(_latest_rows(state, campaign, [candidates[i].account_id for i in fast]))
+        order += fast
+        times += [state.as_of] * len(fast)
+    if rest_index:
+        rest = [candidates[i] for i in rest_index]
         data, targets, rest_errors = _prepare(state, campaign, rest, max_posts)
         errors = [
             CandidateError(
@@ -231,39 +249,34 @@ def score(
             for e in rest_errors
         ]
         if not targets.empty:
-            tables.append(state.bundle.builder.transform(data, targets))
-            costs += targets["cost"].tolist()
+            built = state.bundle.builder.transform(data, targets)
+            blocks.append(built[list(FEATURES)].to_numpy(dtype=np.float64))
             order += [rest_index[i] for i in targets["index"]]
-    features = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    if tables:
-        # No post in the look-back window: nothing describes the account, so say so
-        # instead of returning the model's guess for a blank row.
-        blank = features["reach_followers"].isna().to_numpy()
-        lookback = state.bundle.builder.lookback_days
-        for k in np.flatnonzero(blank):
-            account, at = features["account_id"].iloc[k], features["posted_at"].iloc[k]
-            errors.append(
-                CandidateError(
-                    order[k],
-                    str(account),
-                    f"no post of {account!r} in the {lookback} days before {at.isoformat()}; "
-                    "there is nothing to score it on",
-                )
+            times += list(targets["posted_at"])
+    x = np.concatenate(blocks) if blocks else np.empty((0, len(FEATURES)))
+    index = np.asarray(order, dtype=np.intp)
+    # No post in the look-back window: nothing describes the account, so say so
+    # instead of returning the model's guess for a blank row.
+    blank = np.isnan(x[:, FEATURES.index("reach_followers")])
+    lookback = state.bundle.builder.lookback_days
+    for k in np.flatnonzero(blank):
+        account = candidates[index[k]].account_id
+        errors.append(
+            CandidateError(
+                int(index[k]),
+                account,
+                f"no post of {account!r} in the {lookback} days before "
+                f"{times[k].isoformat()}; there is nothing to score it on",
             )
-        features = features.loc[~blank].reset_index(drop=True)
-        costs = [c for c, b in zip(costs, blank, strict=True) if not b]
-        order = [o for o, b in zip(order, blank, strict=True) if not b]
+        )
     errors.sort(key=lambda e: e.index)
-    if features.empty:  # nothing scorable: empty frames that still have every column
-        columns = [*state.bundle.predict_columns, "cost"]
-        empty = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
-        return Scored(empty.assign(account_id=pd.Series(dtype=object)), pd.DataFrame(), errors)
-    cost = pd.Series(costs, dtype=float)
-    predictions = state.bundle.predict(features, cost).assign(
-        cost=cost.to_numpy(), account_id=features["account_id"].to_numpy()
+    ranked = np.argsort(index[~blank], kind="stable")
+    index, x = index[~blank][ranked], x[~blank][ranked]
+    cost = np.array([float(candidates[i].cost) for i in index], dtype=np.float64)
+    bundle = state.bundle
+    predictions = (
+        bundle.predict_arrays(x, cost)
+        if len(x)
+        else {c: np.empty(0) for c in bundle.predict_columns}
     )
-    index = pd.Index(order, name="index")
-    features.index = index
-    predictions.index = index
-    ranked = np.argsort(np.asarray(order), kind="stable")
-    return Scored(predictions.iloc[ranked], features.iloc[ranked], errors)
+    return Scored(index, [candidates[i].account_id for i in index], cost, x, predictions, errors)

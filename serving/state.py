@@ -6,19 +6,21 @@ swaps the reference, so a request that started on the old state finishes on it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from features.builder import History
+from features.builder import FEATURES
 from features.errors import FeaturesError
 from features.io import Dataset, load_dataset
-from features.relevance import TopicVectorizer
+from features.relevance import RecentCaptions
 from serving.errors import ServingError
 from serving.settings import ServingSettings
 from training.bundle import ModelBundle, load_bundle
@@ -33,55 +35,26 @@ class NotReadyError(ServingError):
     status_code = 503
 
 
+BRIEF_CACHE = 1024
+"""Campaign briefs whose TF-IDF rows a state keeps (vectorising one costs about 3 ms)."""
+
+
 @dataclass(frozen=True)
 class LatestState:
     """Every known account as of the end of the data, computed once per load.
 
-    `free` holds the campaign-free feature families (reach, resonance, track)
-    with one row per account (`row_of`); `history` the post windows that
-    relevance, the only campaign-dependent family, is computed from per request.
-    Both come from `FeatureBuilder`'s own steps, so a cached row equals the row
-    `transform` would build.
+    `free` holds each account's feature row (`row_of` gives its row) with the
+    campaign-free families (reach, resonance, track record) filled in and
+    relevance missing; `captions` the recent captions relevance is scored from
+    per request. Both come from `FeatureBuilder`'s own steps, so a row completed
+    with `relevance_scores` equals the row `transform` would build (tested).
+    `brief` returns a campaign topic's TF-IDF row, remembered per topic.
     """
 
-    history: History
-    free: pd.DataFrame
+    free: npt.NDArray[np.float64]
     row_of: dict[str, int]
-    joined_rows: dict[int, npt.NDArray[np.intp]]
-    captions: CaptionCache
-
-
-@dataclass(frozen=True)
-class CaptionCache:
-    """Every cached caption's TF-IDF row, so that requests do not vectorise them again.
-
-    `texts` is sorted; row i of `matrix` is `vectorizer.transform([texts[i]])`.
-    Rows of TF-IDF are independent of each other, so a lookup returns exactly what
-    the vectoriser would. Captions not in the cache are vectorised as usual.
-    """
-
-    texts: npt.NDArray[np.object_]
-    matrix: sp.csr_matrix
-    vectorizer: TopicVectorizer
-
-    @classmethod
-    def build(cls, texts: pd.Series, vectorizer: TopicVectorizer) -> CaptionCache:
-        """Vectorise the distinct non-missing `texts` once."""
-        unique = np.sort(pd.unique(texts.dropna().astype(str).to_numpy()).astype(object))
-        if unique.size == 0:  # histories without captions: nothing to cache
-            width = len(vectorizer.vectorizer_.vocabulary_)
-            return cls(unique, sp.csr_matrix((0, width)), vectorizer)
-        return cls(unique, vectorizer.transform(pd.Series(unique, dtype=object)), vectorizer)
-
-    def encode(self, texts: pd.Series) -> sp.csr_matrix:
-        """TF-IDF rows for `texts`, from the cache where possible."""
-        values = texts.astype(str).to_numpy().astype(object)
-        if len(self.texts):
-            at = np.minimum(np.searchsorted(self.texts, values), len(self.texts) - 1)
-            if (self.texts[at] == values).all():
-                return sp.csr_matrix(self.matrix[at])
-        # Any caption not cached: vectorise them all (the rows are the same either way).
-        return self.vectorizer.transform(texts)
+    captions: RecentCaptions
+    brief: Callable[[str], sp.csr_matrix]
 
 
 def _latest(bundle: ModelBundle, data: Dataset, as_of: pd.Timestamp) -> LatestState:
@@ -94,15 +67,20 @@ def _latest(bundle: ModelBundle, data: Dataset, as_of: pd.Timestamp) -> LatestSt
             "posted_at": as_of,
         }
     )
-    history = bundle.builder.history(data, targets)
-    groups = history.joined.groupby("_p", sort=False).indices
-    captions = CaptionCache.build(history.joined["text"], bundle.builder.vectorizer_)
+    builder = bundle.builder
+    history = builder.history(data, targets)
+    free = builder.campaign_free(data, history)
+    rows = free.reindex(index=range(len(accounts)), columns=list(FEATURES))
+
+    @lru_cache(maxsize=BRIEF_CACHE)
+    def brief(topic: str) -> sp.csr_matrix:
+        return builder.vectorizer_.transform(pd.Series([topic]))
+
     return LatestState(
-        history=history,
-        free=bundle.builder.campaign_free(data, history),
+        free=rows.to_numpy(dtype=np.float64),
         row_of={a: i for i, a in enumerate(accounts)},
-        joined_rows={int(cast(int, k)): np.asarray(v, dtype=np.intp) for k, v in groups.items()},
-        captions=captions,
+        captions=builder.recent_captions(history),
+        brief=brief,
     )
 
 

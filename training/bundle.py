@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ __all__ = [
 MANIFEST_VERSION = 1
 PREDICT_THREADS = 1
 """Requests are small and concurrent: OpenMP threads per call only contend with each other."""
+LARGE_BATCH = 256
+"""From this many rows a LightGBM call uses every core."""
 
 
 class BundleError(TrainingError):
@@ -88,26 +91,37 @@ class ModelBundle:
         `T_high`, `T_followers` (the followers baseline's prediction) and
         `cost_per_T`; plus `roi` = (revenue - cost) / cost when revenue is a target.
         """
-        # NumPy into LightGBM: the pandas path re-checks names and types on every call.
         x = features[list(FEATURES)].to_numpy(dtype=np.float64)
-        costs = cost.to_numpy(dtype=float)
+        out = self.predict_arrays(x, cost.to_numpy(dtype=float))
+        return pd.DataFrame(out, index=features.index)[self.predict_columns]
+
+    def predict_arrays(
+        self, x: npt.NDArray[np.float64], costs: npt.NDArray[np.float64]
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        """`predict` on arrays: x is (n, len(FEATURES)) in `FEATURES` order, costs (n,).
+
+        Returns `predict`'s columns as a dict of arrays. The API calls this directly:
+        NumPy in and out, since pandas' per-call overhead exceeds the boosters' time
+        on a few rows.
+        """
+        threads = _threads(len(x))
         xf = follower_columns(x[:, FEATURES.index("reach_followers")], costs)
         out: dict[str, npt.NDArray[np.float64]] = {}
         for target, m in self.models.items():
-            pred = np.asarray(m.booster.predict(x, num_threads=PREDICT_THREADS), dtype=float)
+            pred = np.asarray(m.booster.predict(x, num_threads=threads), dtype=float)
             low, high = m.interval.bounds(pred)
             out[target] = pred
             out[f"{target}_low"] = low
             out[f"{target}_high"] = high
             out[f"{target}_followers"] = np.asarray(
-                m.followers.predict(xf, num_threads=PREDICT_THREADS), dtype=float
+                m.followers.predict(xf, num_threads=threads), dtype=float
             )
             with np.errstate(divide="ignore"):
                 out[f"cost_per_{target}"] = np.where(pred > 0, costs / pred, np.inf)
         if "revenue" in self.models:
             with np.errstate(divide="ignore", invalid="ignore"):
                 out["roi"] = np.where(costs > 0, (out["revenue"] - costs) / costs, np.nan)
-        return pd.DataFrame(out, index=features.index)[self.predict_columns]
+        return out
 
     def contributions(
         self, features: pd.DataFrame, targets: list[str] | None = None
@@ -116,21 +130,42 @@ class ModelBundle:
 
         Returns {target: frame with one column per family plus `bias`}. Values are
         on the booster's raw (log) scale: exp(bias + sum of families) is the
-        expected value. Costly (about ten times a prediction): call it only for
-        rows that will be shown.
+        expected value. Costly (TreeSHAP: several times a prediction): call it only
+        for rows that will be shown.
         """
         x = features[list(FEATURES)].to_numpy(dtype=np.float64)
-        families = np.array([family_of(f) for f in FEATURES])
-        result: dict[str, pd.DataFrame] = {}
+        return {
+            target: pd.DataFrame(values, columns=[*FAMILIES, "bias"], index=features.index)
+            for target, values in self.contributions_arrays(x, targets).items()
+        }
+
+    def contributions_arrays(
+        self, x: npt.NDArray[np.float64], targets: list[str] | None = None
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        """`contributions` on arrays: {target: (n, len(FAMILIES) + 1)}, columns FAMILIES + bias."""
+        # One matrix sums the per-feature contributions into families in one product.
+        to_family = np.zeros((len(FEATURES) + 1, len(FAMILIES) + 1))
+        for j, name in enumerate(FEATURES):
+            to_family[j, FAMILIES.index(family_of(name))] = 1.0
+        to_family[-1, -1] = 1.0
+        result: dict[str, npt.NDArray[np.float64]] = {}
         for target in targets or self.targets:
-            m = self.models[target]
+            booster = self.models[target].booster
             contrib = np.asarray(
-                m.booster.predict(x, pred_contrib=True, num_threads=PREDICT_THREADS), dtype=float
+                booster.predict(x, pred_contrib=True, num_threads=_threads(len(x))), dtype=float
             )
-            per_family = {fam: contrib[:, :-1][:, families == fam].sum(axis=1) for fam in FAMILIES}
-            per_family["bias"] = contrib[:, -1]
-            result[target] = pd.DataFrame(per_family, index=features.index)
+            result[target] = contrib @ to_family
         return result
+
+
+def _threads(rows: int) -> int:
+    """OpenMP threads for a LightGBM call on `rows` rows.
+
+    Requests are small and concurrent, where threads per call only contend with each
+    other; a large batch (a /rank over thousands, batch prediction) is split over
+    the cores.
+    """
+    return PREDICT_THREADS if rows < LARGE_BATCH else max(1, os.cpu_count() or 1)
 
 
 def sha256_of(path: Path) -> str:

@@ -1,0 +1,109 @@
+"""Response entries built from scored arrays: candidates, portfolios and errors.
+
+Kept apart from the routes so that they stay thin. Everything here reads the
+arrays of a `Scored` directly: a /rank over thousands of candidates builds a few
+hundred entries, where pandas' per-row access would cost more than the model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from features.builder import FAMILIES
+from serving import schemas
+from serving.ranking import portfolio_total
+from serving.scoring import Scored
+from serving.state import ServiceState
+
+__all__ = ["candidate_errors", "candidate_scores", "portfolio"]
+
+PARTS = (*FAMILIES, "bias")
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def candidate_scores(
+    state: ServiceState,
+    scored: Scored,
+    rows: npt.NDArray[np.intp],
+    explain: int,
+    explain_targets: list[str] | None = None,
+) -> list[schemas.CandidateScore]:
+    """Entries for the scored rows `rows` (positions in `scored`), in that order.
+
+    The first `explain` of them carry LightGBM's contributions per family for
+    `explain_targets` (default: every target); the others carry none.
+    """
+    targets = state.bundle.targets
+    p = {k: v[rows].tolist() for k, v in scored.predictions.items()}
+    shown = rows[:explain]
+    explained = (
+        state.bundle.contributions_arrays(scored.x[shown], explain_targets) if shown.size else {}
+    )
+    parts = {t: values.tolist() for t, values in explained.items()}
+    index, cost = scored.index[rows].tolist(), scored.cost[rows].tolist()
+    out = []
+    for k, r in enumerate(rows.tolist()):
+        out.append(
+            schemas.CandidateScore(
+                index=index[k],
+                account_id=scored.account_ids[r],
+                cost=cost[k],
+                outcomes={
+                    t: schemas.Estimate(
+                        expected=p[t][k], low=p[f"{t}_low"][k], high=p[f"{t}_high"][k]
+                    )
+                    for t in targets
+                },
+                roi=_finite(p["roi"][k]) if "roi" in p else None,
+                cost_per_action={t: _finite(p[f"cost_per_{t}"][k]) for t in targets},
+                followers_baseline={t: p[f"{t}_followers"][k] for t in targets},
+                contributions=(
+                    {t: dict(zip(PARTS, v[k], strict=True)) for t, v in parts.items()}
+                    if k < explain
+                    else None
+                ),
+            )
+        )
+    return out
+
+
+def portfolio(scored: Scored, mask: npt.NDArray[np.bool_], targets: list[str]) -> schemas.Portfolio:
+    """The candidates `mask` selects, their cost and predicted totals with intervals."""
+    p = scored.predictions
+    totals = {
+        t: schemas.Estimate(
+            **dict(
+                zip(
+                    ("expected", "low", "high"),
+                    portfolio_total(p[t], p[f"{t}_low"], p[f"{t}_high"], mask),
+                    strict=True,
+                )
+            )
+        )
+        for t in targets
+    }
+    cost = float(scored.cost[mask].sum())
+    roi = None
+    if "revenue" in totals and cost > 0:
+        roi = (totals["revenue"].expected - cost) / cost
+    return schemas.Portfolio(
+        account_ids=[a for a, m in zip(scored.account_ids, mask, strict=True) if m],
+        indices=scored.index[mask].tolist(),
+        cost=cost,
+        totals=totals,
+        roi=roi,
+    )
+
+
+def candidate_errors(scored: Scored) -> list[schemas.CandidateError]:
+    """The candidates that could not be scored, with their reasons."""
+    return [
+        schemas.CandidateError(index=e.index, account_id=e.account_id, error=e.error)
+        for e in scored.errors
+    ]
