@@ -1,9 +1,10 @@
 """Choose a portfolio within a budget: the model's, and the follower rule's beside it.
 
 The model's portfolio maximises the predicted objective within the budget: a 0/1
-knapsack solved by dynamic programming over costs rounded up to 1/2000 of the
-budget (so the answer always fits), kept only if it beats the greedy choice by
-value per unit cost on exact costs. For the `roi` objective the value maximised is
+knapsack, reduced by the fractional bound to the candidates whose choice is in
+doubt, then solved by dynamic programming over costs in units of 1/2000 of what is
+left of the budget, kept only if it beats the greedy choice by value per unit cost
+on exact costs. For the `roi` objective the value maximised is
 predicted net return (revenue - cost); a candidate expected to lose money is never
 bought. (Maximising the portfolio's ROI ratio itself would buy one cheap candidate
 and leave the budget unspent, which no brand wants.)
@@ -49,14 +50,48 @@ def _dp(values: Floats, weights: npt.NDArray[np.int64], usable: Mask) -> Mask:
     return chosen
 
 
+def _lp_bound(prefix_cost: Floats, prefix_value: Floats, ratio: Floats, room: Floats) -> Floats:
+    """The fractional knapsack's value at each capacity in `room`, items in `ratio` order."""
+    k = np.searchsorted(prefix_cost, room, side="right") - 1
+    whole = prefix_value[k]
+    partial = np.where(k < ratio.size, ratio[np.minimum(k, ratio.size - 1)], 0.0)
+    return np.where(room < 0, -np.inf, whole + (room - prefix_cost[k]) * partial)
+
+
+def _fix(v: Floats, c: Floats, usable: Mask, budget: float, lower: float) -> tuple[Mask, Mask]:
+    """Items every solution worth more than `lower` must take, and those it must leave.
+
+    The classical reduction (Martello and Toth): with the fractional knapsack's bound,
+    forcing an item out of the greedy's fractional solution, or a left-out one in,
+    bounds every solution that does so; where that bound is below `lower`, which a
+    feasible choice already reaches, the item is fixed. Returns (take, leave).
+    """
+    items = np.flatnonzero(usable)
+    order = items[np.argsort(-(v[items] / np.maximum(c[items], 1e-12)), kind="stable")]
+    cost, value = c[order], v[order]
+    ratio = value / np.maximum(cost, 1e-12)
+    prefix_cost = np.concatenate([[0.0], np.cumsum(cost)])
+    prefix_value = np.concatenate([[0.0], np.cumsum(value)])
+    inside = np.arange(order.size) < np.searchsorted(prefix_cost, budget, side="right") - 1
+    # Out: the capacity it held goes to the next items. In: the others share what is left.
+    without = _lp_bound(prefix_cost, prefix_value, ratio, budget + cost) - value
+    with_it = _lp_bound(prefix_cost, prefix_value, ratio, budget - cost) + value
+    margin = 1e-9 * max(1.0, abs(lower))
+    take, leave = np.zeros(v.size, dtype=bool), np.zeros(v.size, dtype=bool)
+    take[order[inside & (without < lower - margin)]] = True
+    leave[order[~inside & (with_it < lower - margin)]] = True
+    return take, leave
+
+
 def knapsack(values: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask:
     """The subset with the largest summed value whose summed cost is at most `budget`.
 
-    Values <= 0 are never chosen. Returns a boolean mask. Two dynamic programmes run
-    on costs in units of 1/2000 of the budget, one rounding costs up (its answer
-    always fits) and one rounding to the nearest unit (finds sets that fill the
-    budget exactly; kept only if its exact cost fits); the greedy choice by value
-    per unit cost is the third candidate. The best that fits wins.
+    Values <= 0 are never chosen. Returns a boolean mask. The greedy choice by value
+    per unit cost is the first candidate; items that the fractional bound shows every
+    better choice takes or leaves are fixed (`_fix`), and two dynamic programmes run
+    on the rest, in units of 1/2000 of the budget left, one rounding costs up (its
+    answer always fits) and one rounding to the nearest unit (finds sets that fill
+    the budget exactly; kept only if its exact cost fits). The best that fits wins.
     """
     v = np.asarray(values, dtype=float)
     c = np.asarray(costs, dtype=float)
@@ -64,9 +99,14 @@ def knapsack(values: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask
     ratio = np.where(usable, v / np.maximum(c, 1e-12), -np.inf)
     options = [greedy_select(np.where(usable, c, np.inf), ratio, budget) & usable]
     if budget > 0 and usable.any():
-        scaled = c / budget * RESOLUTION
-        options.append(_dp(v, np.ceil(scaled).astype(np.int64), usable))
-        options.append(_dp(v, np.rint(scaled).astype(np.int64), usable))
+        take, leave = _fix(v, c, usable, budget, float(v[options[0]].sum()))
+        rest, left = usable & ~take & ~leave, budget - float(c[take].sum())
+        if rest.any() and left > 0:
+            scaled = c / left * RESOLUTION
+            options.append(take | _dp(v, np.ceil(scaled).astype(np.int64), rest))
+            options.append(take | _dp(v, np.rint(scaled).astype(np.int64), rest))
+        else:
+            options.append(take)
     fits = [m for m in options if c[m].sum() <= budget]
     return max(fits, key=lambda m: float(v[m].sum()))
 

@@ -114,7 +114,8 @@ class RankRequest(PredictRequest):
             ge=0,
             le=5000,
             description="How many of the chosen candidates, highest expected objective first, "
-            "get per-family contributions for the objective's target (about 0.5 ms each).",
+            "get per-family contributions for the objective's target (about 0.2 ms each "
+            "on the demo model).",
         ),
     ] = 50
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -459,6 +460,35 @@ def test_every_answer_is_in_the_decision_log(
     log = DecisionLog(settings.decision_log)
     assert log.count() == 6
     assert len(set(ids)) == 6
+
+
+def test_a_decision_records_what_was_asked_and_answered(
+    client: TestClient, trained: Path, tmp_path: Path, accounts: list[str]
+) -> None:
+    history = [{"posted_at": "2025-01-01T00:00:00Z", "followers": 10, "likes": 1, "comments": 0,
+                "shares": 0}]  # fmt: skip
+    candidates = [
+        {"account_id": accounts[0], "cost": 50.0, "posted_at": "2030-01-01T00:00:00Z"},
+        {"account_id": "newcomer", "cost": 20.0, "history": history},
+    ]
+    answer = client.post("/predict", json={"campaign": CAMPAIGN, "candidates": candidates}).json()
+    with sqlite3.connect(tmp_path / "decisions.db") as db:
+        row = db.execute(
+            "SELECT endpoint, model_version, campaign, candidates, outputs FROM decisions "
+            "WHERE request_id = ?",
+            (answer["request_id"],),
+        ).fetchone()
+    endpoint, version, campaign, logged, outputs = row
+    assert (endpoint, version) == ("predict", answer["model_version"])
+    assert json.loads(campaign) == CAMPAIGN
+    # Histories are not kept: they can be large, and the data directory holds the known ones.
+    assert json.loads(logged) == [
+        {"account_id": accounts[0], "cost": 50.0, "posted_at": "2030-01-01T00:00:00Z"},
+        {"account_id": "newcomer", "cost": 20.0, "posted_at": None},
+    ]
+    assert json.loads(outputs) == {
+        k: v for k, v in answer.items() if k not in {"request_id", "model_version"}
+    }
 
 
 def test_reload_and_metrics(client: TestClient, trained: Path) -> None:
