@@ -80,11 +80,6 @@ class Scored:
             self.errors,
         )
 
-    @property
-    def features(self) -> pd.DataFrame:
-        """The feature rows as a frame indexed by request position (for reports and tests)."""
-        return pd.DataFrame(self.x, columns=list(FEATURES), index=pd.Index(self.index))
-
 
 def effective_time(posted_at: pd.Timestamp | None, known_until: pd.Timestamp) -> pd.Timestamp:
     """The moment features are built as of: the planned time, but never past what is known."""
