@@ -162,42 +162,45 @@ def test_two_api_replicas_share_one_postgresql_log_under_load(
     assert len(set(ids)) == len(ids)
 
 
-def serve(decision_log: str, port: int, hide_driver: bool) -> subprocess.CompletedProcess[str]:
-    """`influence serve` with INFLUENCE_DECISION_LOG set, as a real process that should stop
-    at once. `hide_driver` makes psycopg unimportable in it (None in sys.modules is Python's
-    own way to block an import), as on an install without the `postgres` extra."""
+@pytest.mark.parametrize(
+    ("hide_driver", "problem"),
+    [
+        (
+            True,
+            "needs the PostgreSQL driver psycopg, which is not installed: "
+            "pip install 'influence[postgres]'.",
+        ),
+        # Nothing listens on a free port: the connection is refused at once.
+        (
+            False,
+            "cannot be reached (Connection refused); check INFLUENCE_DECISION_LOG and that the "
+            "database is running.",
+        ),
+    ],
+    ids=["missing driver", "unreachable"],
+)
+def test_a_log_that_cannot_be_opened_stops_serve_with_one_sentence(
+    free_port: int, hide_driver: bool, problem: str
+) -> None:
+    # `influence serve` as a real process, which must stop at once. Hiding psycopg (None in
+    # sys.modules is Python's own way to block an import) stands for an install without the
+    # `postgres` extra.
     code = "import sys; sys.modules['psycopg'] = None\n" if hide_driver else ""
     code += "from serving.cli import main\nmain()"
-    return subprocess.run(
-        [sys.executable, "-c", code, "serve", "--data", str(EXAMPLE), "--port", str(port)],
+    url = f"postgresql://someone:secret@127.0.0.1:{free_port}/decisions"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "serve", "--data", str(EXAMPLE), "--port", "1"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        env={"COLUMNS": "400", "PATH": "/usr/bin:/bin", "INFLUENCE_DECISION_LOG": decision_log},
+        env={"COLUMNS": "400", "PATH": "/usr/bin:/bin", "INFLUENCE_DECISION_LOG": url},
     )
-
-
-def test_a_missing_driver_is_one_sentence_naming_the_extra(free_port: int) -> None:
-    done = serve(f"postgresql://someone:secret@127.0.0.1:{free_port}/decisions", 1, True)
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == (
         f"error: The decision log at postgresql://someone:***@127.0.0.1:{free_port}/decisions "
-        "needs the PostgreSQL driver psycopg, which is not installed: "
-        "pip install 'influence[postgres]'.\n"
-    )
-
-
-def test_an_unreachable_database_is_one_sentence(free_port: int) -> None:
-    # Nothing listens on a free port: the connection is refused at once.
-    done = serve(f"postgresql://someone:secret@127.0.0.1:{free_port}/decisions", 1, False)
-    assert done.returncode == 1
-    assert done.stdout == ""
-    assert done.stderr == (
-        f"error: The decision log at postgresql://someone:***@127.0.0.1:{free_port}/decisions "
-        "cannot be reached (Connection refused); check INFLUENCE_DECISION_LOG and that the "
-        "database is running.\n"
+        f"{problem}\n"
     )
 
 
