@@ -41,16 +41,17 @@ class TrainingSettings(BaseSettings):
             models_dir=Path(root) / "models",
         )
 
-    def tracking_uri(self) -> str:
-        """The URI in force: the explicit setting, MLFLOW_TRACKING_URI, or the embedded store.
-
-        A plain `postgresql://` URL comes back as `postgresql+psycopg://`: MLflow hands the
-        URL to SQLAlchemy, which would otherwise look for psycopg2 (before SQLAlchemy 2.1).
-        """
+    def configured_tracking_uri(self) -> str:
+        """The URI as configured: the explicit setting, MLFLOW_TRACKING_URI, or the embedded
+        store. For messages; MLflow gets `tracking_uri()`."""
         uri = self.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-        if uri:
-            return sqlalchemy_url(uri)
-        return f"sqlite:///{(self.mlruns_dir / 'mlflow.db').resolve()}"
+        return uri or f"sqlite:///{(self.mlruns_dir / 'mlflow.db').resolve()}"
+
+    def tracking_uri(self) -> str:
+        """The URI in force, for MLflow: `configured_tracking_uri()` with a plain
+        `postgresql://` URL given the psycopg driver. MLflow hands the URL to SQLAlchemy,
+        which would otherwise look for psycopg2 (before SQLAlchemy 2.1)."""
+        return sqlalchemy_url(self.configured_tracking_uri())
 
 
 @lru_cache

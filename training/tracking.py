@@ -35,7 +35,7 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> s
         settings.mlruns_dir.mkdir(parents=True, exist_ok=True)
     elif database:
         connect(
-            uri,
+            settings.configured_tracking_uri(),  # named as the user wrote it
             "The MLflow tracking store",
             "MLFLOW_TRACKING_URI (or INFLUENCE_MLFLOW_TRACKING_URI)",
             TrackingStoreError,
