@@ -40,32 +40,35 @@ def test_a_plain_postgresql_url_gets_the_psycopg_driver(written: str, given: str
     assert TrainingSettings(mlflow_tracking_uri=written).tracking_uri() == given
 
 
-@pytest.fixture
-def no_psycopg(monkeypatch: pytest.MonkeyPatch) -> None:
-    """psycopg unimportable (None in sys.modules is Python's own way to block an import), as
-    on an install without the `postgres` extra."""
-    monkeypatch.setitem(sys.modules, "psycopg", None)
-
-
-def test_a_store_without_its_driver_is_one_sentence(no_psycopg: None, free_port: int) -> None:
+@pytest.mark.parametrize(
+    ("hide_driver", "problem"),
+    [
+        (
+            True,
+            "needs the PostgreSQL driver psycopg, which is not installed: "
+            "pip install 'influence[postgres]'.",
+        ),
+        # Nothing listens on a free port. MLflow alone would retry for about 100 s.
+        (
+            False,
+            "cannot be reached (Connection refused); check MLFLOW_TRACKING_URI (or "
+            "INFLUENCE_MLFLOW_TRACKING_URI) and that the database is running.",
+        ),
+    ],
+    ids=["missing driver", "unreachable"],
+)
+def test_a_store_that_cannot_be_used_is_one_sentence_at_once(
+    monkeypatch: pytest.MonkeyPatch, free_port: int, hide_driver: bool, problem: str
+) -> None:
+    if hide_driver:
+        # None in sys.modules is Python's own way to block an import: an install without
+        # the `postgres` extra.
+        monkeypatch.setitem(sys.modules, "psycopg", None)
     settings = TrainingSettings(mlflow_tracking_uri=f"postgresql://a:pw@127.0.0.1:{free_port}/m")
-    with pytest.raises(TrackingStoreError, match="not installed") as raised:
+    with pytest.raises(TrackingStoreError, match="The MLflow tracking store") as raised:
         use_tracking(settings)
     assert str(raised.value) == (
-        f"The MLflow tracking store at postgresql://a:***@127.0.0.1:{free_port}/m needs the "
-        "PostgreSQL driver psycopg, which is not installed: pip install 'influence[postgres]'."
-    )
-
-
-def test_an_unreachable_store_is_one_sentence_at_once(free_port: int) -> None:
-    # Nothing listens on a free port. MLflow alone would retry for about 100 s.
-    settings = TrainingSettings(mlflow_tracking_uri=f"postgresql://a:pw@127.0.0.1:{free_port}/m")
-    with pytest.raises(TrackingStoreError, match="cannot be reached") as raised:
-        use_tracking(settings)
-    assert str(raised.value) == (
-        f"The MLflow tracking store at postgresql://a:***@127.0.0.1:{free_port}/m cannot be "
-        "reached (Connection refused); check MLFLOW_TRACKING_URI (or "
-        "INFLUENCE_MLFLOW_TRACKING_URI) and that the database is running."
+        f"The MLflow tracking store at postgresql://a:***@127.0.0.1:{free_port}/m {problem}"
     )
 
 
