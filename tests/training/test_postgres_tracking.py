@@ -19,7 +19,7 @@ from features.simulate import SimulationConfig, simulate_world, write_world
 from training import settings as training_settings
 from training.database import sqlalchemy_url
 from training.settings import TrainingSettings
-from training.tracking import TrackingStoreError, use_tracking
+from training.tracking import TrackingStoreError
 from training.train import TrainConfig, train
 
 WORLD = SimulationConfig(accounts=800, campaigns=30, seed=5)  # the `trained` fixture's world
@@ -57,8 +57,8 @@ def test_a_plain_postgresql_url_gets_the_psycopg_driver(written: str, given: str
     ],
     ids=["missing driver", "unreachable"],
 )
-def test_a_store_that_cannot_be_used_is_one_sentence_at_once(
-    monkeypatch: pytest.MonkeyPatch, free_port: int, hide_driver: bool, problem: str
+def test_a_store_that_cannot_be_used_stops_training_at_once_with_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, free_port: int, hide_driver: bool, problem: str
 ) -> None:
     if hide_driver:
         # None in sys.modules is Python's own way to block an import: an install without
@@ -66,7 +66,8 @@ def test_a_store_that_cannot_be_used_is_one_sentence_at_once(
         monkeypatch.setitem(sys.modules, "psycopg", None)
     settings = TrainingSettings(mlflow_tracking_uri=f"postgresql://a:pw@127.0.0.1:{free_port}/m")
     with pytest.raises(TrackingStoreError, match="The MLflow tracking store") as raised:
-        use_tracking(settings)
+        # Before anything else: not even the (missing) data directory is read.
+        train(tmp_path / "no-data-here", TrainConfig(), settings)
     assert str(raised.value) == (
         f"The MLflow tracking store at postgresql://a:***@127.0.0.1:{free_port}/m {problem}"
     )
