@@ -67,6 +67,8 @@ def test_writers_in_threads_and_processes_record_every_decision_exactly_once(
     ]
     time.sleep(max(0.0, start - time.time()))
     log = DecisionLog(postgres_url)  # one engine shared by threads, as in the service
+    # The plain URL got psycopg 3 explicitly (SQLAlchemy 2.0 would look for psycopg2).
+    assert log.engine.url.drivername == "postgresql+psycopg"
     try:
         workers = [
             threading.Thread(target=write, args=(log, f"thread{k}", n)) for k in range(threads)
