@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -338,14 +339,17 @@ def main() -> None:
     try:
         app()
     except (FeaturesError, TrainingError, ServingError) as e:
-        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        # Escaped: a message may hold brackets (`pip install 'influence[postgres]'`) that
+        # rich would otherwise take for markup and drop.
+        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except Exception as e:  # the last line of defence: no traceback for users
         if os.environ.get("INFLUENCE_DEBUG"):
             raise
         err.print(
-            f"[red]internal error:[/] {type(e).__name__}: {e}. This is a bug in influence; "
-            "run again with INFLUENCE_DEBUG=1 for the traceback and report it.",
+            f"[red]internal error:[/] {type(e).__name__}: {escape(str(e))}. "
+            "This is a bug in influence; run again with INFLUENCE_DEBUG=1 for the traceback "
+            "and report it.",
             highlight=False,
             soft_wrap=True,
         )

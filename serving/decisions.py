@@ -3,8 +3,8 @@
 Outcomes arrive weeks later; joining them to what the model said, and when, is how
 a brand audits the model. One row per answered request, written in its own
 transaction: a record is either fully committed or absent. SQLite by default (a
-file beside the service); any SQLAlchemy database URL, PostgreSQL included, by
-configuration.
+file beside the service); any SQLAlchemy database URL by configuration, PostgreSQL
+(`postgresql://...`, with the `postgres` extra) for replicas that share one log.
 """
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, event, func, select
+from sqlalchemy import Column, MetaData, String, Table, Text, event, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-__all__ = ["DecisionLog", "database_url"]
+from serving.errors import ServingError
+from training.database import connect
+
+__all__ = ["DecisionLog", "DecisionLogError", "database_url"]
 
 _metadata = MetaData()
 decisions = Table(
@@ -31,8 +35,18 @@ decisions = Table(
 )
 
 
+class DecisionLogError(ServingError):
+    """The decision log cannot be opened: its driver is missing or its database unreachable."""
+
+    status_code = 503
+
+
 def database_url(location: str) -> str:
-    """A SQLAlchemy URL for a configured location: URLs pass through, paths become SQLite."""
+    """The URL for `INFLUENCE_DECISION_LOG`: URLs pass through, paths become SQLite.
+
+    A plain `postgresql://` URL is given its driver when the log connects
+    (`training.database.sqlalchemy_url`, the same rule as the MLflow store's).
+    """
     return location if "://" in location else f"sqlite:///{location}"
 
 
@@ -51,11 +65,26 @@ class DecisionLog:
     """Append-only store of decisions; safe to share between threads and processes."""
 
     def __init__(self, location: str) -> None:
+        """Open (and on first use create) the log at a path or URL; DecisionLogError, one
+        sentence, when its driver is missing or its database cannot be reached."""
         url = database_url(location)
-        self.engine: Engine = create_engine(url, pool_pre_ping=True)
-        if url.startswith("sqlite"):
+        sqlite = url.startswith("sqlite")
+        self.engine: Engine = connect(
+            url, "The decision log", "INFLUENCE_DECISION_LOG", DecisionLogError, pool_pre_ping=True
+        )
+        if sqlite:
+            # The probe connection predates the listener: drop it so that every pooled
+            # connection gets the pragmas.
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        _metadata.create_all(self.engine)
+            self.engine.dispose()
+        try:
+            _metadata.create_all(self.engine)
+        except (ProgrammingError, IntegrityError):
+            # Replicas starting together race between "is there a table?" and CREATE TABLE;
+            # the loser's CREATE fails (PostgreSQL: duplicate table, or a unique violation in
+            # its catalogue). Checking again finds the winner's table; any other cause fails
+            # again and propagates.
+            _metadata.create_all(self.engine)
 
     def record(
         self,

@@ -6,12 +6,16 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 from features.simulate import SimulationConfig, World, simulate_world, write_world
+from training.database import sqlalchemy_url
 
 SMALL = SimulationConfig(accounts=60, campaigns=6, days=90, candidates=10, seed=3)
 
@@ -51,7 +55,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]
-ServerFactory = Callable[[Path, int], "subprocess.Popen[str]"]
+ServerFactory = Callable[[str | Path, int], "subprocess.Popen[str]"]
 
 
 @pytest.fixture(scope="session")
@@ -79,13 +83,32 @@ def free_port() -> int:
 
 
 @pytest.fixture
+def free_ports() -> Callable[[int], list[int]]:
+    """`free_ports(n)`: n distinct free TCP ports on 127.0.0.1 (all held until all are picked,
+    so that none is handed out twice)."""
+
+    def pick(n: int) -> list[int]:
+        sockets = [socket.socket() for _ in range(n)]
+        try:
+            for s in sockets:
+                s.bind(("127.0.0.1", 0))
+            return [int(s.getsockname()[1]) for s in sockets]
+        finally:
+            for s in sockets:
+                s.close()
+
+    return pick
+
+
+@pytest.fixture
 def start_server(trained: Path) -> ServerFactory:
     """Start `influence serve` on the trained workspace; the caller stops it.
 
-    Takes the decision-log path and the port; stdout and stderr are pipes.
+    Takes the decision log (a path or a database URL) and the port; stdout and stderr
+    are pipes.
     """
 
-    def start(decision_log: Path, port: int) -> subprocess.Popen[str]:
+    def start(decision_log: str | Path, port: int) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [
                 sys.executable,
@@ -106,3 +129,34 @@ def start_server(trained: Path) -> ServerFactory:
         )
 
     return start
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """The test server's URL (`INFLUENCE_TEST_POSTGRES_URL`), as a user allowed to create
+    databases; skips the test where there is none."""
+    url = os.environ.get("INFLUENCE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip(
+            "PostgreSQL tests need a server and INFLUENCE_TEST_POSTGRES_URL is not set: "
+            ".ci/run starts one with .ci/postgres.sh (as root), or run "
+            "`bash .ci/postgres.sh .venv/bin/python -m pytest ...`."
+        )
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards, so that runs and tests
+    never see each other's rows. Its URL is plain `postgresql://`, as a user would write it."""
+    name = f"influence_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(sqlalchemy_url(postgres_admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            # FORCE: a server or writer a failed test left behind must not keep it alive.
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from training.database import sqlalchemy_url
+
 __all__ = ["TrainingSettings", "get_settings"]
 
 
@@ -16,7 +18,8 @@ class TrainingSettings(BaseSettings):
 
     `mlflow_tracking_uri` defaults to an embedded SQLite store under `mlruns/`
     (artifacts beside it); the standard `MLFLOW_TRACKING_URI` variable, or
-    `INFLUENCE_MLFLOW_TRACKING_URI`, points it at a tracking server instead.
+    `INFLUENCE_MLFLOW_TRACKING_URI`, points it at a tracking server or a shared
+    database (`postgresql://...`, with the `postgres` extra) instead.
     Relative paths are relative to the working directory.
     """
 
@@ -38,13 +41,17 @@ class TrainingSettings(BaseSettings):
             models_dir=Path(root) / "models",
         )
 
+    def configured_tracking_uri(self) -> str:
+        """The URI as configured: the explicit setting, MLFLOW_TRACKING_URI, or the embedded
+        store. For messages; MLflow gets `tracking_uri()`."""
+        uri = self.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+        return uri or f"sqlite:///{(self.mlruns_dir / 'mlflow.db').resolve()}"
+
     def tracking_uri(self) -> str:
-        """The URI in force: the explicit setting, MLFLOW_TRACKING_URI, or the embedded store."""
-        if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
-        if os.environ.get("MLFLOW_TRACKING_URI"):
-            return os.environ["MLFLOW_TRACKING_URI"]
-        return f"sqlite:///{(self.mlruns_dir / 'mlflow.db').resolve()}"
+        """The URI in force, for MLflow: `configured_tracking_uri()` with a plain
+        `postgresql://` URL given the psycopg driver. MLflow hands the URL to SQLAlchemy,
+        which would otherwise look for psycopg2 (before SQLAlchemy 2.1)."""
+        return sqlalchemy_url(self.configured_tracking_uri())
 
 
 @lru_cache

@@ -232,6 +232,8 @@ def train(
     """
     started = time.perf_counter()
     config.check()
+    # The store first: one that cannot be used should fail now, not after minutes of training.
+    use_tracking(settings)
     targets = list(config.targets)
     progress("Validating the data")
     data = known_until(load_dataset(data_dir), config.until)
@@ -326,7 +328,6 @@ def train(
     )
 
     progress("Logging the run and the model to MLflow")
-    use_tracking(settings)
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
         params_logged = {
             **{k: v for k, v in asdict(config).items() if k != "targets"},
