@@ -34,9 +34,9 @@ def write(log: DecisionLog, prefix: str, n: int) -> None:
             request_id=f"{prefix}-{i:04d}",
             endpoint="predict",
             model_version="1",
-            campaign={"brand": "northpeak", "topic": "running"},
-            candidates=[{"account_id": "a1", "cost": 120.0}],
-            outputs={"scores": [], "errors": []},
+            campaign=json.dumps({"brand": "northpeak", "topic": "running"}),
+            candidates=json.dumps([{"account_id": "a1", "cost": 120.0}]),
+            outputs=json.dumps({"scores": [], "errors": []}),
         )
 
 
