@@ -21,7 +21,7 @@ from serving.decisions import DecisionLog
 from serving.errors import ServingError
 from serving.routes import router
 from serving.settings import ServingSettings, get_settings
-from serving.state import NotReadyError, load_state
+from serving.state import NotReadyError, freeze_heap, load_state
 
 __all__ = ["create_app"]
 
@@ -152,6 +152,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             app.state.problem = None
         except NotReadyError as e:
             app.state.current, app.state.problem = None, str(e)
+        freeze_heap()
         yield
         app.state.decisions.close()
 

@@ -24,7 +24,7 @@ from serving.ranking import follower_portfolio, knapsack
 from serving.responses import candidate_errors, candidate_scores, portfolio
 from serving.scoring import CandidateError, CandidateIn, Scored, score
 from serving.settings import ServingSettings
-from serving.state import NotReadyError, ServiceState, load_state
+from serving.state import NotReadyError, ServiceState, freeze_heap, load_state
 
 __all__ = ["router"]
 
@@ -309,6 +309,7 @@ def reload(request: Request, settings: SettingsDep) -> schemas.Health:
             raise NotReadyError(f"Reload failed, still serving the previous model: {e}.") from e
         request.app.state.current = state
         request.app.state.problem = None
+        freeze_heap()
     return schemas.Health(status="ok", model_version=state.version)
 
 

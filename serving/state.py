@@ -6,6 +6,7 @@ swaps the reference, so a request that started on the old state finishes on it.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,7 +27,7 @@ from serving.settings import ServingSettings
 from training.bundle import ModelBundle, load_bundle
 from training.errors import TrainingError
 
-__all__ = ["LatestState", "ServiceState", "load_model", "load_state"]
+__all__ = ["LatestState", "ServiceState", "freeze_heap", "load_model", "load_state"]
 
 
 class NotReadyError(ServingError):
@@ -196,3 +197,16 @@ def load_state(settings: ServingSettings) -> ServiceState:
 def _index(frame: pd.DataFrame) -> dict[str, npt.NDArray[np.intp]]:
     groups = frame.groupby("account_id", sort=False).indices
     return {str(k): np.asarray(v, dtype=np.intp) for k, v in groups.items()}
+
+
+def freeze_heap() -> None:
+    """Collect what a load left behind, then exempt what survives from the cyclic GC.
+
+    A loaded state is some 140,000 objects that live until the next reload; every
+    full collection would walk them all (about 70 ms on 2 cores), at whatever
+    request happens to trigger it. Call after each load or swap: unfreezing first
+    lets the collection free the previous state's reference cycles.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

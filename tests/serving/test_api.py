@@ -596,3 +596,19 @@ def test_cached_latest_state_gives_the_rows_transform_builds(trained: Path, tmp_
         np.testing.assert_array_equal(cached.x, full[list(FEATURES)].to_numpy(dtype=np.float64))
         if campaign is not CAMPAIGN:  # the data's own brand: some captions mention it
             assert np.nansum(cached.x[:, FEATURES.index("relevance_brand_mentions")]) > 0
+
+
+def test_loaded_state_is_kept_out_of_the_collector_and_freed_on_reload(
+    trained: Path, tmp_path: Path
+) -> None:
+    import gc
+    import weakref
+
+    app = create_app(settings_for(trained, tmp_path))
+    with TestClient(app) as c:
+        # Frozen: full collections during requests do not walk the loaded state.
+        assert gc.get_freeze_count() > 100_000
+        old = weakref.ref(app.state.current)
+        assert c.post("/admin/reload").status_code == 200
+        assert app.state.current is not old()
+        assert old() is None  # the previous state was freed, not kept by the freeze
