@@ -573,7 +573,7 @@ def _history_warnings(data: PartitionedData, file: str) -> list[Problem]:
     if data.placements.empty:
         return []
     first = first_placements(data.placements)
-    shared = data.client.scatter(first, broadcast=True)
+    shared = data.client.scatter(first, broadcast=True, hash=False)
     counts = data.client.gather([data.client.submit(posts_before, p, shared) for p in data.posts])
     before = pd.concat([c for c in counts if len(c)]) if any(len(c) for c in counts) else first[:0]
     return thin_history_warnings(before, first, data.placements, file)
@@ -670,8 +670,8 @@ def map_buckets(data: PartitionedData, fn: BucketFn, targets: pd.DataFrame) -> p
     target_parts, bucket = _split(targets, n)
     account_parts, _ = _split(data.accounts, n)
     placement_parts, _ = _split(data.placements, n)
-    campaigns = client.scatter(data.campaigns, broadcast=True)
-    remote_fn = client.scatter(fn, broadcast=True)
+    campaigns = client.scatter(data.campaigns, broadcast=True, hash=False)
+    remote_fn = client.scatter(fn, broadcast=True, hash=False)
     futures: list[Future] = []
     positions: list[npt.NDArray[np.intp]] = []
     for b in range(n):
