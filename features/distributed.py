@@ -42,7 +42,7 @@ from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
 from features.builder import FeatureBuilder
-from features.contract import PLACEMENTS, POSTS, TABLES, TableSpec
+from features.contract import PLACEMENTS, POSTS, TABLES, Kind, TableSpec
 from features.errors import DataContractError, FeaturesError, Problem
 from features.history import prepare_posts
 from features.io import _locate, account_buckets, read_table_file
@@ -300,12 +300,33 @@ class PartitionedData:
         return h.hexdigest()
 
 
+_STRINGS = [c.name for c in POSTS.columns if c.kind is Kind.STRING]
+"""Posts' text columns: kept on the workers as Arrow strings, a third of Python objects."""
+
+
+def _compact(posts: pd.DataFrame) -> pd.DataFrame:
+    """Posts as a bucket holds them: text columns as Arrow strings (values unchanged)."""
+    return posts.astype({c: "string[pyarrow]" for c in _STRINGS if c in posts})
+
+
 def _posts_until(posts: pd.DataFrame, until: pd.Timestamp | None) -> pd.DataFrame:
-    return posts if until is None else posts[posts["posted_at"] < until]
+    """A bucket's posts before `until`, with the columns `coerce_table` gives (objects, None)."""
+    if not len(posts.columns):  # a bucket without posts
+        return _empty(POSTS)
+    kept = posts if until is None else posts[posts["posted_at"] < until]
+    expanded = kept.copy()
+    for c in _STRINGS:
+        if c in expanded:
+            values = expanded[c]
+            expanded[c] = values.astype(object).where(values.notna(), None)
+    return expanded
 
 
 def _latest_post(posts: pd.DataFrame, until: pd.Timestamp | None) -> pd.Timestamp:
-    latest = _posts_until(posts, until)["posted_at"].max()
+    if not len(posts.columns):
+        return cast(pd.Timestamp, pd.NaT)
+    times = posts["posted_at"]
+    latest = (times if until is None else times[times < until]).max()
     return pd.Timestamp(latest)
 
 
@@ -385,8 +406,9 @@ def _read_part(
     )
     by_account = account_buckets(typed["account_id"].fillna(""), buckets)
     by_key = account_buckets(keys["key"].fillna(""), buckets)
+    compact = _compact(typed)
     return _Part(
-        posts=[typed[by_account == b] for b in range(buckets)],
+        posts=[compact[by_account == b] for b in range(buckets)],
         keys=[keys[by_key == b] for b in range(buckets)],
         problems=_shift(problems, offset),
         references=_shift(references, offset),
@@ -568,13 +590,17 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
     return replace(data, warnings=tuple(_history_warnings(data, files["placements"])))
 
 
+def _posts_before(posts: pd.DataFrame, first: pd.Series) -> pd.Series:
+    return posts_before(_posts_until(posts, None), first)
+
+
 def _history_warnings(data: PartitionedData, file: str) -> list[Problem]:
     """`history_warnings`, with each bucket counting its own accounts' posts."""
     if data.placements.empty:
         return []
     first = first_placements(data.placements)
     shared = data.client.scatter(first, broadcast=True, hash=False)
-    counts = data.client.gather([data.client.submit(posts_before, p, shared) for p in data.posts])
+    counts = data.client.gather([data.client.submit(_posts_before, p, shared) for p in data.posts])
     before = pd.concat([c for c in counts if len(c)]) if any(len(c) for c in counts) else first[:0]
     return thin_history_warnings(before, first, data.placements, file)
 
@@ -651,8 +677,6 @@ def _run(
 ) -> pd.DataFrame:
     from features.io import Dataset
 
-    if not len(posts.columns):  # a bucket without posts
-        posts = _empty(POSTS)
     data = Dataset(accounts, _posts_until(posts, until), campaigns, placements)
     return fn(data, targets)
 

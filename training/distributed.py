@@ -17,7 +17,7 @@ the earlier fold's latest campaigns, on the driver: LightGBM's Dask interface do
 not support early stopping (lightgbm issues 3712 and 4189; setting it can hang the
 workers, issue 6351). Distributed LightGBM bins features and bags rows per worker,
 so its boosters differ slightly from single-machine ones; the held-out metrics agree
-within `METRIC_TOLERANCE` (tests/training/test_distributed.py measures them).
+within `METRIC_TOLERANCE` (tests/training/test_train_dask.py measures them).
 """
 
 from __future__ import annotations
