@@ -125,8 +125,17 @@ class FeatureBuilder:
             data.campaigns["campaign_id"].isin(placements["campaign_id"]), "topic"
         ]
         texts = pd.concat([posts["text"], briefs], ignore_index=True)
-        self.vectorizer_ = TopicVectorizer(max_features=self.max_vocabulary).fit(texts)
-        self.priors_ = fit_priors(placements, prepare_posts(posts))
+        vectorizer = TopicVectorizer(max_features=self.max_vocabulary).fit(texts)
+        return self.set_state(vectorizer, fit_priors(placements, prepare_posts(posts)))
+
+    def set_state(self, vectorizer: TopicVectorizer, priors: dict[str, float]) -> FeatureBuilder:
+        """Install fitted state (what `fit` learns) and return self.
+
+        `fit` calls it; so does the distributed fit (`features.distributed`), which
+        learns the same vocabulary and priors from partitions of the data.
+        """
+        self.vectorizer_ = vectorizer
+        self.priors_ = priors
         self.feature_names_ = list(FEATURES)
         return self
 

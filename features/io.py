@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from features.contract import TABLES
@@ -26,6 +28,7 @@ from features.validate import check_references, coerce_table, history_warnings
 
 __all__ = [
     "Dataset",
+    "account_buckets",
     "atomic_path",
     "load_dataset",
     "read_table_file",
@@ -52,6 +55,18 @@ class Dataset:
             h.update(name.encode())
             h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
         return h.hexdigest()
+
+
+def account_buckets(account_ids: pd.Series, buckets: int) -> npt.NDArray[np.int64]:
+    """A stable bucket in 0..buckets-1 per account id: the same id, the same bucket, anywhere.
+
+    pandas' SipHash of the id's UTF-8 text with its fixed key, modulo `buckets`: it
+    does not depend on the process, the machine or the row order, so that the posts
+    and the placements of one account always land in the same partition.
+    """
+    values = account_ids.astype(object).to_numpy()
+    hashes = pd.util.hash_array(values, categorize=False)
+    return (hashes % np.uint64(buckets)).astype(np.int64)
 
 
 def _locate(data_dir: Path, name: str) -> tuple[Path | None, Problem | None]:

@@ -15,7 +15,7 @@ import pandas as pd
 from features.contract import OUTCOMES
 from features.history import DAY, as_utc, days_between
 
-__all__ = ["fit_priors", "followers_at", "track_features"]
+__all__ = ["fit_priors", "followers_at", "pooled_priors", "track_features"]
 
 
 def followers_at(placements: pd.DataFrame, posts: pd.DataFrame) -> pd.Series:
@@ -51,14 +51,24 @@ def fit_priors(placements: pd.DataFrame, posts: pd.DataFrame) -> dict[str, float
     (sum of outcome over sum of followers or cost): the means that thin track
     records are shrunk toward.
     """
-    frame = placements.assign(_followers=followers_at(placements, posts))
+    return pooled_priors(placements, followers_at(placements, posts))
+
+
+def pooled_priors(placements: pd.DataFrame, followers: pd.Series) -> dict[str, float]:
+    """`fit_priors` from the placements and their `followers_at` values (aligned by index).
+
+    Split out so that a distributed fit can compute `followers_at` per partition of
+    accounts and pool here, in the placements' own order: the sums, and so the
+    priors, are then identical to the single-machine fit's to the bit.
+    """
+    frame = placements.assign(_followers=followers)
     priors: dict[str, float] = {}
     for outcome in OUTCOMES:
         done = frame.dropna(subset=[outcome])
-        followers = float(done["_followers"].fillna(0.0).sum())
+        followers_sum = float(done["_followers"].fillna(0.0).sum())
         cost = float(done["cost"].sum())
         total = float(done[outcome].sum())
-        priors[f"{outcome}_per_follower"] = total / followers if followers > 0 else 0.0
+        priors[f"{outcome}_per_follower"] = total / followers_sum if followers_sum > 0 else 0.0
         priors[f"{outcome}_per_cost"] = total / cost if cost > 0 else 0.0
     return priors
 

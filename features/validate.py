@@ -13,12 +13,25 @@ import pandas as pd
 from features.contract import TABLES, Column, Kind, TableSpec
 from features.errors import Problem
 
-__all__ = ["MIN_POSTS_BEFORE_PLACEMENT", "check_references", "coerce_table", "history_warnings"]
+__all__ = [
+    "DUPLICATE_IDS",
+    "DUPLICATE_ROWS",
+    "MIN_POSTS_BEFORE_PLACEMENT",
+    "check_references",
+    "coerce_table",
+    "first_placements",
+    "history_warnings",
+    "posts_before",
+    "thin_history_warnings",
+]
 
 MIN_POSTS_BEFORE_PLACEMENT = 5
 """Below this many posts before its first placement an account's features are thin."""
 
 TIMESTAMP_DTYPE = "datetime64[us, UTC]"
+
+DUPLICATE_ROWS = "duplicate rows (identical to an earlier row)"
+DUPLICATE_IDS = "ids already used on an earlier row"
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -118,12 +131,12 @@ def coerce_table(
     present = [c for c in spec.names if c in raw.columns]
     if present and len(raw):
         dup_rows = raw[present].reset_index(drop=True).astype("string").duplicated(keep="first")
-        p = _problem(file, None, "duplicate rows (identical to an earlier row)", dup_rows)
+        p = _problem(file, None, DUPLICATE_ROWS, dup_rows)
         problems += [p] if p else []
         if spec.key in raw.columns:
             key = table[spec.key]
             dup_key = key.duplicated(keep="first") & key.notna() & ~dup_rows
-            p = _problem(file, spec.key, "ids already used on an earlier row", dup_key)
+            p = _problem(file, spec.key, DUPLICATE_IDS, dup_key)
             problems += [p] if p else []
     return table, problems
 
@@ -157,15 +170,37 @@ def check_references(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> 
     return problems
 
 
+def first_placements(placements: pd.DataFrame) -> pd.Series:
+    """Each account's first placement time, indexed by `account_id` (sorted)."""
+    return placements.groupby("account_id")["posted_at"].min().rename("first_placement")
+
+
+def posts_before(posts: pd.DataFrame, first: pd.Series) -> pd.Series:
+    """Per account with a placement: how many of its posts came before its first placement.
+
+    Accounts are independent, so a partition of accounts gives its own accounts' counts.
+    """
+    merged = posts[["account_id", "posted_at"]].merge(
+        first, left_on="account_id", right_index=True, how="inner"
+    )
+    counts: pd.Series = (
+        (merged["posted_at"] < merged["first_placement"]).groupby(merged["account_id"]).sum()
+    )
+    return counts
+
+
 def history_warnings(posts: pd.DataFrame, placements: pd.DataFrame, file: str) -> list[Problem]:
     """Warn about placements whose account had too few posts before its first placement."""
     if placements.empty:
         return []
-    first = placements.groupby("account_id")["posted_at"].min().rename("first_placement")
-    merged = posts[["account_id", "posted_at"]].merge(
-        first, left_on="account_id", right_index=True, how="inner"
-    )
-    before = (merged["posted_at"] < merged["first_placement"]).groupby(merged["account_id"]).sum()
+    first = first_placements(placements)
+    return thin_history_warnings(posts_before(posts, first), first, placements, file)
+
+
+def thin_history_warnings(
+    before: pd.Series, first: pd.Series, placements: pd.DataFrame, file: str
+) -> list[Problem]:
+    """The warning of `history_warnings` from the counts of `posts_before` (all accounts)."""
     counts = before.reindex(first.index, fill_value=0)
     thin = counts[counts < MIN_POSTS_BEFORE_PLACEMENT]
     if thin.empty:

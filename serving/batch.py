@@ -2,17 +2,65 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from features.contract import PLACEMENTS
-from features.errors import DataContractError
+import pandas as pd
+
+from features.contract import PLACEMENTS, POSTS
+from features.errors import DataContractError, FeaturesError
 from features.io import Dataset, read_table_file, write_table
 from features.validate import check_references, coerce_table
 from serving.scoring import effective_time, score_placements
 from serving.settings import ServingSettings
-from serving.state import load_state
+from serving.state import NotReadyError, load_model, load_state
+from training.bundle import ModelBundle
 
-__all__ = ["predict_file"]
+__all__ = ["predict_file", "predict_file_dask"]
+
+
+def _planned(
+    placements_file: Path, accounts: pd.DataFrame, campaigns: pd.DataFrame
+) -> pd.DataFrame:
+    """The planned placements, typed; DataContractError unless every id is known."""
+    raw, problem = read_table_file(Path(placements_file))
+    if raw is None:
+        raise DataContractError([problem] if problem else [])
+    planned, problems = coerce_table(PLACEMENTS, raw, Path(placements_file).name)
+    if not problems:
+        tables = {
+            "accounts": accounts,
+            "campaigns": campaigns,
+            "posts": pd.DataFrame({c: pd.Series(dtype=object) for c in POSTS.names}),
+            "placements": planned,
+        }
+        files = {
+            "accounts": "accounts",
+            "campaigns": "campaigns",
+            "posts": "posts",
+            "placements": Path(placements_file).name,
+        }
+        problems = check_references(tables, files)
+    if problems:
+        raise DataContractError(problems)
+    return planned
+
+
+def _as_of_targets(planned: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    targets = planned.copy()
+    targets["posted_at"] = [effective_time(t, as_of) for t in targets["posted_at"]]
+    return targets
+
+
+def _write(scored: pd.DataFrame, bundle: ModelBundle, out_file: Path) -> int:
+    columns = ["placement_id"]
+    for t in bundle.targets:
+        columns += [t, f"{t}_low", f"{t}_high"]
+    if "roi" in scored:
+        columns.append("roi")
+    write_table(scored[columns], Path(out_file))
+    return len(scored)
 
 
 def predict_file(settings: ServingSettings, placements_file: Path, out_file: Path) -> int:
@@ -25,39 +73,44 @@ def predict_file(settings: ServingSettings, placements_file: Path, out_file: Pat
     its interval bounds (`T_low`, `T_high`) and `roi`. Returns the row count.
     """
     state = load_state(settings)
-    raw, problem = read_table_file(Path(placements_file))
-    if raw is None:
-        raise DataContractError([problem] if problem else [])
-    planned, problems = coerce_table(PLACEMENTS, raw, Path(placements_file).name)
-    if not problems:
-        tables = {
-            "accounts": state.data.accounts,
-            "campaigns": state.data.campaigns,
-            "posts": state.data.posts.iloc[0:0],
-            "placements": planned,
-        }
-        files = {
-            "accounts": "accounts",
-            "campaigns": "campaigns",
-            "posts": "posts",
-            "placements": Path(placements_file).name,
-        }
-        problems = check_references(tables, files)
-    if problems:
-        raise DataContractError(problems)
-    targets = planned.copy()
-    targets["posted_at"] = [effective_time(t, state.as_of) for t in targets["posted_at"]]
+    planned = _planned(placements_file, state.data.accounts, state.data.campaigns)
     data = Dataset(
         accounts=state.data.accounts,
         posts=state.data.posts,
         campaigns=state.data.campaigns,
         placements=state.data.placements,
     )
-    scored = score_placements(state.bundle, data, targets)
-    columns = ["placement_id"]
-    for t in state.bundle.targets:
-        columns += [t, f"{t}_low", f"{t}_high"]
-    if "roi" in scored:
-        columns.append("roi")
-    write_table(scored[columns], Path(out_file))
-    return len(scored)
+    scored = score_placements(state.bundle, data, _as_of_targets(planned, state.as_of))
+    return _write(scored, state.bundle, out_file)
+
+
+def predict_file_dask(
+    settings: ServingSettings, client: Any, placements_file: Path, out_file: Path
+) -> int:
+    """`predict_file` with the histories on a Dask cluster: the same file, row for row.
+
+    Takes the settings (model and data directory), a `distributed.Client`, the
+    planned placements and the output path. The data directory is validated and
+    partitioned by account on the workers (`features.distributed`); each partition's
+    planned placements are scored there by `score_placements`, with the bundle sent
+    once to every worker; the scores are gathered in the file's order and written
+    atomically. Returns the row count.
+    """
+    from features.distributed import load_partitioned, map_buckets
+
+    bundle, _ = load_model(settings.model_uri)
+    if settings.data_dir is None:
+        raise NotReadyError(
+            "no data: set INFLUENCE_DATA_DIR (or --data) to the folder of account histories"
+        )
+    try:
+        data = load_partitioned(client, settings.data_dir)
+    except FeaturesError as e:
+        raise NotReadyError(f"no data: {e}") from e
+    latest = data.latest_post()
+    if pd.isna(latest):
+        raise NotReadyError(f"no data: {settings.data_dir} has no posts to describe accounts by")
+    as_of = max(latest, data.placements["posted_at"].max()) + pd.Timedelta(seconds=1)
+    planned = _planned(placements_file, data.accounts, data.campaigns)
+    scored = map_buckets(data, partial(score_placements, bundle), _as_of_targets(planned, as_of))
+    return _write(scored, bundle, out_file)

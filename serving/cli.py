@@ -24,6 +24,13 @@ from features import OUTCOMES, DataContractError, FeaturesError, load_dataset, v
 from features.io import atomic_path, read_table_file
 from features.simulate import SimulationConfig, simulate_world, write_world
 from serving import cli_compare, cli_serve, cli_train
+from serving.cli_engine import (
+    EngineOption,
+    MemoryLimitOption,
+    RunOn,
+    SchedulerOption,
+    WorkersOption,
+)
 from serving.errors import ServingError
 from training.abtest import analyse_experiment, assign_arm, baseline, sample_size
 from training.errors import TrainingError
@@ -81,6 +88,13 @@ def simulate(
     days: Annotated[int, typer.Option(help="Days of account history.")] = 365,
     candidates: Annotated[int, typer.Option(help="Placements (candidates) per campaign.")] = 50,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    partitions: Annotated[
+        int,
+        typer.Option(
+            help="Files per table (Parquet): a folder NAME.parquet per table, split by account, "
+            "for --engine dask."
+        ),
+    ] = 1,
     experiment: Annotated[
         bool,
         typer.Option(
@@ -110,7 +124,7 @@ def simulate(
     with err.status(f"Simulating {accounts:,} accounts over {days} days ..."):
         world = simulate_world(config)
     with err.status(f"Writing {len(world.posts):,} posts to {out_dir} ..."):
-        write_world(world, out_dir, fmt)
+        write_world(world, out_dir, fmt, partitions)
     out.print(
         f"Wrote {out_dir}: {len(world.accounts):,} accounts, {len(world.posts):,} posts, "
         f"{len(world.campaigns):,} campaigns, {len(world.placements):,} placements "
@@ -261,19 +275,36 @@ def features(
     data_dir: DataDir,
     out_file: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
     window: Annotated[int, typer.Option(help="Attribution window in days.")] = 30,
+    engine: EngineOption = "pandas",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Build the point-in-time feature table: one row per placement.
 
     The feature state (vocabulary, priors) is fitted on the whole directory here,
-    for inspection; `influence train` fits it on the training period only.
+    for inspection; `influence train` fits it on the training period only. With
+    --engine dask the posts are read, validated and turned into features on a Dask
+    cluster, per partition of accounts; the table is the pandas engine's, row for row.
     """
     from features.builder import FeatureBuilder
     from features.io import write_table
 
-    with err.status(f"Validating {data_dir} ..."):
-        data = load_dataset(data_dir)
-    with err.status(f"Building features for {len(data.placements):,} placements ..."):
-        table = FeatureBuilder(attribution_window_days=window).fit(data).transform(data)
+    run_on = RunOn(engine, scheduler, workers, memory_limit)
+    if run_on.dask:
+        from features.distributed import fit_builder, load_partitioned, transform
+
+        with run_on.client() as client:
+            with err.status(f"Validating {data_dir} on the Dask cluster ..."):
+                parted = load_partitioned(client, data_dir)
+            with err.status(f"Building features for {len(parted.placements):,} placements ..."):
+                builder = fit_builder(parted, FeatureBuilder(attribution_window_days=window))
+                table = transform(parted, builder)
+    else:
+        with err.status(f"Validating {data_dir} ..."):
+            data = load_dataset(data_dir)
+        with err.status(f"Building features for {len(data.placements):,} placements ..."):
+            table = FeatureBuilder(attribution_window_days=window).fit(data).transform(data)
     write_table(table, out_file)
     out.print(f"Wrote {out_file}: {len(table):,} rows, {table.shape[1] - 4} features.")
 

@@ -9,6 +9,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from serving.cli_engine import (
+    EngineOption,
+    MemoryLimitOption,
+    RunOn,
+    SchedulerOption,
+    WorkersOption,
+)
+
 __all__ = ["example_request", "register"]
 
 
@@ -72,14 +80,27 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         ],
         out_file: Annotated[Path, typer.Option("--out", help="Where to write the scores.")],
         model: Annotated[str | None, typer.Option(help="Model manifest or registry URI.")] = None,
+        engine: EngineOption = "pandas",
+        scheduler: SchedulerOption = None,
+        workers: WorkersOption = 2,
+        memory_limit: MemoryLimitOption = None,
     ) -> None:
-        """Score planned placements in batch with the same code as the API."""
-        from serving.batch import predict_file
+        """Score planned placements in batch with the same code as the API.
+
+        With --engine dask the histories stay on a Dask cluster and each partition of
+        accounts is scored there; the file written is the pandas engine's.
+        """
+        from serving.batch import predict_file, predict_file_dask
         from serving.settings import ServingSettings
 
+        run_on = RunOn(engine, scheduler, workers, memory_limit)
         settings = ServingSettings(data_dir=data_dir)
         if model:
             settings = settings.model_copy(update={"model_uri": model})
-        with err.status(f"Scoring {placements} ..."):
-            n = predict_file(settings, placements, out_file)
+        if run_on.dask:
+            with run_on.client() as client, err.status(f"Scoring {placements} ..."):
+                n = predict_file_dask(settings, client, placements, out_file)
+        else:
+            with err.status(f"Scoring {placements} ..."):
+                n = predict_file(settings, placements, out_file)
         out.print(f"Wrote {out_file}: {n:,} placements scored.", highlight=False)

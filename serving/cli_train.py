@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,14 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from serving.cli_engine import (
+    EngineOption,
+    MemoryLimitOption,
+    RunOn,
+    SchedulerOption,
+    WorkersOption,
+)
 
 __all__ = ["print_train_result", "register"]
 
@@ -107,12 +116,18 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         promote: Annotated[
             bool, typer.Option("--promote", help="Make it champion if it earns it.")
         ] = False,
+        engine: EngineOption = "pandas",
+        scheduler: SchedulerOption = None,
+        workers: WorkersOption = 2,
+        memory_limit: MemoryLimitOption = None,
     ) -> None:
         """Train one LightGBM model per outcome and compare it with the follower baselines.
 
         Splits by time (earlier campaigns train, later ones validate), logs the run
         to MLflow, registers the model as challenger, exports it to models/, and
-        prints model against baselines with 95% campaign-bootstrap intervals.
+        prints model against baselines with 95% campaign-bootstrap intervals. With
+        --engine dask, features are built and the boosters fitted (lightgbm.dask) on a
+        Dask cluster.
         """
         from training.errors import TrainingError
         from training.settings import get_settings
@@ -131,10 +146,20 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
             validation_share=validation_share,
             promote=promote,
         )
-        with err.status("Training ...") as status:
-            result = run_training(
-                data_dir, config, get_settings(), progress=lambda m: status.update(m + " ...")
-            )
+        run_on = RunOn(engine, scheduler, workers, memory_limit)
+        with contextlib.ExitStack() as stack:
+            status = stack.enter_context(err.status("Training ..."))
+
+            def progress(message: str) -> None:
+                status.update(message + " ...")
+
+            if run_on.dask:
+                from training.distributed import train_on_dask
+
+                client = stack.enter_context(run_on.client())
+                result = train_on_dask(data_dir, config, get_settings(), client, progress)
+            else:
+                result = run_training(data_dir, config, get_settings(), progress=progress)
         print_train_result(result, out)
 
     @app.command(name="promote")

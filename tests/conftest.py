@@ -60,15 +60,16 @@ ServerFactory = Callable[[str | Path, int], "subprocess.Popen[str]"]
 
 @pytest.fixture(scope="session")
 def influence_cli() -> Cli:
-    """Run `influence ARGS...` as a real process; returns the finished process."""
+    """Run `influence ARGS...` as a real process (in `cwd`, if given); returns it finished."""
 
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "serving", *map(str, args)],
             capture_output=True,
             text=True,
             check=False,
             env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
+            cwd=cwd,
         )
 
     return run

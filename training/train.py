@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import mlflow
 import numpy as np
@@ -49,7 +49,7 @@ from training.settings import TrainingSettings
 from training.split import TimeSplit, known_until, time_split
 from training.tracking import use_tracking
 
-__all__ = ["TrainConfig", "TrainResult", "train"]
+__all__ = ["FeatureSource", "PandasSource", "Refit", "TrainConfig", "TrainResult", "train"]
 
 PIP_REQUIREMENTS = [
     "pandas>=3.0",
@@ -105,6 +105,76 @@ class TrainResult:
     bundle: ModelBundle = field(repr=False)
 
 
+class FeatureSource(Protocol):
+    """Where training reads placements and builds features: one machine, or a cluster.
+
+    `placements` is the placements table as known (on the driver); `fit` and
+    `transform` are `FeatureBuilder.fit` and `.transform` on the whole data.
+    """
+
+    @property
+    def placements(self) -> pd.DataFrame:
+        """The placements table, as known at `--until`."""
+        ...
+
+    def as_of(self, until: pd.Timestamp | None) -> pd.Timestamp:
+        """The moment the data stands at: `until`, or its latest post or placement."""
+        ...
+
+    def digest(self) -> str:
+        """`Dataset.digest` of the data as known."""
+        ...
+
+    def fit(self, window_days: int, until: pd.Timestamp | None) -> FeatureBuilder:
+        """A builder fitted on what was known before `until`."""
+        ...
+
+    def transform(self, builder: FeatureBuilder, targets: pd.DataFrame) -> pd.DataFrame:
+        """The feature table of `targets`, in their order."""
+        ...
+
+
+@dataclass(frozen=True)
+class PandasSource:
+    """The pandas engine: every table in this process's memory."""
+
+    data: Dataset
+
+    @classmethod
+    def load(cls, data_dir: Path, until: pd.Timestamp | None) -> PandasSource:
+        """Validate and load `data_dir` as it stood at `until`."""
+        return cls(known_until(load_dataset(data_dir), until))
+
+    @property
+    def placements(self) -> pd.DataFrame:
+        """The placements table."""
+        return self.data.placements
+
+    def as_of(self, until: pd.Timestamp | None) -> pd.Timestamp:
+        """`until`, or the latest post or placement."""
+        return _as_of(self.data, until)
+
+    def digest(self) -> str:
+        """The data's digest."""
+        return self.data.digest()
+
+    def fit(self, window_days: int, until: pd.Timestamp | None) -> FeatureBuilder:
+        """`FeatureBuilder.fit` on the data."""
+        return FeatureBuilder(attribution_window_days=window_days).fit(self.data, until=until)
+
+    def transform(self, builder: FeatureBuilder, targets: pd.DataFrame) -> pd.DataFrame:
+        """`FeatureBuilder.transform` on the data."""
+        return builder.transform(self.data, targets)
+
+
+Refit = Callable[[pd.DataFrame, pd.Series, dict[str, Any], int], Any]
+"""Fits a booster with a given number of rounds: (x, y, params, rounds) -> lgb.Booster."""
+
+
+def _refit_here(x: pd.DataFrame, y: pd.Series, params: dict[str, Any], rounds: int) -> Any:
+    return fit_booster(x, y, params, rounds=rounds)
+
+
 def _truth(data_dir: Path) -> pd.DataFrame | None:
     path = Path(data_dir) / TRUTH_FILE
     return pd.read_parquet(path) if path.exists() else None
@@ -119,10 +189,10 @@ def _as_of(data: Dataset, until: pd.Timestamp | None) -> pd.Timestamp:
 
 
 def _outcomes_known(
-    data: Dataset, targets: list[str], window_days: int, as_of: pd.Timestamp
+    placements: pd.DataFrame, targets: list[str], window_days: int, as_of: pd.Timestamp
 ) -> pd.DataFrame:
     """Placements whose outcomes for `targets` are in and whose window closed by `as_of`."""
-    done = data.placements.dropna(subset=targets)
+    done = placements.dropna(subset=targets)
     known: pd.DataFrame = done[done["posted_at"] + pd.Timedelta(days=window_days) <= as_of]
     return known
 
@@ -151,8 +221,13 @@ def _fit_target(
     train_x: tuple[pd.DataFrame, pd.Series, pd.Series],
     inner: tuple[np.ndarray, np.ndarray],
     valid_x: tuple[pd.DataFrame, pd.Series],
+    refit: Refit = _refit_here,
 ) -> tuple[Any, Any, HeuristicBaseline, dict[str, np.ndarray]]:
-    """Fit model and baselines on the earlier fold (rounds by an inner split); predict the later."""
+    """Fit model and baselines on the earlier fold (rounds by an inner split); predict the later.
+
+    The rounds are chosen here by early stopping; `refit` then fits the boosters on
+    the whole earlier fold with that many rounds (on this machine, or on a cluster).
+    """
     params = params_for(target, seed)
     (tf, tcost, ty), (vf, vcost) = train_x, valid_x
     fit_rows, stop_rows = inner
@@ -161,7 +236,7 @@ def _fit_target(
         stopped = fit_booster(
             x[fit_rows], ty[fit_rows], params, valid=(x[stop_rows], ty[stop_rows])
         )
-        return fit_booster(x, ty, params, rounds=stopped.best_iteration)
+        return refit(x, ty, params, stopped.best_iteration)
 
     booster = fit(model_frame(tf))
     followers = fit(followers_frame(tf, tcost))
@@ -222,13 +297,18 @@ def train(
     config: TrainConfig,
     settings: TrainingSettings,
     progress: Callable[[str], None] = lambda _: None,
+    load: Callable[[Path, pd.Timestamp | None], FeatureSource] = PandasSource.load,
+    refit: Refit = _refit_here,
 ) -> TrainResult:
     """Train, evaluate against the baselines, log, register and maybe promote.
 
     Takes a data directory (validated on entry), the configuration, the layer's
     settings and a callback that receives a short message as each step starts.
-    Returns the run's numbers and where the bundle went. Raises TrainingError (or
-    the features layer's DataContractError) with a plain sentence on bad input.
+    `load` (validate and open the data as of `--until`) and `refit` (fit a booster
+    with a given number of rounds) default to this machine; `training.distributed`
+    passes the Dask engine's. Returns the run's numbers and where the bundle went.
+    Raises TrainingError (or the features layer's DataContractError) with a plain
+    sentence on bad input.
     """
     started = time.perf_counter()
     config.check()
@@ -236,15 +316,14 @@ def train(
     use_tracking(settings)
     targets = list(config.targets)
     progress("Validating the data")
-    data = known_until(load_dataset(data_dir), config.until)
+    data = load(data_dir, config.until)
     truth = _truth(data_dir)
-    as_of = _as_of(data, config.until)
+    as_of = data.as_of(config.until)
     split = time_split(data.placements, targets, config.validation_share, config.window_days, as_of)
 
     progress("Building features for the earlier and later campaigns")
-    builder = FeatureBuilder(attribution_window_days=config.window_days)
-    builder.fit(data, until=split.cutoff)
-    train_f, valid_f = builder.transform(data, split.train), builder.transform(data, split.valid)
+    builder = data.fit(config.window_days, split.cutoff)
+    train_f, valid_f = data.transform(builder, split.train), data.transform(builder, split.valid)
     tcost = split.train["cost"].reset_index(drop=True)
     vcost = split.valid["cost"].reset_index(drop=True)
 
@@ -257,7 +336,7 @@ def train(
         ty = split.train[target].reset_index(drop=True)
         vy = split.valid[target].reset_index(drop=True)
         fitted[target] = _fit_target(
-            target, config.seed, (train_f, tcost, ty), inner, (valid_f, vcost)
+            target, config.seed, (train_f, tcost, ty), inner, (valid_f, vcost), refit
         )
         predictions = fitted[target][3]
         frame = _validation_frame(split, valid_f, target)
@@ -278,9 +357,9 @@ def train(
         )
 
     progress("Refitting on everything known")
-    final_builder = FeatureBuilder(attribution_window_days=config.window_days).fit(data)
-    known = _outcomes_known(data, targets, config.window_days, as_of)
-    all_f = final_builder.transform(data, known)
+    final_builder = data.fit(config.window_days, None)
+    known = _outcomes_known(data.placements, targets, config.window_days, as_of)
+    all_f = data.transform(final_builder, known)
     all_cost = known["cost"].reset_index(drop=True)
     models: dict[str, TargetModel] = {}
     for target in targets:
@@ -291,9 +370,9 @@ def train(
         power = 1.5 if target == "revenue" else 1.0
         models[target] = TargetModel(
             target=target,
-            booster=fit_booster(model_frame(all_f), y, params, rounds=booster.current_iteration()),
-            followers=fit_booster(
-                followers_frame(all_f, all_cost), y, params, rounds=followers.current_iteration()
+            booster=refit(model_frame(all_f), y, params, booster.current_iteration()),
+            followers=refit(
+                followers_frame(all_f, all_cost), y, params, followers.current_iteration()
             ),
             heuristic=HeuristicBaseline.fit(all_f, y),
             interval=calibrate(valid_y, predictions["model"], power),
