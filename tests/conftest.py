@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
@@ -18,6 +19,13 @@ from features.simulate import SimulationConfig, World, simulate_world, write_wor
 from training.database import sqlalchemy_url
 
 SMALL = SimulationConfig(accounts=60, campaigns=6, days=90, candidates=10, seed=3)
+
+# CI (which sets CI=true) draws the same examples on every run, so that its verdict on a
+# commit is repeatable; a developer's runs keep exploring new ones, and keep what fails
+# in .hypothesis/.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
