@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 __all__ = [
     "Campaign",
@@ -41,14 +49,33 @@ def _not_bool(value: object) -> object:
     return value
 
 
+# The documented pattern keeps the year within 0002 to 9998: with a zone offset, a time in
+# year 1 or 9999 can fall outside years 1 to 9999 in UTC, so such years are refused,
+# and the schema says so (found by schema fuzzing: it must not promise what is rejected).
+YEARS_2_TO_9998 = (
+    r"^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+)
+_YEARS = re.compile(YEARS_2_TO_9998)
+
+
 def _iso_text(value: object) -> object:
     """A timestamp is ISO-8601 text, as documented; lax pydantic would read numbers as epochs."""
     if not isinstance(value, str | datetime):
         raise ValueError("expected an ISO-8601 timestamp such as 2025-03-01T12:00:00Z")
+    year = re.match(r"(\d{4})-", value) if isinstance(value, str) else None
+    if year and not _YEARS.match(year.group(0)):  # other text: pydantic says what is wrong
+        raise ValueError(
+            "expected a timestamp from year 0002 to 9998, such as 2025-03-01T12:00:00Z"
+        )
     return value
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_utc)]
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": YEARS_2_TO_9998}),
+]
 Count = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_not_bool)]
 # Money: from a cent to a trillion. Outside that, costs per action and ROI overflow
 # floating point (found by schema fuzzing), and no real price is there anyway.

@@ -268,12 +268,15 @@ def test_true_false_and_epoch_numbers_are_refused(client: TestClient) -> None:
 def test_timestamps_outside_the_calendar_in_utc_are_422(
     client: TestClient, accounts: list[str], posted_at: str
 ) -> None:
-    # Found by schema fuzzing: converting these to UTC overflowed into a 500.
+    # Found by schema fuzzing: converting these to UTC overflowed into a 500, then a 422 for
+    # requests the schema called valid; now the schema and the service both stop at years 2
+    # to 9998.
     candidates = [{"account_id": accounts[0], "cost": 10.0, "posted_at": posted_at}]
     r = client.post("/rank", json={"campaign": CAMPAIGN, "candidates": candidates, "budget": 50})
     assert r.status_code == 422
     assert r.json()["detail"] == (
-        "candidates.0.posted_at: Value error, in UTC this falls outside the years 1 to 9999"
+        "candidates.0.posted_at: Value error, expected a timestamp from year 0002 to 9998, "
+        "such as 2025-03-01T12:00:00Z"
     )
 
 
