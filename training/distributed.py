@@ -41,18 +41,19 @@ from training.train import Refit, TrainConfig, TrainResult, train
 
 __all__ = ["METRIC_TOLERANCE", "DaskSource", "dask_refit", "train_on_dask"]
 
-METRIC_TOLERANCE = {"actions_per_cost": 0.05, "spearman": 0.03}
+METRIC_TOLERANCE = {"actions_per_cost": 0.10, "spearman": 0.04}
 """How far the Dask engine's held-out metrics may be from the pandas engine's on the
 same data and seed: the model's budget metric (actions per unit cost) per target
-within 5% relative, its Spearman within 0.03 absolute.
+within 10% relative, its Spearman within 0.04 absolute.
 
-Measured on the 800-account test world (30 campaigns, about 450 later placements):
-at most 3.0% and 0.011 apart over the four targets, while two pandas runs that differ
-only in their seed are up to 3.9% and 0.003 apart. Distributed LightGBM is one more
-draw of the same learner (bins and bagging per worker), so the budget metric is held
-to about the seed-to-seed spread and Spearman to a few times it. On a 300-account
-world (about 120 later placements) the metrics are too noisy for any tight bound:
-seeds alone moved them by 5% and 0.034, the Dask engine by 7% and 0.02 to 0.05.
+Distributed LightGBM is one more draw of the same learner (bins and bagging per
+worker), so it is held to the spread of pandas runs that differ only in their seed.
+Measured on the 800-account test world (30 campaigns, about 450 later placements) with
+the boosters of `training.models.params_for` (rate 0.1, depth 6): seeds 1, 2 and 3 were
+up to 8.4% apart on the budget metric (revenue) and 0.032 on Spearman; the Dask run
+with seed 1 was 7.3% and 0.012 from the pandas run with seed 1 (7.9% in another run),
+and at most 4.1% and 0.022 from the other two seeds. On a 300-account world (about
+120 later placements) the metrics are noisier still, so the test uses the larger one.
 """
 
 
