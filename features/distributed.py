@@ -29,24 +29,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.base import clone
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
 from features.builder import FeatureBuilder
 from features.contract import PLACEMENTS, POSTS, TABLES, Kind, TableSpec
 from features.errors import DataContractError, FeaturesError, Problem
 from features.history import prepare_posts
 from features.io import _locate, account_buckets, read_table_file
-from features.relevance import TopicVectorizer
 from features.track_record import followers_at, pooled_priors
 from features.validate import (
     DUPLICATE_IDS,
@@ -57,6 +53,7 @@ from features.validate import (
     posts_before,
     thin_history_warnings,
 )
+from features.vocabulary import Analyzer, TermCounts, analyzer, term_counts, vocabulary_from_counts
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -67,22 +64,18 @@ Future = Any
 __all__ = [
     "INSTALL_HINT",
     "PartitionedData",
-    "TermCounts",
     "dask_client",
     "fit_builder",
     "load_partitioned",
     "map_buckets",
     "require_dask",
-    "term_counts",
     "transform",
-    "vocabulary_from_counts",
 ]
 
 INSTALL_HINT = (
     "The dask engine needs Dask, which is not installed here: pip install 'influence[dask]'."
 )
 
-Analyzer = Callable[[str], list[str]]
 BucketFn = Callable[[Any, pd.DataFrame], pd.DataFrame]
 
 
@@ -134,110 +127,6 @@ def dask_client(
         distributed.Client(cluster) as client,
     ):
         yield client
-
-
-# --- the vocabulary, from counts ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TermCounts:
-    """Documents, and per term its total count (`tf`) and documents holding it (`df`)."""
-
-    documents: int
-    tf: dict[str, int] = field(default_factory=dict)
-    df: dict[str, int] = field(default_factory=dict)
-
-
-def _configured(max_features: int, min_df: int) -> TfidfVectorizer:
-    """An unfitted vectoriser configured as `TopicVectorizer` configures its own.
-
-    Read from a fitted `TopicVectorizer` rather than written out again, so that a
-    change of configuration in `features.relevance` reaches the distributed fit.
-    """
-    probe = TopicVectorizer(max_features=max_features).fit(pd.Series(["probe"]))
-    vectorizer: TfidfVectorizer = clone(probe.vectorizer_).set_params(min_df=min_df)
-    return vectorizer
-
-
-def analyzer(max_features: int) -> Analyzer:
-    """The tokeniser `TopicVectorizer` uses (lower case, words of two characters or more)."""
-    analyze: Analyzer = _configured(max_features, 1).build_analyzer()
-    return analyze
-
-
-def term_counts(texts: pd.Series, analyze: Analyzer) -> TermCounts:
-    """Count documents, terms and documents per term in `texts` (missing texts skipped).
-
-    Each distinct text is tokenised once and weighted by how often it occurs. Counts
-    of disjoint parts of a corpus add up to the counts of the whole.
-    """
-    corpus = texts.dropna().astype(str)
-    tf: Counter[str] = Counter()
-    df: Counter[str] = Counter()
-    for text, times in corpus.value_counts(sort=False).items():
-        for term, count in Counter(analyze(str(text))).items():
-            tf[term] += count * int(times)
-            df[term] += int(times)
-    return TermCounts(len(corpus), dict(tf), dict(df))
-
-
-def vocabulary_from_counts(
-    counts: Sequence[TermCounts], max_features: int = 20_000, min_df: int = 2
-) -> TopicVectorizer:
-    """The `TopicVectorizer` that `fit` would learn on the corpus these counts describe.
-
-    Takes the counts of disjoint parts of a corpus. Adds them, then does what
-    scikit-learn's `CountVectorizer.fit_transform` and `TfidfTransformer.fit` do with
-    them, operation for operation: terms sorted, those in fewer than `min_df`
-    documents dropped (`min_df` is 1 below 10 * `min_df` documents, as in
-    `TopicVectorizer.fit`), the `max_features` most frequent kept (the same NumPy sort
-    on the same array, so ties break the same way), and smoothed IDF weights. The
-    result has the same `vocabulary_` and bit-identical `idf_` as `TopicVectorizer.fit`
-    on the whole corpus.
-    """
-    n = sum(c.documents for c in counts)
-    effective_min_df = min_df if n >= 10 * min_df else 1  # TopicVectorizer.fit's rule
-    tf: Counter[str] = Counter()
-    df: Counter[str] = Counter()
-    for c in counts:
-        tf.update(c.tf)
-        df.update(c.df)
-    terms = sorted(tf)
-    tfs = np.array([tf[t] for t in terms], dtype=np.float64)
-    dfs = np.array([df[t] for t in terms], dtype=np.int64)
-    mask = (dfs <= 1.0 * n) & (dfs >= effective_min_df)
-    if mask.sum() > max_features:
-        keep = (-tfs[mask]).argsort()[:max_features]
-        limited = np.zeros(len(dfs), dtype=bool)
-        limited[np.where(mask)[0][keep]] = True
-        mask = limited
-    if not mask.any():
-        # No term survives: let TopicVectorizer take its own fallback on as many documents.
-        return TopicVectorizer(max_features=max_features, min_df=min_df).fit(pd.Series([""] * n))
-    new_index = np.cumsum(mask) - 1
-    vocabulary = {t: new_index[i] for i, t in enumerate(terms) if mask[i]}
-    document_frequency = dfs[mask].astype(np.float64)
-    document_frequency += 1.0  # smooth_idf
-    idf = np.full_like(document_frequency, fill_value=n + 1, dtype=np.float64)
-    idf /= document_frequency
-    np.log(idf, out=idf)
-    idf += 1.0
-
-    vectorizer = _configured(max_features, effective_min_df)
-    vectorizer._validate_vocabulary()  # sets fixed_vocabulary_ as fit does
-    vectorizer.vocabulary_ = vocabulary
-    tfidf = TfidfTransformer(
-        norm=vectorizer.norm,
-        use_idf=vectorizer.use_idf,
-        smooth_idf=vectorizer.smooth_idf,
-        sublinear_tf=vectorizer.sublinear_tf,
-    )
-    tfidf.idf_ = idf
-    tfidf.n_features_in_ = len(vocabulary)
-    vectorizer._tfidf = tfidf
-    fitted = TopicVectorizer(max_features=max_features, min_df=min_df)
-    fitted.vectorizer_ = vectorizer
-    return fitted
 
 
 # --- reading and validating, on the workers -----------------------------------------------

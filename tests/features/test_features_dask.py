@@ -19,19 +19,17 @@ from features.builder import FeatureBuilder
 from features.distributed import (
     INSTALL_HINT,
     PartitionedData,
-    analyzer,
     dask_client,
     fit_builder,
     load_partitioned,
     require_dask,
-    term_counts,
     transform,
-    vocabulary_from_counts,
 )
 from features.errors import DataContractError, FeaturesError
 from features.io import Dataset, account_buckets, load_dataset
 from features.relevance import TopicVectorizer
 from features.simulate import SimulationConfig, World, simulate_world, write_world
+from features.vocabulary import analyzer, term_counts, vocabulary_from_counts
 
 WORLD = SimulationConfig(accounts=300, campaigns=20, days=240, candidates=20, seed=11)
 
