@@ -76,18 +76,10 @@ def candidate_scores(
 def portfolio(scored: Scored, mask: npt.NDArray[np.bool_], targets: list[str]) -> schemas.Portfolio:
     """The candidates `mask` selects, their cost and predicted totals with intervals."""
     p = scored.predictions
-    totals = {
-        t: schemas.Estimate(
-            **dict(
-                zip(
-                    ("expected", "low", "high"),
-                    portfolio_total(p[t], p[f"{t}_low"], p[f"{t}_high"], mask),
-                    strict=True,
-                )
-            )
-        )
-        for t in targets
-    }
+    totals = {}
+    for t in targets:
+        expected, low, high = portfolio_total(p[t], p[f"{t}_low"], p[f"{t}_high"], mask)
+        totals[t] = schemas.Estimate(expected=expected, low=low, high=high)
     cost = float(scored.cost[mask].sum())
     roi = None
     if "revenue" in totals and cost > 0:

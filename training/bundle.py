@@ -121,26 +121,16 @@ class ModelBundle:
                 out["roi"] = np.where(costs > 0, (out["revenue"] - costs) / costs, np.nan)
         return out
 
-    def contributions(
-        self, features: pd.DataFrame, targets: list[str] | None = None
-    ) -> dict[str, pd.DataFrame]:
-        """LightGBM's own contributions, summed per feature family, per target.
-
-        Returns {target: frame with one column per family plus `bias`}. Values are
-        on the booster's raw (log) scale: exp(bias + sum of families) is the
-        expected value. Costly (TreeSHAP: several times a prediction): call it only
-        for rows that will be shown.
-        """
-        x = features[list(FEATURES)].to_numpy(dtype=np.float64)
-        return {
-            target: pd.DataFrame(values, columns=[*FAMILIES, "bias"], index=features.index)
-            for target, values in self.contributions_arrays(x, targets).items()
-        }
-
     def contributions_arrays(
         self, x: npt.NDArray[np.float64], targets: list[str] | None = None
     ) -> dict[str, npt.NDArray[np.float64]]:
-        """`contributions` on arrays: {target: (n, len(FAMILIES) + 1)}, columns FAMILIES + bias."""
+        """LightGBM's own contributions, summed per feature family, per target.
+
+        Takes x as `predict_arrays` does. Returns {target: (n, len(FAMILIES) + 1)},
+        columns FAMILIES then bias, on the booster's raw (log) scale: exp of a row's sum
+        is the expected value. Costly (TreeSHAP: several times a prediction): call it
+        only for rows that will be shown.
+        """
         # One matrix sums the per-feature contributions into families in one product.
         to_family = np.zeros((len(FEATURES) + 1, len(FAMILIES) + 1))
         for j, name in enumerate(FEATURES):
