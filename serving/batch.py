@@ -10,11 +10,11 @@ import pandas as pd
 
 from features.contract import PLACEMENTS, POSTS
 from features.errors import DataContractError, FeaturesError
-from features.io import Dataset, read_table_file, write_table
+from features.io import read_table_file, write_table
 from features.validate import check_references, coerce_table
 from serving.scoring import effective_time, score_placements
 from serving.settings import ServingSettings
-from serving.state import NotReadyError, load_model, load_state
+from serving.state import NotReadyError, data_dir_of, end_of_data, load_model, load_state
 from training.bundle import ModelBundle
 
 __all__ = ["predict_file", "predict_file_dask"]
@@ -74,13 +74,7 @@ def predict_file(settings: ServingSettings, placements_file: Path, out_file: Pat
     """
     state = load_state(settings)
     planned = _planned(placements_file, state.data.accounts, state.data.campaigns)
-    data = Dataset(
-        accounts=state.data.accounts,
-        posts=state.data.posts,
-        campaigns=state.data.campaigns,
-        placements=state.data.placements,
-    )
-    scored = score_placements(state.bundle, data, _as_of_targets(planned, state.as_of))
+    scored = score_placements(state.bundle, state.data, _as_of_targets(planned, state.as_of))
     return _write(scored, state.bundle, out_file)
 
 
@@ -99,18 +93,12 @@ def predict_file_dask(
     from features.distributed import load_partitioned, map_buckets
 
     bundle, _ = load_model(settings.model_uri)
-    if settings.data_dir is None:
-        raise NotReadyError(
-            "no data: set INFLUENCE_DATA_DIR (or --data) to the folder of account histories"
-        )
+    data_dir = data_dir_of(settings)
     try:
-        data = load_partitioned(client, settings.data_dir)
+        data = load_partitioned(client, data_dir)
     except FeaturesError as e:
         raise NotReadyError(f"no data: {e}") from e
-    latest = data.latest_post()
-    if pd.isna(latest):
-        raise NotReadyError(f"no data: {settings.data_dir} has no posts to describe accounts by")
-    as_of = max(latest, data.placements["posted_at"].max()) + pd.Timedelta(seconds=1)
+    as_of = end_of_data(data.latest_post(), data.placements["posted_at"].max(), data_dir)
     planned = _planned(placements_file, data.accounts, data.campaigns)
     scored = map_buckets(data, partial(score_placements, bundle), _as_of_targets(planned, as_of))
     return _write(scored, bundle, out_file)

@@ -27,7 +27,15 @@ from serving.settings import ServingSettings
 from training.bundle import ModelBundle, load_bundle
 from training.errors import TrainingError
 
-__all__ = ["LatestState", "ServiceState", "freeze_heap", "load_model", "load_state"]
+__all__ = [
+    "LatestState",
+    "ServiceState",
+    "data_dir_of",
+    "end_of_data",
+    "freeze_heap",
+    "load_model",
+    "load_state",
+]
 
 
 class NotReadyError(ServingError):
@@ -162,21 +170,37 @@ def _from_registry(uri: str) -> tuple[ModelBundle, dict[str, Any]]:
     return bundle, {"version": version, **bundle.metadata}
 
 
-def load_state(settings: ServingSettings) -> ServiceState:
-    """Load model and data; NotReadyError with the reason if either is missing or broken."""
-    bundle, manifest = load_model(settings.model_uri)
+def data_dir_of(settings: ServingSettings) -> Path:
+    """The configured data directory; NotReadyError saying how to set it when there is none."""
     if settings.data_dir is None:
         raise NotReadyError(
             "no data: set INFLUENCE_DATA_DIR (or --data) to the folder of account histories"
         )
+    return settings.data_dir
+
+
+def end_of_data(
+    last_post: pd.Timestamp, last_placement: pd.Timestamp, data_dir: Path
+) -> pd.Timestamp:
+    """The moment the data stands at: just after its latest post or placement.
+
+    NotReadyError when there is no post (`last_post` missing): nothing describes an account.
+    """
+    if pd.isna(last_post):
+        raise NotReadyError(f"no data: {data_dir} has no posts to describe accounts by")
+    latest: pd.Timestamp = max(last_post, last_placement)
+    return latest + pd.Timedelta(seconds=1)
+
+
+def load_state(settings: ServingSettings) -> ServiceState:
+    """Load model and data; NotReadyError with the reason if either is missing or broken."""
+    bundle, manifest = load_model(settings.model_uri)
+    data_dir = data_dir_of(settings)
     try:
-        data = load_dataset(settings.data_dir)
+        data = load_dataset(data_dir)
     except FeaturesError as e:
         raise NotReadyError(f"no data: {e}") from e
-    if data.posts.empty:
-        raise NotReadyError(f"no data: {settings.data_dir} has no posts to describe accounts by")
-    last = max(data.posts["posted_at"].max(), data.placements["posted_at"].max())
-    as_of = last + pd.Timedelta(seconds=1)
+    as_of = end_of_data(data.posts["posted_at"].max(), data.placements["posted_at"].max(), data_dir)
     try:
         latest = _latest(bundle, data, as_of)
     except Exception as e:  # a model that cannot describe this data must not crash start-up
