@@ -70,6 +70,7 @@ __all__ = [
     "map_buckets",
     "require_dask",
     "transform",
+    "worker_addresses",
 ]
 
 INSTALL_HINT = (
@@ -126,7 +127,22 @@ def dask_client(
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
+        client.wait_for_workers(workers)
         yield client
+
+
+def worker_addresses(client: Any) -> list[str]:
+    """The addresses of the workers connected now, sorted; waits for at least one.
+
+    Asked of the workers themselves: `client.scheduler_info()` is a cache the client
+    refreshes every few seconds, and right after a cluster starts it can list none.
+    """
+    client.wait_for_workers(1)
+    return sorted(client.run(_nothing))
+
+
+def _nothing() -> None:
+    return None
 
 
 # --- reading and validating, on the workers -----------------------------------------------
@@ -416,7 +432,7 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
     if posts_path is not None:
         parts, unreadable = _parts_of(posts_path)
         by_table["posts"] += [unreadable] if unreadable else []
-    n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    n_workers = len(worker_addresses(client))
     n_buckets = buckets or max(len(parts), 4 * n_workers)
     known = None
     if "accounts" in tables and "campaigns" in tables:

@@ -34,7 +34,13 @@ import numpy as np
 import pandas as pd
 
 from features.builder import FeatureBuilder
-from features.distributed import PartitionedData, fit_builder, load_partitioned, transform
+from features.distributed import (
+    PartitionedData,
+    fit_builder,
+    load_partitioned,
+    transform,
+    worker_addresses,
+)
 from training.errors import TrainingError
 from training.settings import TrainingSettings
 from training.train import Refit, TrainConfig, TrainResult, train
@@ -108,7 +114,7 @@ def dask_refit(client: Any) -> Refit:
         dd: Any = importlib.import_module("dask.dataframe")  # from_pandas is untyped upstream
 
         # One slice of rows per worker, placed there: every worker takes part in the fit.
-        workers = list(client.scheduler_info(n_workers=-1)["workers"])
+        workers = worker_addresses(client)
         parts = max(1, min(len(workers), len(x) // 50))
         rows = np.array_split(np.arange(len(x)), parts)
         x, y = x.reset_index(drop=True), y.reset_index(drop=True).astype(float)
