@@ -9,13 +9,14 @@ account mentioned the brand before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
 from features.errors import NotFittedError
 
@@ -25,6 +26,7 @@ __all__ = [
     "RecentCaptions",
     "TopicVectorizer",
     "captions_of",
+    "fitted_vectorizer",
     "recent_captions",
     "relevance_features",
     "relevance_scores",
@@ -68,6 +70,49 @@ class TopicVectorizer:
             )
         matrix = self.vectorizer_.transform(texts.fillna("").astype(str))
         return sp.csr_matrix(matrix)
+
+
+def fitted_vectorizer(
+    configured: TfidfVectorizer,
+    terms: Sequence[str],
+    idf: npt.NDArray[np.float64],
+    max_features: int,
+    min_df: int,
+) -> TopicVectorizer:
+    """The fitted `TopicVectorizer` with this vocabulary and these IDF weights, without a fit.
+
+    Takes an unfitted scikit-learn vectoriser configured as the fitted one was (its
+    parameters, with the effective `min_df`), the terms in column order, their IDF
+    weights (float64, one per term) and the `TopicVectorizer` parameters. Returns a
+    vectoriser whose `transform` equals the fitted one's to the bit. Used where the
+    state is learned or stored elsewhere: the distributed fit and the exported bundle.
+    Raises ValueError for repeated terms, a weight count that differs from the term
+    count, or parameters scikit-learn refuses.
+    """
+    weights = np.asarray(idf)
+    if weights.dtype != np.float64 or weights.shape != (len(terms),):
+        raise ValueError(
+            f"{len(terms)} terms need as many float64 IDF weights; got {weights.dtype} "
+            f"of shape {weights.shape}."
+        )
+    vocabulary = {str(term): i for i, term in enumerate(terms)}
+    if len(vocabulary) != len(terms):
+        raise ValueError("The vocabulary repeats a term.")
+    configured._validate_params()  # what fit would check first
+    configured._validate_vocabulary()  # sets fixed_vocabulary_ as fit does
+    configured.vocabulary_ = vocabulary
+    tfidf = TfidfTransformer(
+        norm=configured.norm,
+        use_idf=configured.use_idf,
+        smooth_idf=configured.smooth_idf,
+        sublinear_tf=configured.sublinear_tf,
+    )
+    tfidf.idf_ = weights
+    tfidf.n_features_in_ = len(vocabulary)
+    configured._tfidf = tfidf
+    fitted = TopicVectorizer(max_features=max_features, min_df=min_df)
+    fitted.vectorizer_ = configured
+    return fitted
 
 
 RELEVANCE_COLUMNS = (

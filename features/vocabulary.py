@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 
-from features.relevance import TopicVectorizer
+from features.relevance import TopicVectorizer, fitted_vectorizer
 
 __all__ = ["Analyzer", "TermCounts", "analyzer", "term_counts", "vocabulary_from_counts"]
 
@@ -100,27 +100,12 @@ def vocabulary_from_counts(
     if not mask.any():
         # No term survives: let TopicVectorizer take its own fallback on as many documents.
         return TopicVectorizer(max_features=max_features, min_df=min_df).fit(pd.Series([""] * n))
-    new_index = np.cumsum(mask) - 1
-    vocabulary = {t: new_index[i] for i, t in enumerate(terms) if mask[i]}
+    kept = [t for t, keep in zip(terms, mask, strict=True) if keep]  # column order
     document_frequency = dfs[mask].astype(np.float64)
     document_frequency += 1.0  # smooth_idf
     idf = np.full_like(document_frequency, fill_value=n + 1, dtype=np.float64)
     idf /= document_frequency
     np.log(idf, out=idf)
     idf += 1.0
-
-    vectorizer = _configured(max_features, effective_min_df)
-    vectorizer._validate_vocabulary()  # sets fixed_vocabulary_ as fit does
-    vectorizer.vocabulary_ = vocabulary
-    tfidf = TfidfTransformer(
-        norm=vectorizer.norm,
-        use_idf=vectorizer.use_idf,
-        smooth_idf=vectorizer.smooth_idf,
-        sublinear_tf=vectorizer.sublinear_tf,
-    )
-    tfidf.idf_ = idf
-    tfidf.n_features_in_ = len(vocabulary)
-    vectorizer._tfidf = tfidf
-    fitted = TopicVectorizer(max_features=max_features, min_df=min_df)
-    fitted.vectorizer_ = vectorizer
-    return fitted
+    configured = _configured(max_features, effective_min_df)
+    return fitted_vectorizer(configured, kept, idf, max_features, min_df)
