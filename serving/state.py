@@ -138,7 +138,9 @@ def _take(
 def load_model(uri: str) -> tuple[ModelBundle, dict[str, Any]]:
     """Load the bundle from a manifest path or a registry URI (`models:/name@alias`).
 
-    Raises NotReadyError naming the reason when it cannot be loaded.
+    Both go through `load_bundle`: files inside the manifest's folder only, each
+    sha256 checked, nothing unpickled. Raises NotReadyError naming the reason when
+    it cannot be loaded.
     """
     try:
         if uri.startswith("models:/"):
@@ -149,24 +151,42 @@ def load_model(uri: str) -> tuple[ModelBundle, dict[str, Any]]:
 
 
 def _from_registry(uri: str) -> tuple[ModelBundle, dict[str, Any]]:
+    """The registered model's bundle folder, downloaded and read by `load_bundle`.
+
+    MLflow's own loader would run the model's code from the store; only the
+    artifacts are fetched here. `models:/name@alias` and `models:/name/N` report
+    the version they name.
+    """
+    import tempfile
+
     import mlflow
+    from mlflow.models import Model
     from mlflow.tracking import MlflowClient
 
+    from training.bundle import FOLDER_MANIFEST
+    from training.bundle_files import contained
     from training.settings import get_settings
     from training.tracking import use_tracking
 
     use_tracking(get_settings())
-    try:
-        model = mlflow.pyfunc.load_model(uri)
-    except Exception as e:  # MLflow raises many kinds for a missing or broken model
-        raise NotReadyError(f"no model at {uri}: {e}") from e
-    bundle = model.unwrap_python_model().bundle
-    if not isinstance(bundle, ModelBundle):
-        raise NotReadyError(f"{uri} is not an influence model.")
     name, _, alias = uri.removeprefix("models:/").partition("@")
-    version = "unknown"
-    if alias:
-        version = str(MlflowClient().get_model_version_by_alias(name, alias).version)
+    name, _, number = name.partition("/")
+    with tempfile.TemporaryDirectory(prefix="influence-model-") as tmp:
+        try:
+            client = MlflowClient()
+            version = "unknown"  # a stage or `latest`: MLflow resolves it, we do not
+            if alias:
+                version = str(client.get_model_version_by_alias(name, alias).version)
+            elif number.isdigit():
+                version = str(client.get_model_version(name, number).version)
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
+            artifacts = Model.load(str(local)).flavors["python_function"]["artifacts"]
+            folder = str(artifacts["bundle"]["path"])
+        except Exception as e:  # MLflow raises many kinds for a missing or broken model
+            raise NotReadyError(f"no model at {uri}: {e}") from e
+        # The MLmodel file names the folder: it too must stay inside the download.
+        manifest = contained(local / "MLmodel", f"{folder}/{FOLDER_MANIFEST}")
+        bundle, _ = load_bundle(manifest)
     return bundle, {"version": version, **bundle.metadata}
 
 

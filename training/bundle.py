@@ -1,33 +1,45 @@
 """The model bundle: fitted feature state, boosters per target, baselines and intervals.
 
 One object carries everything needed to score a placement exactly as it was
-evaluated. It is saved with joblib beside a JSON manifest holding the file's
-sha256; `load_bundle` refuses a file whose checksum does not match, so a truncated
-or tampered bundle is never served. Only bundles this project wrote are loaded:
-never point `load_bundle` at a file from an untrusted source (joblib unpickles).
+evaluated. It is exported as a folder of plain files: LightGBM's own model text
+per booster, the feature state as JSON and a NumPy `.npz` without object arrays,
+and a manifest with every file's sha256. `load_bundle` reads only files inside the
+manifest's folder, checks each checksum before parsing, and unpickles nothing, so
+a manifest can at worst fail to load: it cannot run code (tests/training/test_bundle.py).
 """
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
+import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from features.builder import FAMILIES, FEATURES, FeatureBuilder, family_of
-from features.io import atomic_path
-from training.errors import TrainingError
+from features.relevance import TopicVectorizer, fitted_vectorizer
+from training.bundle_files import (
+    MANIFEST_VERSION,
+    BundleError,
+    read_listed,
+    read_manifest,
+    sha256_of,
+    write_json,
+)
 from training.intervals import ConformalInterval
 from training.models import HeuristicBaseline, follower_columns
 
 __all__ = [
+    "BUNDLE_FILE",
+    "FOLDER_MANIFEST",
     "BundleError",
     "ModelBundle",
     "TargetModel",
@@ -38,15 +50,16 @@ __all__ = [
     "write_manifest",
 ]
 
-MANIFEST_VERSION = 1
+BUNDLE_FILE = "bundle.json"
+"""In a bundle folder: the description (feature state, targets, metadata) naming the rest."""
+FOLDER_MANIFEST = "manifest.json"
+"""In a bundle folder: its own manifest, so the folder alone loads (the MLflow artifact)."""
+IDF_FILE = "vectorizer.npz"
+FORMAT = "influence-bundle"
 PREDICT_THREADS = 1
 """One OpenMP thread per LightGBM call, whatever the batch. Requests are concurrent, and
 when the other core is busy two threads make a 1,000-row call 4 to 12 times slower
 (measured: about 8 ms against 0.7 to 3 ms per booster), as each waits for the other."""
-
-
-class BundleError(TrainingError):
-    """A bundle or its manifest is missing, unreadable or does not match its checksum."""
 
 
 @dataclass
@@ -146,78 +159,209 @@ class ModelBundle:
         return result
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _vectorizer_state(
+    vectorizer: TopicVectorizer,
+) -> tuple[dict[str, Any], npt.NDArray[np.float64]]:
+    """The fitted vectoriser as JSON (parameters, terms in column order) and its IDF weights."""
+    fitted: TfidfVectorizer = vectorizer.vectorizer_
+    params: dict[str, Any] = {}
+    for key, value in fitted.get_params().items():
+        if key == "vocabulary":  # the fitted vocabulary is stored as `terms`
+            continue
+        if callable(value) and key != "dtype":
+            raise BundleError(f"The vectoriser's {key} is a function; it cannot be exported.")
+        params[key] = np.dtype(value).name if key == "dtype" else value
+    vocabulary: dict[str, int] = fitted.vocabulary_
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    if [vocabulary[t] for t in terms] != list(range(len(terms))):
+        raise BundleError("The vectoriser's vocabulary does not number its columns 0 to n - 1.")
+    state = {
+        "max_features": vectorizer.max_features,
+        "min_df": vectorizer.min_df,
+        "params": params,
+        "terms": terms,
+        "idf": IDF_FILE,
+    }
+    return state, np.asarray(fitted.idf_, dtype=np.float64)
 
 
-def write_bundle(bundle: ModelBundle, path: Path) -> Path:
-    """Dump the bundle with joblib to `path`, atomically; return the path."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        joblib.dump(bundle, tmp)
-    return path
+DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
-def write_manifest(path: Path, bundle_file: Path, entries: dict[str, Any]) -> Path:
-    """Write the JSON manifest describing `bundle_file` (a sibling of `path`), atomically.
+def _vectorizer_from(state: dict[str, Any], idf: npt.NDArray[np.float64]) -> TopicVectorizer:
+    params = dict(state["params"])
+    params["dtype"] = DTYPES[params["dtype"]]
+    params["ngram_range"] = tuple(params["ngram_range"])
+    terms = state["terms"]
+    if not all(isinstance(t, str) for t in terms):
+        raise ValueError("the vectoriser's terms must be strings")
+    return fitted_vectorizer(
+        TfidfVectorizer(**params), terms, idf, _int(state["max_features"]), _int(state["min_df"])
+    )
 
-    The manifest names the file and its sha256 plus `entries` (version, data
-    digest, metrics). Written after the bundle, so that a manifest always
-    describes a complete file.
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def write_bundle(bundle: ModelBundle, folder: Path) -> Path:
+    """Write the bundle as plain files into `folder`, which must not exist yet; return it.
+
+    Files: `bundle.json` (feature builder parameters, vectoriser parameters and
+    terms, priors, per target its baselines, interval and coverage, metadata), the
+    IDF weights in `vectorizer.npz`, LightGBM's model text per booster
+    (`T.booster.txt`, `T.followers.txt`) and `manifest.json` with every file's
+    sha256. Not atomic by itself: write into `features.io.atomic_path(folder)` so
+    that a killed writer leaves only a hidden temporary folder.
     """
+    folder = Path(folder)
+    folder.mkdir(parents=True)
+    builder = bundle.builder
+    vectorizer, idf = _vectorizer_state(builder.vectorizer_)
+    with open(folder / IDF_FILE, "wb") as f:
+        np.savez(f, idf=idf)
+    targets = []
+    for target, m in bundle.models.items():
+        names = {"booster": f"{target}.booster.txt", "followers": f"{target}.followers.txt"}
+        for role, name in names.items():
+            # LightGBM 4 writes each double in its shortest exact form: the text round-trips.
+            (folder / name).write_text(getattr(m, role).model_to_string(), encoding="utf-8")
+        interval = m.interval
+        targets.append(
+            {
+                "target": target,
+                **names,
+                "heuristic_scale": m.heuristic.scale,
+                "interval": {
+                    "power": interval.power,
+                    "low": interval.low,
+                    "high": interval.high,
+                    "level": interval.level,
+                },
+                "coverage": m.coverage,
+            }
+        )
+    description = {
+        "format": FORMAT,
+        "builder": {
+            "attribution_window_days": builder.attribution_window_days,
+            "lookback_days": builder.lookback_days,
+            "prior_strength": builder.prior_strength,
+            "max_vocabulary": builder.max_vocabulary,
+        },
+        "vectorizer": vectorizer,
+        "priors": {k: float(v) for k, v in builder.priors_.items()},
+        "targets": targets,
+        "metadata": bundle.metadata,
+    }
+    (folder / BUNDLE_FILE).write_text(
+        json.dumps(description, indent=1, default=str) + "\n", encoding="utf-8"
+    )
+    files = {p.name: sha256_of(p) for p in sorted(folder.iterdir())}
+    manifest = {"manifest_version": MANIFEST_VERSION, "bundle": BUNDLE_FILE, "files": files}
+    (folder / FOLDER_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+def write_manifest(path: Path, bundle_folder: Path, entries: dict[str, Any]) -> Path:
+    """Write the manifest `path` describing `bundle_folder` (inside path's folder), atomically.
+
+    Copies the folder's own manifest with each name made relative to `path`'s
+    folder (`influence-abc/bundle.json`), plus `entries` (version, data digest,
+    metrics). Written after the folder is complete and in place, so that a manifest
+    always describes complete files. Returns the path.
+    """
+    path, bundle_folder = Path(path), Path(bundle_folder)
+    prefix = bundle_folder.resolve().relative_to(path.parent.resolve()).as_posix()
+    own = read_manifest(bundle_folder / FOLDER_MANIFEST)
+    reserved = {"manifest_version", "bundle", "files"} & set(entries)
+    if reserved:
+        raise ValueError(f"Manifest entries {sorted(reserved)} are the format's own.")
     manifest = {
         "manifest_version": MANIFEST_VERSION,
-        "file": Path(bundle_file).name,
-        "sha256": sha256_of(bundle_file),
+        "bundle": posixpath.join(prefix, own["bundle"]),
+        "files": {posixpath.join(prefix, k): v for k, v in own["files"].items()},
         **entries,
     }
-    with atomic_path(Path(path)) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-    return Path(path)
+    return write_json(path, manifest)
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """Read a manifest; BundleError with the reason when it is missing or unreadable."""
-    try:
-        manifest: dict[str, Any] = json.loads(Path(path).read_text())
-    except FileNotFoundError as e:
-        raise BundleError(
-            f"No model manifest at {path}; run `influence train` to create one."
-        ) from e
-    except (OSError, json.JSONDecodeError) as e:
-        raise BundleError(f"The model manifest {path} cannot be read: {e}.") from e
-    if not isinstance(manifest, dict) or "file" not in manifest or "sha256" not in manifest:
-        raise BundleError(f"The model manifest {path} lacks its 'file' or 'sha256' entry.")
-    return manifest
+def _bundle_from(description: dict[str, Any], file: Callable[[str], bytes]) -> ModelBundle:
+    """Rebuild the bundle from its description; `file(name)` gives a checked sibling's bytes."""
+    if description.get("format") != FORMAT:
+        raise ValueError(f"its format is {description.get('format')!r}, not {FORMAT!r}")
+    vectorizer_state = description["vectorizer"]
+    with np.load(io.BytesIO(file(vectorizer_state["idf"])), allow_pickle=False) as npz:
+        idf = np.asarray(npz["idf"])
+    params = description["builder"]
+    builder = FeatureBuilder(
+        attribution_window_days=_int(params["attribution_window_days"]),
+        lookback_days=_int(params["lookback_days"]),
+        prior_strength=_float(params["prior_strength"]),
+        max_vocabulary=_int(params["max_vocabulary"]),
+    ).set_state(
+        _vectorizer_from(vectorizer_state, idf),
+        {str(k): _float(v) for k, v in description["priors"].items()},
+    )
+    models: dict[str, TargetModel] = {}
+    for t in description["targets"]:
+        interval = t["interval"]
+        models[str(t["target"])] = TargetModel(
+            target=str(t["target"]),
+            booster=lgb.Booster(model_str=file(t["booster"]).decode("utf-8")),
+            followers=lgb.Booster(model_str=file(t["followers"]).decode("utf-8")),
+            heuristic=HeuristicBaseline(scale=_float(t["heuristic_scale"])),
+            interval=ConformalInterval(
+                power=_float(interval["power"]),
+                low=_float(interval["low"]),
+                high=_float(interval["high"]),
+                level=_float(interval["level"]),
+            ),
+            coverage=_float(t["coverage"]),
+        )
+    metadata = description["metadata"]
+    if not isinstance(metadata, dict):
+        raise ValueError("its metadata is not a JSON object")
+    return ModelBundle(builder=builder, models=models, metadata=metadata)
 
 
 def load_bundle(manifest_path: Path) -> tuple[ModelBundle, dict[str, Any]]:
-    """Load the bundle a manifest names, after checking its sha256.
+    """Load the bundle a manifest describes, after checking where each file is and its sha256.
 
-    Returns the bundle and the manifest. Raises BundleError naming the reason when
-    the file is missing, its checksum differs from the manifest's, or it does not
-    hold a bundle.
+    Takes a manifest (`models/champion.json`, or a bundle folder's `manifest.json`).
+    Returns the bundle and the manifest's entries. Raises BundleError naming the
+    reason: a missing or malformed manifest, a file named outside the manifest's
+    folder, a missing, non-regular or changed file, or files that do not describe
+    a bundle. Parses JSON, LightGBM model text and `.npz` arrays only.
     """
+    manifest_path = Path(manifest_path)
     manifest = read_manifest(manifest_path)
-    file = Path(manifest_path).parent / str(manifest["file"])
-    if not file.exists():
-        raise BundleError(f"The model file {file} named by {manifest_path} is missing.")
-    actual = sha256_of(file)
-    if actual != manifest["sha256"]:
-        raise BundleError(
-            f"The model file {file} does not match its manifest (sha256 {actual[:12]}... "
-            f"instead of {str(manifest['sha256'])[:12]}...); it is truncated or was changed. "
-            "Train again or restore the file."
-        )
+    files = read_listed(manifest_path, manifest)
+    entry = manifest["bundle"]
+    where = manifest_path.parent / entry
+
+    def sibling(name: Any) -> bytes:
+        # The description names files beside it; each must be one the manifest checked.
+        if not isinstance(name, str) or "/" in name or name in ("", ".", ".."):
+            raise ValueError(f"it names {name!r}, which is not a file name")
+        key = posixpath.join(posixpath.dirname(entry), name)
+        if key not in files:
+            raise ValueError(f"it names {name!r}, which its manifest does not list")
+        return files[key]
+
     try:
-        bundle = joblib.load(file)
-    except Exception as e:  # a corrupt pickle can raise almost anything
-        raise BundleError(f"The model file {file} cannot be loaded: {e}.") from e
-    if not isinstance(bundle, ModelBundle):
-        raise BundleError(f"The model file {file} does not hold an influence model bundle.")
+        description = json.loads(files[entry].decode("utf-8"))
+        bundle = _bundle_from(description, sibling)
+    except Exception as e:  # malformed files raise many kinds; each means "not a bundle"
+        raise BundleError(
+            f"The model file {where} does not describe an influence model bundle: {e}."
+        ) from e
     return bundle, manifest

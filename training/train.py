@@ -28,7 +28,7 @@ import features
 import training
 from features.builder import FAMILIES, FeatureBuilder
 from features.contract import OUTCOMES
-from features.io import Dataset, load_dataset
+from features.io import Dataset, atomic_path, load_dataset
 from features.simulate import TRUTH_FILE
 from training.bundle import ModelBundle, TargetModel, write_bundle, write_manifest
 from training.errors import TrainingError
@@ -43,7 +43,7 @@ from training.models import (
     model_frame,
     params_for,
 )
-from training.pyfunc import InfluencePyfunc
+from training.pyfunc import MODEL_CODE
 from training.registry import CHALLENGER, CHAMPION, Decision, promote
 from training.settings import TrainingSettings
 from training.split import TimeSplit, known_until, time_split
@@ -57,7 +57,6 @@ PIP_REQUIREMENTS = [
     "scipy>=1.13",
     "scikit-learn>=1.6",
     "lightgbm>=4.7",
-    "joblib>=1.4",
     "pyarrow>=17",
 ]
 """Written out: inferring requirements makes `log_model` slow."""
@@ -420,29 +419,33 @@ def train(
         mlflow.log_params(params_logged)
         _log_run(table, evaluations, coverage, importance, Path(tmp))
         bundle.metadata["run_id"] = run.info.run_id
-        bundle_file = write_bundle(
-            bundle, settings.models_dir / f"influence-{run.info.run_id[:12]}.joblib"
-        )
         example = (
             valid_f[list(features.builder.FEATURES)].head(5).assign(cost=vcost.head(5).to_numpy())
         )
         signature = infer_signature(example, bundle.predict(example, example["cost"]))
         _quiet_mlflow()
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=InfluencePyfunc(),
-            artifacts={"bundle": str(bundle_file)},
-            code_paths=[str(Path(features.__file__).parent), str(Path(training.__file__).parent)],
-            signature=signature,
-            input_example=example,
-            pip_requirements=PIP_REQUIREMENTS,
-        )
-    client = MlflowClient()
-    version = _register(client, settings.registered_model, info.model_id, run.info.run_id)
-    client.set_registered_model_alias(settings.registered_model, CHALLENGER, version)
+        # The folder stays hidden until its version is registered, so that a run killed
+        # before then leaves no bundle that no manifest names (tests/training/test_crash.py).
+        with atomic_path(settings.models_dir / f"influence-{run.info.run_id[:12]}") as staged:
+            write_bundle(bundle, staged)
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(MODEL_CODE),  # models from code: nothing is pickled
+                artifacts={"bundle": str(staged)},
+                code_paths=[
+                    str(Path(features.__file__).parent),
+                    str(Path(training.__file__).parent),
+                ],
+                signature=signature,
+                input_example=example,
+                pip_requirements=PIP_REQUIREMENTS,
+            )
+            client = MlflowClient()
+            version = _register(client, settings.registered_model, info.model_id, run.info.run_id)
+            client.set_registered_model_alias(settings.registered_model, CHALLENGER, version)
     manifest = write_manifest(
         settings.models_dir / f"influence-v{version}.json",
-        bundle_file,
+        settings.models_dir / f"influence-{run.info.run_id[:12]}",
         {"version": version, "run_id": run.info.run_id, **bundle.metadata},
     )
 
@@ -484,8 +487,9 @@ def _register(client: MlflowClient, name: str, model_id: str, run_id: str) -> st
 def _quiet_mlflow() -> None:
     """Silence MLflow's notices that tell a user nothing they can act on.
 
-    The pyfunc is a Python object serialised with cloudpickle (MLflow warns about
-    that; the bundle it loads is ours and checksummed in models/).
+    The pyfunc is logged as code (`training/pyfunc_code.py`) with the bundle folder as
+    its artifact; MLflow's notices about code-based models and requirements say nothing
+    a user of `influence train` can act on.
     """
     for name in ("mlflow.pyfunc", "mlflow.models.model"):
         logging.getLogger(name).setLevel(logging.ERROR)

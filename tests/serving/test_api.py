@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -382,13 +383,28 @@ def test_no_model_or_tampered_model_is_503_with_reason(trained: Path, tmp_path: 
     models = tmp_path / "models"
     shutil.copytree(trained / "models", models)
     manifest = json.loads((models / "champion.json").read_text())
-    (models / manifest["file"]).write_bytes(b"not a model")
+    (models / manifest["bundle"]).write_bytes(b"not a model")
     with TestClient(
         create_app(settings_for(trained, tmp_path, model_uri=str(models / "champion.json")))
     ) as c:
         r = c.get("/health")
         assert r.status_code == 503
         assert "does not match its manifest" in r.json()["reason"]
+    # A manifest naming a file outside its folder, with the file's right sha256.
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"not a model")
+    manifest["files"]["../outside.txt"] = hashlib.sha256(b"not a model").hexdigest()
+    (models / "probe.json").write_text(json.dumps(manifest))
+    with TestClient(
+        create_app(settings_for(trained, tmp_path, model_uri=str(models / "probe.json")))
+    ) as c:
+        r = c.get("/health")
+        assert r.status_code == 503
+        assert r.json()["reason"] == (
+            f"no model: The model manifest {models / 'probe.json'} is refused: its entry "
+            f"'../outside.txt' goes up a folder with '..'; a manifest may name only files "
+            f"inside its own folder ({models})."
+        )
     with TestClient(create_app(settings_for(trained, tmp_path, data_dir=None))) as c:
         assert c.get("/health").json()["reason"].startswith("no data: set INFLUENCE_DATA_DIR")
 

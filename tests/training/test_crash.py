@@ -2,9 +2,10 @@
 
 A killed training run leaves the previous champion and every exported bundle whole
 and loadable, and the next run succeeds. Temporary folders of writes that were cut
-short (`models/.NAME.*`, from `atomic_path`) may remain: they are hidden, nothing
-reads them, and they never replace a file. A killed server leaves a decision log
-that opens and holds every decision it answered.
+short (`models/.NAME.*`, from `atomic_path`; a bundle folder stays one until its
+version is registered) may remain: they are hidden, nothing reads them, and they
+never replace a file. Every unhidden bundle folder is named by a manifest. A killed
+server leaves a decision log that opens and holds every decision it answered.
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ def _train(workspace: Path) -> subprocess.Popen[str]:
 
 
 def _every_manifest_loads(models: Path) -> None:
+    named = set()
     for manifest in sorted(models.glob("*.json")):
-        load_bundle(manifest)  # raises if a bundle is partial or does not match
-    leftovers = [p.name for p in models.iterdir() if p.suffix not in (".json", ".joblib")]
+        _, entries = load_bundle(manifest)  # raises if a bundle is partial or does not match
+        named |= {name.split("/")[0] for name in entries["files"]}
+    # Each bundle folder is named by a manifest: none was left behind without one.
+    leftovers = [p.name for p in models.iterdir() if p.suffix != ".json" and p.name not in named]
     assert all(name.startswith(".") for name in leftovers), leftovers
 
 

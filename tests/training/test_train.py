@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -18,11 +19,13 @@ from mlflow.tracking import MlflowClient
 from features.builder import FEATURES
 from features.io import load_dataset
 from features.simulate import SimulationConfig, simulate_world, write_world
+from serving.state import load_model
 from training.bundle import BundleError, load_bundle
 from training.errors import TrainingError
 from training.registry import decide
-from training.settings import TrainingSettings
+from training.settings import TrainingSettings, get_settings
 from training.split import time_split
+from training.tracking import use_tracking
 from training.train import TrainConfig, TrainResult, train
 
 WORLD = SimulationConfig(accounts=1500, campaigns=50, seed=7)
@@ -75,8 +78,19 @@ def test_first_model_that_beats_followers_becomes_champion(
     assert manifest["data_digest"] == load_dataset(settings.models_dir.parent / "world").digest()
 
 
+@pytest.fixture
+def registry_env(settings: TrainingSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The API's environment for `models:/` URIs: this module's store, settings re-read."""
+    monkeypatch.setenv("INFLUENCE_MLFLOW_TRACKING_URI", settings.tracking_uri())
+    monkeypatch.setenv("INFLUENCE_MLRUNS_DIR", str(settings.mlruns_dir))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+    use_tracking(settings)
+
+
 def test_logged_and_exported_models_predict_exactly_as_trained(
-    first: TrainResult, workspace: Path, settings: TrainingSettings
+    first: TrainResult, workspace: Path, settings: TrainingSettings, registry_env: None
 ) -> None:
     data = load_dataset(workspace / "world")
     rows = first.bundle.builder.transform(data, data.placements.tail(40))
@@ -84,15 +98,33 @@ def test_logged_and_exported_models_predict_exactly_as_trained(
     cost = data.placements.tail(40)["cost"].reset_index(drop=True)
     expected = first.bundle.predict(features, cost)
 
-    logged = mlflow.pyfunc.load_model(f"models:/influence/{first.version}")
-    from_mlflow = logged.predict(features.assign(cost=cost.to_numpy()))
-    pd.testing.assert_frame_equal(
-        from_mlflow.reset_index(drop=True), expected.reset_index(drop=True)
-    )
+    for uri in (f"models:/influence/{first.version}", "models:/influence@champion"):
+        logged = mlflow.pyfunc.load_model(uri)
+        from_mlflow = logged.predict(features.assign(cost=cost.to_numpy()))
+        pd.testing.assert_frame_equal(
+            from_mlflow.reset_index(drop=True), expected.reset_index(drop=True), check_exact=True
+        )
+        bundle, meta = load_model(uri)  # the API's loader: the artifact folder, checked
+        assert meta["version"] == first.version
+        assert meta["run_id"] == first.run_id
+        pd.testing.assert_frame_equal(bundle.predict(features, cost), expected, check_exact=True)
 
     bundle, manifest = load_bundle(settings.models_dir / "champion.json")
-    pd.testing.assert_frame_equal(bundle.predict(features, cost), expected)
     assert manifest["version"] == first.version
+    assert manifest["bundle"] == f"influence-{first.run_id[:12]}/bundle.json"
+    x = features.to_numpy(dtype=np.float64)
+    pa, pb = (
+        first.bundle.predict_arrays(x, cost.to_numpy()),
+        bundle.predict_arrays(x, cost.to_numpy()),
+    )
+    for column in pa:
+        np.testing.assert_array_equal(pa[column], pb[column])
+    ca, cb = first.bundle.contributions_arrays(x), bundle.contributions_arrays(x)
+    for target in TARGETS:
+        np.testing.assert_array_equal(ca[target], cb[target])
+    pd.testing.assert_frame_equal(
+        bundle.builder.transform(data, data.placements.tail(40)), rows, check_exact=True
+    )
 
 
 def test_retraining_same_data_and_seed_gives_same_metrics_and_no_promotion(
@@ -154,14 +186,16 @@ def test_tampered_or_truncated_bundle_is_refused(
 ) -> None:
     manifest = json.loads((settings.models_dir / "champion.json").read_text())
     shutil.copy(settings.models_dir / "champion.json", tmp_path / "champion.json")
-    bundle_file = tmp_path / manifest["file"]
-    data = (settings.models_dir / manifest["file"]).read_bytes()
-    bundle_file.write_bytes(data[: len(data) // 2])
+    folder = manifest["bundle"].split("/")[0]
+    shutil.copytree(settings.models_dir / folder, tmp_path / folder)
+    booster = tmp_path / folder / "clicks.booster.txt"
+    data = booster.read_bytes()
+    booster.write_bytes(data[: len(data) // 2])
     with pytest.raises(
         BundleError, match=r"does not match its manifest .* truncated or was changed"
     ):
         load_bundle(tmp_path / "champion.json")
-    bundle_file.unlink()
+    booster.unlink()
     with pytest.raises(BundleError, match=r"is missing\.$"):
         load_bundle(tmp_path / "champion.json")
     with pytest.raises(BundleError, match="No model manifest at"):
