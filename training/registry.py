@@ -4,8 +4,8 @@ A new version gets the alias `challenger`. It becomes `champion` only when it
 beats the followers baseline and the current champion on the budget metric of
 the primary target (realised actions per unit cost on the later campaigns). While
 no champion exists, beating the followers baseline is enough, so that a first
-`train` leaves a servable model. The champion's bundle is also exported to
-`models/champion.json` (manifest) so that serving needs no tracking server.
+`train` leaves a servable model. The champion's manifest is also copied to
+`models/champion.json` so that serving needs no tracking server.
 """
 
 from __future__ import annotations
@@ -111,9 +111,10 @@ def promote(
 def export_champion(models_dir: Path, version: str) -> Path:
     """Point `models/champion.json` at the exported bundle of `version`.
 
-    The bundle was exported at training time as `influence-v{version}`; its
-    manifest is copied to `champion.json` atomically, so that a reader sees the
-    old champion or the new one, never a mix.
+    The bundle was exported at training time as a folder beside its manifest
+    `influence-v{version}.json`, whose entries are relative to `models/`; the
+    manifest is checked (`read_manifest`) and copied to `champion.json` atomically,
+    so that a reader sees the old champion or the new one, never a mix.
     """
     source = models_dir / f"influence-v{version}.json"
     manifest = read_manifest(source)
