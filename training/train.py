@@ -488,8 +488,7 @@ def _quiet_mlflow() -> None:
     """Silence MLflow's notices that tell a user nothing they can act on.
 
     The pyfunc is logged as code (`training/pyfunc_code.py`) with the bundle folder as
-    its artifact; MLflow's notices about code-based models and requirements say nothing
-    a user of `influence train` can act on.
+    its artifact; MLflow's notices about how it was logged are not the user's to act on.
     """
     for name in ("mlflow.pyfunc", "mlflow.models.model"):
         logging.getLogger(name).setLevel(logging.ERROR)
