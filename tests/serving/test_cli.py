@@ -101,3 +101,26 @@ def test_a_folder_this_user_may_not_search_is_one_sentence_per_table(
         for name in ("accounts", "posts", "campaigns", "placements")
     ]
     assert "bug in influence" not in result.stderr
+
+
+def test_out_may_not_be_an_input(influence_cli: Cli, small_csv_dir: Path, tmp_path: Path) -> None:
+    world = tmp_path / "world"
+    shutil.copytree(small_csv_dir, world)
+    before = (world / "posts.csv").read_bytes()
+    planned = tmp_path / "planned.csv"
+    planned.write_text("placement_id,campaign_id,account_id,posted_at,cost\n")
+    for args, out in (
+        (("features", world), world / "posts.csv"),
+        (("features", world), world / "accounts.parquet"),
+        (("predict", world, "--placements", planned), planned),
+        (("predict", world, "--placements", planned), world / "placements.csv"),
+    ):
+        result = influence_cli(*args, "--out", out)
+        assert result.returncode == 2, result.stderr
+        assert (
+            f"Invalid value for --out: {out} is one of this command's inputs; write the output "
+            "to another path"
+        ) in result.stderr
+    assert (world / "posts.csv").read_bytes() == before
+    assert not (world / "accounts.parquet").exists()
+    assert planned.read_text() == "placement_id,campaign_id,account_id,posted_at,cost\n"
