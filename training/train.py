@@ -46,6 +46,7 @@ from training.models import (
 )
 from training.pyfunc import InfluencePyfunc
 from training.registry import CHALLENGER, CHAMPION, Decision, promote
+from training.runs import fail_stale_runs, process_tags
 from training.settings import TrainingSettings
 from training.sparse import kept_targets
 from training.split import TimeSplit, known_until, time_split
@@ -316,7 +317,7 @@ def train(
     started = time.perf_counter()
     config.check()
     # The store first: one that cannot be used should fail now, not after minutes of training.
-    use_tracking(settings)
+    fail_stale_runs(use_tracking(settings))  # runs a killed `train` left RUNNING
     targets = list(config.targets)
     progress("Validating the data")
     data = load(data_dir, config.until)
@@ -414,7 +415,7 @@ def train(
     )
 
     progress("Logging the run and the model to MLflow")
-    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
+    with mlflow.start_run(tags=process_tags()) as run, tempfile.TemporaryDirectory() as tmp:
         params_logged = {
             **{k: v for k, v in asdict(config).items() if k != "targets"},
             "targets": ",".join(targets),
