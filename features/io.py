@@ -24,6 +24,7 @@ import pandas as pd
 
 from features.contract import TABLES
 from features.errors import DataContractError, Problem
+from features.moment import future_warnings
 from features.validate import check_references, coerce_table, history_warnings
 
 __all__ = [
@@ -70,7 +71,13 @@ def account_buckets(account_ids: pd.Series, buckets: int) -> npt.NDArray[np.int6
 
 
 def _locate(data_dir: Path, name: str) -> tuple[Path | None, Problem | None]:
-    candidates = [p for p in (data_dir / f"{name}.csv", data_dir / f"{name}.parquet") if p.exists()]
+    try:
+        candidates = [
+            p for p in (data_dir / f"{name}.csv", data_dir / f"{name}.parquet") if p.exists()
+        ]
+    except OSError as e:  # a folder this user may not search: one sentence, not a traceback
+        msg = f"cannot be looked up in {data_dir}: {e.strerror or type(e).__name__}"
+        return None, Problem(f"{name}.csv", None, msg)
     if not candidates:
         msg = f"missing from {data_dir}; expected {name}.csv or {name}.parquet"
         return None, Problem(f"{name}.csv", None, msg)
@@ -95,6 +102,9 @@ def read_table_file(path: Path) -> tuple[pd.DataFrame | None, Problem | None]:
     except UnicodeDecodeError as e:
         msg = f"is not UTF-8 text (byte {e.start}); export it again as UTF-8"
         return None, Problem(path.name, None, msg)
+    except PermissionError as e:
+        msg = f"cannot be read: {e.strerror or 'permission denied'}; let this user read it"
+        return None, Problem(path.name, None, msg)
     except (pd.errors.ParserError, ValueError, OSError) as e:
         kind = "Parquet" if path.suffix == ".parquet" else "CSV"
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -102,7 +112,9 @@ def read_table_file(path: Path) -> tuple[pd.DataFrame | None, Problem | None]:
     return frame, None
 
 
-def _check(data_dir: Path) -> tuple[dict[str, pd.DataFrame], list[Problem], list[Problem]]:
+def _check(
+    data_dir: Path, now: pd.Timestamp | None = None
+) -> tuple[dict[str, pd.DataFrame], list[Problem], list[Problem]]:
     if not data_dir.is_dir():
         problem = Problem(
             str(data_dir), None, "is not a directory; give the folder holding the tables"
@@ -129,16 +141,20 @@ def _check(data_dir: Path) -> tuple[dict[str, pd.DataFrame], list[Problem], list
         problems += check_references(tables, files)
         if not problems:
             warnings = history_warnings(tables["posts"], tables["placements"], files["placements"])
+            warnings += future_warnings(tables["posts"], tables["placements"], files, now)
     return tables, problems, warnings
 
 
-def validate_directory(data_dir: Path) -> tuple[list[Problem], list[Problem]]:
+def validate_directory(
+    data_dir: Path, now: pd.Timestamp | None = None
+) -> tuple[list[Problem], list[Problem]]:
     """Check a data directory against the contract; return (problems, warnings).
 
     Never raises for bad data: every broken rule becomes a problem naming its
-    file, column and rows. Warnings (thin histories) do not make the data invalid.
+    file, column and rows. Warnings (thin histories; posts or outcomes dated after
+    `now`, default the current time) do not make the data invalid.
     """
-    _, problems, warnings = _check(Path(data_dir))
+    _, problems, warnings = _check(Path(data_dir), now)
     return problems, warnings
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from features.contract import PLACEMENTS, POSTS
 from features.errors import DataContractError, FeaturesError
 from features.io import read_table_file, write_table
+from features.moment import first_unobserved
 from features.validate import check_references, coerce_table
 from serving.scoring import effective_time, score_placements
 from serving.settings import ServingSettings
@@ -98,7 +99,8 @@ def predict_file_dask(
         data = load_partitioned(client, data_dir)
     except FeaturesError as e:
         raise NotReadyError(f"no data: {e}") from e
-    as_of = end_of_data(data.latest_post(), data.placements["posted_at"].max(), data_dir)
+    observed = data.known_until(first_unobserved()).latest_post()
+    as_of = end_of_data(pd.Series([observed]), data.placements, data_dir)
     planned = _planned(placements_file, data.accounts, data.campaigns)
     scored = map_buckets(data, partial(score_placements, bundle), _as_of_targets(planned, as_of))
     return _write(scored, bundle, out_file)

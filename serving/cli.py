@@ -290,6 +290,7 @@ def features(
     from features.builder import FeatureBuilder
     from features.io import write_table
 
+    cli_serve.refuse_input_as_out(out_file, data_dir)
     run_on = RunOn(engine, scheduler, workers, memory_limit)
     if run_on.dask:
         from features.distributed import fit_builder, load_partitioned, transform

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from features.contract import TABLES
 from serving.cli_engine import (
     EngineOption,
     MemoryLimitOption,
@@ -17,7 +18,27 @@ from serving.cli_engine import (
     WorkersOption,
 )
 
-__all__ = ["example_request", "register"]
+__all__ = ["example_request", "refuse_input_as_out", "register"]
+
+TABLE_FILES = tuple(f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet"))
+"""The names a data directory's tables may have."""
+
+
+def refuse_input_as_out(out_file: Path, data_dir: Path, *inputs: Path) -> None:
+    """Raise typer.BadParameter (exit 2) when `--out` would overwrite one of the command's inputs.
+
+    Takes the output path, the data directory (its table files, or anything inside a
+    table folder, are inputs) and any further input files (`--placements`). Paths are
+    compared resolved, so `./w/posts.csv` and a symlink to it are the same file.
+    """
+    target = Path(out_file).resolve()
+    tables = [(Path(data_dir) / name).resolve() for name in TABLE_FILES]
+    for source in [*tables, *(Path(p).resolve() for p in inputs)]:
+        if target == source or source in target.parents:
+            raise typer.BadParameter(
+                f"{out_file} is one of this command's inputs; write the output to another path",
+                param_hint="--out",
+            )
 
 
 def example_request(data_dir: Path, host: str, port: int, n: int = 3) -> str:
@@ -93,6 +114,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         from serving.batch import predict_file, predict_file_dask
         from serving.settings import ServingSettings
 
+        refuse_input_as_out(out_file, data_dir, placements)
         run_on = RunOn(engine, scheduler, workers, memory_limit)
         settings = ServingSettings(data_dir=data_dir)
         if model:

@@ -9,6 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from serving.cli_engine import (
@@ -131,6 +132,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         """
         from training.errors import TrainingError
         from training.settings import get_settings
+        from training.sparse import WARNING
         from training.train import TrainConfig
         from training.train import train as run_training
 
@@ -151,6 +153,14 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
             status = stack.enter_context(err.status("Training ..."))
 
             def progress(message: str) -> None:
+                # A warning (a skipped target) must outlive the spinner line it would replace.
+                if message.startswith(WARNING):
+                    err.print(
+                        f"[yellow]warning:[/] {escape(message.removeprefix(WARNING))}.",
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+                    return
                 status.update(message + " ...")
 
             if run_on.dask:

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from features.builder import FEATURES
 from features.errors import FeaturesError
 from features.io import Dataset, load_dataset
+from features.moment import observed_until
 from features.relevance import RecentCaptions
 from serving.errors import ServingError
 from serving.settings import ServingSettings
@@ -200,16 +201,23 @@ def data_dir_of(settings: ServingSettings) -> Path:
 
 
 def end_of_data(
-    last_post: pd.Timestamp, last_placement: pd.Timestamp, data_dir: Path
+    post_times: pd.Series,
+    placements: pd.DataFrame,
+    data_dir: Path,
+    now: pd.Timestamp | None = None,
 ) -> pd.Timestamp:
-    """The moment the data stands at: just after its latest post or placement.
+    """The moment the data stands at: just after its latest observed post or placement.
 
-    NotReadyError when there is no post (`last_post` missing): nothing describes an account.
+    Takes the posts' times (all, or each partition's latest before
+    `first_unobserved(now)`), the placements and the directory (for the message).
+    Planned placements (no outcome yet) and rows dated after `now` are not
+    observations (`features.moment.observed_until`): one plan months ahead must
+    not move every account's features to then. NotReadyError when no post was
+    observed: nothing describes an account.
     """
-    if pd.isna(last_post):
+    if pd.isna(observed_until(post_times, placements.iloc[0:0], now)):
         raise NotReadyError(f"no data: {data_dir} has no posts to describe accounts by")
-    latest: pd.Timestamp = max(last_post, last_placement)
-    return latest + pd.Timedelta(seconds=1)
+    return observed_until(post_times, placements, now) + pd.Timedelta(seconds=1)
 
 
 def load_state(settings: ServingSettings) -> ServiceState:
@@ -220,7 +228,7 @@ def load_state(settings: ServingSettings) -> ServiceState:
         data = load_dataset(data_dir)
     except FeaturesError as e:
         raise NotReadyError(f"no data: {e}") from e
-    as_of = end_of_data(data.posts["posted_at"].max(), data.placements["posted_at"].max(), data_dir)
+    as_of = end_of_data(data.posts["posted_at"], data.placements, data_dir)
     try:
         latest = _latest(bundle, data, as_of)
     except Exception as e:  # a model that cannot describe this data must not crash start-up

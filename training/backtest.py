@@ -44,6 +44,7 @@ from training.models import (
     model_frame,
     params_for,
 )
+from training.sparse import too_few_reason
 from training.split import time_split
 
 __all__ = ["Backtest", "BacktestConfig", "Fold", "rolling_origins", "run_backtest"]
@@ -136,10 +137,12 @@ def rolling_origins(
     firsts = done.groupby("campaign_id")["posted_at"].min().sort_values(kind="stable")
     n_held = round(len(firsts) * config.holdout_share)
     if n_held < config.folds:
+        reason = too_few_reason(placements, list(config.targets), config.window_days, None)
         raise TrainingError(
             f"A backtest with {config.folds} folds needs at least {config.folds} held-out "
             f"campaigns with outcomes; {len(firsts)} campaigns with a held-out share of "
-            f"{config.holdout_share:g} give {n_held}. Use fewer --folds or more campaigns."
+            f"{config.holdout_share:g} give {n_held}"
+            + (f", because {reason}." if reason else ". Use fewer --folds or more campaigns.")
         )
     window = pd.Timedelta(days=config.window_days)
     folds = []

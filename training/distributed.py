@@ -41,6 +41,7 @@ from features.distributed import (
     transform,
     worker_addresses,
 )
+from features.moment import first_unobserved, observed_until
 from training.errors import TrainingError
 from training.settings import TrainingSettings
 from training.train import Refit, TrainConfig, TrainResult, train
@@ -79,12 +80,13 @@ class DaskSource:
         """The placements table (on the driver)."""
         return self.data.placements
 
-    def as_of(self, until: pd.Timestamp | None) -> pd.Timestamp:
-        """`until`, or the latest post (found per partition) or placement."""
+    def as_of(self, until: pd.Timestamp | None, now: pd.Timestamp | None = None) -> pd.Timestamp:
+        """`until`, or the latest observed post (found per partition) or placement."""
         if until is not None:
             return until
-        latest: pd.Timestamp = max(self.data.placements["posted_at"].max(), self.data.latest_post())
-        return latest
+        # Each partition's latest post up to now: the one `observed_until` would keep.
+        latest_post = self.data.known_until(first_unobserved(now)).latest_post()
+        return observed_until(pd.Series([latest_post]), self.data.placements, now)
 
     def digest(self) -> str:
         """The digest the pandas engine computes for the same data."""

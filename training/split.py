@@ -16,6 +16,7 @@ import pandas as pd
 
 from features.io import Dataset
 from training.errors import TrainingError
+from training.sparse import too_few_reason
 
 __all__ = ["TimeSplit", "known_until", "time_split"]
 
@@ -79,10 +80,12 @@ def time_split(
         done = done[done["posted_at"] + pd.Timedelta(days=window_days) <= as_of]
     firsts = done.groupby("campaign_id")["posted_at"].min().sort_values(kind="stable")
     if len(firsts) < MIN_CAMPAIGNS:
+        reason = too_few_reason(placements, targets, window_days, as_of)
         raise TrainingError(
             f"Training needs past placements with outcomes ({', '.join(targets)}) in at least "
             f"{MIN_CAMPAIGNS} campaigns, to learn from earlier ones and check on later ones; "
-            f"found {len(firsts)}. Add past campaigns with their outcomes."
+            f"found {len(firsts)}"
+            + (f", because {reason}." if reason else ". Add past campaigns with their outcomes.")
         )
     n_valid = min(max(1, round(len(firsts) * validation_share)), len(firsts) - 1)
     valid_ids = set(firsts.index[-n_valid:])

@@ -3,7 +3,11 @@ configuration."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+from collections.abc import Iterator
+from pathlib import Path
 
 import mlflow
 
@@ -46,13 +50,44 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> s
         logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(uri)
     name = experiment or settings.experiment
-    found = mlflow.get_experiment_by_name(name)
-    if found is not None:
-        exp_id = str(found.experiment_id)
-    else:
-        location = None
-        if database:
-            location = (settings.mlruns_dir / "artifacts").resolve().as_uri()
-        exp_id = str(mlflow.create_experiment(name, artifact_location=location))
+    location = (settings.mlruns_dir / "artifacts").resolve().as_uri() if database else None
+    # The embedded store is created (schema and all) by the first call that touches it; two
+    # first-ever runs at once would both create it. A lock beside it lets one go first.
+    lock = settings.mlruns_dir / LOCK_FILE if uri.startswith("sqlite:///") else None
+    with _locked(lock):
+        exp_id = _experiment(name, location)
     mlflow.set_experiment(experiment_id=exp_id)
     return exp_id
+
+
+LOCK_FILE = ".store.lock"
+"""Beside the embedded store: held while the store and the experiment are created."""
+
+
+@contextlib.contextmanager
+def _locked(path: Path | None) -> Iterator[None]:
+    """Hold an exclusive `flock` on `path` (created if absent); nothing when `path` is None."""
+    if path is None:
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
+
+
+def _experiment(name: str, location: str | None) -> str:
+    """The id of experiment `name`, created when absent.
+
+    A shared store (a database or a server) has no lock of ours: when another process
+    created the experiment between the look-up and the creation, it is looked up again.
+    """
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    try:
+        return str(mlflow.create_experiment(name, artifact_location=location))
+    except mlflow.exceptions.MlflowException:
+        again = mlflow.get_experiment_by_name(name)
+        if again is None:
+            raise
+        return str(again.experiment_id)

@@ -13,7 +13,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ import training
 from features.builder import FAMILIES, FeatureBuilder
 from features.contract import OUTCOMES
 from features.io import Dataset, atomic_path, load_dataset
+from features.moment import observed_until
 from features.simulate import TRUTH_FILE
 from training.bundle import ModelBundle, TargetModel, write_bundle, write_manifest
 from training.errors import TrainingError
@@ -45,7 +46,9 @@ from training.models import (
 )
 from training.pyfunc import MODEL_CODE
 from training.registry import CHALLENGER, CHAMPION, Decision, promote
+from training.runs import fail_stale_runs, process_tags
 from training.settings import TrainingSettings
+from training.sparse import kept_targets
 from training.split import TimeSplit, known_until, time_split
 from training.tracking import use_tracking
 
@@ -116,8 +119,8 @@ class FeatureSource(Protocol):
         """The placements table, as known at `--until`."""
         ...
 
-    def as_of(self, until: pd.Timestamp | None) -> pd.Timestamp:
-        """The moment the data stands at: `until`, or its latest post or placement."""
+    def as_of(self, until: pd.Timestamp | None, now: pd.Timestamp | None = None) -> pd.Timestamp:
+        """`until`, or the latest observed post or placement (`features.moment`) by `now`."""
         ...
 
     def digest(self) -> str:
@@ -149,9 +152,9 @@ class PandasSource:
         """The placements table."""
         return self.data.placements
 
-    def as_of(self, until: pd.Timestamp | None) -> pd.Timestamp:
-        """`until`, or the latest post or placement."""
-        return _as_of(self.data, until)
+    def as_of(self, until: pd.Timestamp | None, now: pd.Timestamp | None = None) -> pd.Timestamp:
+        """`until`, or the latest observed post or placement."""
+        return _as_of(self.data, until, now)
 
     def digest(self) -> str:
         """The data's digest."""
@@ -179,12 +182,13 @@ def _truth(data_dir: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
-def _as_of(data: Dataset, until: pd.Timestamp | None) -> pd.Timestamp:
-    """The moment the data stands at: `--until`, or its latest post or placement."""
+def _as_of(
+    data: Dataset, until: pd.Timestamp | None, now: pd.Timestamp | None = None
+) -> pd.Timestamp:
+    """The moment the data stands at: `--until`, or its latest observed event (by `now`)."""
     if until is not None:
         return until
-    latest: pd.Timestamp = max(data.placements["posted_at"].max(), data.posts["posted_at"].max())
-    return latest
+    return observed_until(data.posts["posted_at"], data.placements, now)
 
 
 def _outcomes_known(
@@ -312,7 +316,7 @@ def train(
     started = time.perf_counter()
     config.check()
     # The store first: one that cannot be used should fail now, not after minutes of training.
-    use_tracking(settings)
+    fail_stale_runs(use_tracking(settings))  # runs a killed `train` left RUNNING
     targets = list(config.targets)
     progress("Validating the data")
     data = load(data_dir, config.until)
@@ -327,6 +331,10 @@ def train(
     vcost = split.valid["cost"].reset_index(drop=True)
 
     inner = _inner_masks(split.train.reset_index(drop=True), targets, config.window_days)
+    targets, skipped = kept_targets(split.train[targets].reset_index(drop=True)[inner[0]], targets)
+    for warning in skipped:
+        progress(warning)
+    config = replace(config, targets=tuple(targets))  # a skipped target is in no output
     evaluations: dict[str, Evaluation] = {}
     coverage: dict[str, float] = {}
     fitted: dict[str, tuple[Any, Any, HeuristicBaseline, dict[str, np.ndarray]]] = {}
@@ -406,7 +414,7 @@ def train(
     )
 
     progress("Logging the run and the model to MLflow")
-    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
+    with mlflow.start_run(tags=process_tags()) as run, tempfile.TemporaryDirectory() as tmp:
         params_logged = {
             **{k: v for k, v in asdict(config).items() if k != "targets"},
             "targets": ",".join(targets),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
 
@@ -66,3 +69,58 @@ def test_every_subcommand_has_help(influence_cli: Cli) -> None:
         result = influence_cli(command, "--help")
         assert result.returncode == 0
         assert "Usage" in result.stdout
+
+
+def test_a_folder_this_user_may_not_search_is_one_sentence_per_table(
+    small_csv_dir: Path, tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "serving", "validate"]
+    if os.geteuid() == 0:
+        # Root passes every permission check; without these two capabilities it does not.
+        if shutil.which("setpriv") is None:
+            pytest.skip("as root, this needs setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+        drop = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+        command = [*drop, *command]
+    world = tmp_path / "world"
+    shutil.copytree(small_csv_dir, world)
+    world.chmod(0o644)  # listable, not searchable: every look-up inside it is refused
+    try:
+        result = subprocess.run(
+            [*command, str(world)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
+        )
+    finally:
+        world.chmod(0o755)
+    assert result.returncode == 2, result.stderr
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("-")]
+    assert lines == [
+        f"- {name}.csv: cannot be looked up in {world}: Permission denied."
+        for name in ("accounts", "posts", "campaigns", "placements")
+    ]
+    assert "bug in influence" not in result.stderr
+
+
+def test_out_may_not_be_an_input(influence_cli: Cli, small_csv_dir: Path, tmp_path: Path) -> None:
+    world = tmp_path / "world"
+    shutil.copytree(small_csv_dir, world)
+    before = (world / "posts.csv").read_bytes()
+    planned = tmp_path / "planned.csv"
+    planned.write_text("placement_id,campaign_id,account_id,posted_at,cost\n")
+    for args, out in (
+        (("features", world), world / "posts.csv"),
+        (("features", world), world / "accounts.parquet"),
+        (("predict", world, "--placements", planned), planned),
+        (("predict", world, "--placements", planned), world / "placements.csv"),
+    ):
+        result = influence_cli(*args, "--out", out)
+        assert result.returncode == 2, result.stderr
+        assert (
+            f"Invalid value for --out: {out} is one of this command's inputs; write the output "
+            "to another path"
+        ) in result.stderr
+    assert (world / "posts.csv").read_bytes() == before
+    assert not (world / "accounts.parquet").exists()
+    assert planned.read_text() == "placement_id,campaign_id,account_id,posted_at,cost\n"
