@@ -2,140 +2,48 @@
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
+from serving.body import BodyLimits, check_shape
 from serving.decisions import DecisionLog
 from serving.errors import ServingError
+from serving.invalid import MAX_ERRORS, describe
+from serving.middleware import ApiKeyGate, BoundedBody, Measure
 from serving.routes import router
 from serving.settings import ServingSettings, get_settings
 from serving.state import NotReadyError, freeze_heap, load_state
 
 __all__ = ["create_app"]
 
-Message = MutableMapping[str, Any]
+SHAPE_CHECKED = frozenset({"/predict", "/rank"})
+INLINE_BYTES = 4096
+"""Bodies up to this size are shape-checked on the event loop (microseconds); larger ones
+in a worker thread of their own, so that a 20 MB body does not hold up /health."""
 
 
-class BodyLimit:
-    """Refuse request bodies over `limit` bytes with 413 and a reason, before any parsing.
+def _shape_check(limits: BodyLimits) -> Callable[[Scope, bytes], Awaitable[None]]:
+    limiter = anyio.CapacityLimiter(2)
 
-    A declared Content-Length is checked at once. A body without one (chunked) is
-    read here, at most `limit` bytes of it, and handed on whole; past the limit the
-    request is refused. (Raising from inside the app's body read would reach the
-    client as FastAPI's generic 400.)
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    async def inspect(scope: Scope, body: bytes) -> None:
+        if scope["path"] not in SHAPE_CHECKED:
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            if declared.isdigit() and int(declared) > self.limit:
-                await self._refuse(send)
-                return
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.limit:
-                await self._refuse(send)
-                return
-            if not message.get("more_body", False):
-                break
-        replayed = False
+        if len(body) <= INLINE_BYTES:
+            check_shape(body, limits)
+        else:
+            await anyio.to_thread.run_sync(check_shape, body, limits, limiter=limiter)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return dict(await receive())
-
-        await self.app(scope, replay, send)
-
-    @property
-    def message(self) -> str:
-        """What a refused client is told."""
-        return (
-            f"The request body is larger than the limit of {self.limit} bytes; "
-            "send fewer candidates or shorter histories."
-        )
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": self.message}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-class Measure:
-    """Count answers per route and status and time them, for /metrics.
-
-    Plain ASGI: Starlette's `@app.middleware("http")` wraps every request in extra
-    tasks and streams, which costs more than scoring one candidate.
-    """
-
-    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
-        self.app, self.requests, self.latency = app, requests, latency
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500  # what the server answers if the app raises before it starts a response
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
-            self.latency.labels(path).observe(time.perf_counter() - start)
-            self.requests.labels(path, str(status)).inc()
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:10]:
-        if error.get("type") == "json_invalid":
-            reason = error.get("ctx", {}).get("error", "invalid JSON")
-            parts.append(f"body: not valid JSON ({reason}) at character {error['loc'][-1]}")
-            continue
-        where = ".".join(str(x) for x in error.get("loc", ()) if x != "body") or "body"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts)
+    return inspect
 
 
 def create_app(settings: ServingSettings | None = None) -> FastAPI:
@@ -146,6 +54,9 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Sync routes run in anyio's thread pool; its size is how many score at once.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        app.state.reload_lock = anyio.Lock()
+        app.state.reload_limiter = anyio.CapacityLimiter(1)
+        app.state.log_limiter = anyio.CapacityLimiter(4)
         app.state.decisions = DecisionLog(settings.decision_log)
         try:
             app.state.current = load_state(settings)
@@ -189,12 +100,27 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": _validation_message(exc), "errors": jsonable_encoder(exc.errors())},
-            status_code=422,
-        )
+        errors = exc.errors()
+        # A long list is described in a thread: the event loop also answers /health.
+        if len(errors) > MAX_ERRORS:
+            body = await anyio.to_thread.run_sync(describe, errors)
+        else:
+            body = describe(errors)
+        return JSONResponse(body, status_code=422)
 
     app.include_router(router)
+    # Added innermost first: a request meets Measure, CORS, the key gate, then the body.
+    app.add_middleware(
+        BoundedBody,
+        max_bytes=settings.max_body_bytes,
+        max_in_flight=settings.max_in_flight,
+        timeout=settings.body_timeout_seconds,
+        inspect=_shape_check(
+            BodyLimits(settings.max_candidates, settings.max_request_history_posts)
+        ),
+    )
+    key = settings.api_key.get_secret_value() if settings.api_key is not None else None
+    app.add_middleware(ApiKeyGate, key=key, open_paths=frozenset({"/health"}))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -202,6 +128,5 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Measure, requests=requests, latency=latency)
     return app

@@ -81,14 +81,15 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         import uvicorn
 
         from serving.decisions import DecisionLog
-        from serving.settings import ServingSettings
+        from serving.settings import read_settings
 
         os.environ["INFLUENCE_DATA_DIR"] = str(data)
         if model:
             os.environ["INFLUENCE_MODEL_URI"] = model
-        # Open the decision log here, once: a missing driver or an unreachable database is
-        # then one sentence and exit 1, not a traceback from each worker's start-up.
-        DecisionLog(ServingSettings().decision_log).close()
+        # Read the settings and open the decision log here, once: a bad variable, a missing
+        # driver or an unreachable database is then one sentence, not a traceback from
+        # each worker's start-up.
+        DecisionLog(read_settings().decision_log).close()
         err.print(f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:", highlight=False)
         out.print(example_request(data, host, port), highlight=False, soft_wrap=True)
         uvicorn.run("serving.main:app", host=host, port=port, workers=workers, log_level="warning")

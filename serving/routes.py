@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -29,18 +29,6 @@ from serving.state import NotReadyError, ServiceState, freeze_heap, load_state
 __all__ = ["router"]
 
 
-class UnauthorizedError(ServingError):
-    """Missing or wrong API key."""
-
-    status_code = 401
-
-
-class TooManyCandidatesError(ServingError):
-    """More candidates than the configured limit."""
-
-    status_code = 413
-
-
 async def settings_of(request: Request) -> ServingSettings:
     """The settings the app was created with."""
     settings: ServingSettings = request.app.state.settings
@@ -50,15 +38,12 @@ async def settings_of(request: Request) -> ServingSettings:
 SettingsDep = Annotated[ServingSettings, Depends(settings_of)]
 
 
-async def require_key(
-    settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None
-) -> None:
-    """When an API key is configured, the request must carry it (compared in constant time)."""
-    if settings.api_key is None:
-        return
-    expected = settings.api_key.get_secret_value().encode()
-    if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), expected):
-        raise UnauthorizedError("Missing or wrong API key: send it in the X-API-Key header.")
+async def require_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Documents the X-API-Key header in the OpenAPI schema; nothing more.
+
+    `serving.middleware.ApiKeyGate` checks the key, before the body is read: by the
+    time a dependency runs, FastAPI has read and parsed the body already.
+    """
 
 
 async def current_state(request: Request) -> ServiceState:
@@ -78,9 +63,10 @@ def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
     what = {
         400: (schemas.Problem, "The body cannot be decoded (not UTF-8 text)."),
         401: (schemas.Problem, "Missing or wrong API key (when one is configured)."),
-        413: (schemas.Problem, "Body over the size limit, or too many candidates."),
+        408: (schemas.Problem, "The body did not arrive within the upload timeout."),
+        413: (schemas.Problem, "Body over the size limit, too many candidates or posts."),
         422: (schemas.InvalidRequest, "The request breaks the schema; says what and where."),
-        503: (schemas.Problem, "No model or no data loaded; says why."),
+        503: (schemas.Problem, "Not ready (says why), or too many requests at once."),
     }
     return {c: {"model": what[c][0], "description": what[c][1]} for c in codes}
 
@@ -89,7 +75,7 @@ router = APIRouter()
 
 
 @router.get("/health", response_model=schemas.Health, responses={503: {"model": schemas.Health}})
-def health(request: Request) -> Any:
+async def health(request: Request) -> Any:
     """Ready when a model and data are loaded; 503 with the reason otherwise."""
     state: ServiceState | None = request.app.state.current
     if state is None:
@@ -104,7 +90,7 @@ def health(request: Request) -> Any:
     dependencies=Protected,
     responses=refusals(401, 422, 503),
 )
-def model_info(state: StateDep) -> schemas.ModelInfo:
+async def model_info(state: StateDep) -> schemas.ModelInfo:
     """The served model's version, training time and metrics against the baselines."""
     meta = state.manifest
     return schemas.ModelInfo(
@@ -119,13 +105,9 @@ def model_info(state: StateDep) -> schemas.ModelInfo:
     )
 
 
-def _candidates(request: schemas.PredictRequest, settings: ServingSettings) -> list[CandidateIn]:
-    n = len(request.candidates)
-    if n > settings.max_candidates:
-        raise TooManyCandidatesError(
-            f"The request has {n} candidates; at most {settings.max_candidates} are accepted. "
-            "Split it into several requests."
-        )
+def _candidates(request: schemas.PredictRequest) -> list[CandidateIn]:
+    # How many candidates and posts a request may hold is checked on its raw body
+    # (serving.body), before it is parsed.
     return [
         CandidateIn(
             account_id=c.account_id,
@@ -160,7 +142,25 @@ async def _run(
 _CANDIDATES_JSON: TypeAdapter[list[schemas.CandidateIn]] = TypeAdapter(list[schemas.CandidateIn])
 
 
-def _log(
+Response_ = TypeVar("Response_", schemas.PredictResponse, schemas.RankResponse)
+
+
+async def _logged(
+    request: Request,
+    endpoint: str,
+    state: ServiceState,
+    body: schemas.PredictRequest,
+    response: Response_,
+) -> Response_:
+    """`response`, once its decision is recorded; in a thread of the log's own, so that a
+    slow or locked database holds up neither the event loop nor scoring."""
+    await anyio.to_thread.run_sync(
+        _record, request, endpoint, state, body, response, limiter=request.app.state.log_limiter
+    )
+    return response
+
+
+def _record(
     request: Request,
     endpoint: str,
     state: ServiceState,
@@ -186,19 +186,20 @@ def _log(
     "/predict",
     response_model=schemas.PredictResponse,
     dependencies=Protected,
-    responses=refusals(400, 401, 413, 422, 503),
+    responses=refusals(400, 401, 408, 413, 422, 503),
 )
 async def predict(
     body: schemas.PredictRequest, request: Request, state: StateDep, settings: SettingsDep
 ) -> schemas.PredictResponse:
     """Expected clicks, referrals, conversions and revenue per candidate, with ROI and why."""
-    return await _run(body, _predict, body, request, state, settings)
+    response = await _run(body, _predict, body, state, settings)
+    return await _logged(request, "predict", state, body, response)
 
 
 def _predict(
-    body: schemas.PredictRequest, request: Request, state: ServiceState, settings: ServingSettings
+    body: schemas.PredictRequest, state: ServiceState, settings: ServingSettings
 ) -> schemas.PredictResponse:
-    candidates = _candidates(body, settings)
+    candidates = _candidates(body)
     scored = score(state, body.campaign.model_dump(), candidates, settings.max_history_posts)
     rows = np.arange(len(scored), dtype=np.intp)
     response = schemas.PredictResponse(
@@ -207,7 +208,6 @@ def _predict(
         scores=candidate_scores(state, scored, rows, explain=len(scored)),
         errors=candidate_errors(scored),
     )
-    _log(request, "predict", state, body, response)
     return response
 
 
@@ -215,17 +215,18 @@ def _predict(
     "/rank",
     response_model=schemas.RankResponse,
     dependencies=Protected,
-    responses=refusals(400, 401, 413, 422, 503),
+    responses=refusals(400, 401, 408, 413, 422, 503),
 )
 async def rank(
     body: schemas.RankRequest, request: Request, state: StateDep, settings: SettingsDep
 ) -> schemas.RankResponse:
     """The portfolio within budget that maximises the objective, beside the follower rule's."""
-    return await _run(body, _rank, body, request, state, settings)
+    response = await _run(body, _rank, body, state, settings)
+    return await _logged(request, "rank", state, body, response)
 
 
 def _rank(
-    body: schemas.RankRequest, request: Request, state: ServiceState, settings: ServingSettings
+    body: schemas.RankRequest, state: ServiceState, settings: ServingSettings
 ) -> schemas.RankResponse:
     targets = state.bundle.targets
     needed = "revenue" if body.objective == "roi" else body.objective
@@ -234,7 +235,7 @@ def _rank(
             f"The objective {body.objective!r} needs a {needed} model; this model predicts "
             f"{', '.join(targets)}."
         )
-    candidates = _candidates(body, settings)
+    candidates = _candidates(body)
     scored = score(state, body.campaign.model_dump(), candidates, settings.max_history_posts)
     scored = _first_of_each_account(scored, candidates)
     p, cost = scored.predictions, scored.cost
@@ -253,7 +254,6 @@ def _rank(
         chosen=candidate_scores(state, scored, bought, body.explain, explain_targets=[needed]),
         errors=candidate_errors(scored),
     )
-    _log(request, "rank", state, body, response)
     return response
 
 
@@ -287,7 +287,10 @@ class ObjectiveError(ServingError):
     status_code = 422
 
 
-_reload_lock = threading.Lock()
+class ReloadError(ServingError):
+    """A reload that could not finish; the previous model keeps serving."""
+
+    status_code = 503
 
 
 @router.post(
@@ -296,21 +299,42 @@ _reload_lock = threading.Lock()
     dependencies=Protected,
     responses=refusals(401, 422, 503),
 )
-def reload(request: Request, settings: SettingsDep) -> schemas.Health:
+async def reload(request: Request, settings: SettingsDep) -> schemas.Health:
     """Re-resolve the model and reload the histories; swap them in at once.
 
-    Requests already running finish on the state they started with. On failure
-    the old state keeps serving and the reason is returned with a 503.
+    Requests already running finish on the state they started with. On failure,
+    or when loading takes longer than `reload_timeout_seconds`, the old state keeps
+    serving and the reason is returned with a 503. One reload runs at a time; one
+    given up on may still be reading in its thread, and until it ends the next
+    reload is refused rather than queued behind it.
     """
-    with _reload_lock:
-        try:
-            state = load_state(settings)
-        except NotReadyError as e:
-            raise NotReadyError(f"Reload failed, still serving the previous model: {e}.") from e
-        request.app.state.current = state
-        request.app.state.problem = None
-        freeze_heap()
-    return schemas.Health(status="ok", model_version=state.version)
+    previous = "Reload failed, still serving the previous model"
+    lock: anyio.Lock = request.app.state.reload_lock
+    limiter: anyio.CapacityLimiter = request.app.state.reload_limiter
+    timeout = settings.reload_timeout_seconds
+    with anyio.move_on_after(timeout) as waited:
+        async with lock:
+            if limiter.borrowed_tokens:
+                raise ReloadError(
+                    f"{previous}: the last reload, given up after {timeout:g} seconds, is still "
+                    "loading. Try again later, or restart the service."
+                )
+            try:
+                state = await anyio.to_thread.run_sync(
+                    load_state, settings, limiter=limiter, abandon_on_cancel=True
+                )
+            except NotReadyError as e:
+                raise ReloadError(f"{previous}: {e}.") from e
+            request.app.state.current = state
+            request.app.state.problem = None
+            freeze_heap()
+            return schemas.Health(status="ok", model_version=state.version)
+    assert waited.cancelled_caught
+    raise ReloadError(
+        f"{previous}: loading did not finish within {timeout:g} seconds "
+        "(INFLUENCE_RELOAD_TIMEOUT_SECONDS). Is a file of the manifest or the data very "
+        "large, or not a regular file?"
+    )
 
 
 @router.get(
@@ -322,6 +346,6 @@ def reload(request: Request, settings: SettingsDep) -> schemas.Health:
         200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text."},
     },
 )
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
     """Prometheus metrics: requests, latency, errors, model version."""
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -43,9 +43,13 @@ def _utc(value: datetime) -> datetime:
 
 
 def _not_bool(value: object) -> object:
-    """JSON true/false is not a number, though pydantic's lax mode would read it as 1/0."""
+    """A number is a JSON number: lax pydantic would read true/false as 1/0 and the text
+    "3" as 3. Integers follow JSON Schema, as the published schema does: 3.0 is the
+    integer 3 (3.5 is refused by pydantic)."""
     if isinstance(value, bool):
         raise ValueError("expected a number, not true or false")
+    if isinstance(value, str):
+        raise ValueError("expected a JSON number, not text")
     return value
 
 
@@ -76,11 +80,27 @@ Timestamp = Annotated[
     AfterValidator(_utc),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": YEARS_2_TO_9998}),
 ]
+
+
+def _encodable(value: str) -> str:
+    """Text must be encodable as UTF-8: JSON's `\\ud800` decodes to a lone surrogate,
+    which no answer, log or file could then hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(
+            f"holds a lone surrogate (\\u{ord(value[e.start]):04x}) at character {e.start}; "
+            "send text as valid Unicode"
+        ) from None
+    return value
+
+
 Count = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_not_bool)]
 # Money: from a cent to a trillion. Outside that, costs per action and ROI overflow
 # floating point (found by schema fuzzing), and no real price is there anyway.
 Money = Annotated[float, Field(ge=0.01, le=1e12, allow_inf_nan=False), BeforeValidator(_not_bool)]
-Id = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, AfterValidator(_encodable)]
+Id = Annotated[Text, Field(min_length=1, max_length=200)]
 Objective = Literal["clicks", "referrals", "conversions", "revenue", "roi"]
 
 
@@ -93,9 +113,9 @@ class Strict(BaseModel):
 class Campaign(Strict):
     """The campaign to pick influencers for."""
 
-    brand: Annotated[str, Field(min_length=1, max_length=200, examples=["northpeak"])]
+    brand: Annotated[Text, Field(min_length=1, max_length=200, examples=["northpeak"])]
     topic: Annotated[
-        str, Field(min_length=1, max_length=2000, examples=["running shoes marathon training"])
+        Text, Field(min_length=1, max_length=2000, examples=["running shoes marathon training"])
     ]
 
 
@@ -110,7 +130,7 @@ class HistoryPost(Strict):
     comments: Count
     shares: Count
     views: Count | None = None
-    text: Annotated[str, Field(max_length=10_000)] | None = None
+    text: Annotated[Text, Field(max_length=10_000)] | None = None
     sponsored: Annotated[bool, Field(strict=True)] | None = None
 
 
@@ -144,6 +164,7 @@ class RankRequest(PredictRequest):
             "get per-family contributions for the objective's target (about 0.2 ms each "
             "on the demo model).",
         ),
+        BeforeValidator(_not_bool),
     ] = 50
 
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["ServingSettings", "get_settings"]
+from serving.errors import ServingError
+
+__all__ = ["ServingSettings", "SettingsError", "get_settings", "read_settings"]
+
+
+class SettingsError(ServingError):
+    """An INFLUENCE_ variable the service cannot run with; the message names it and why."""
+
+    exit_code = 2
 
 
 class ServingSettings(BaseSettings):
@@ -18,9 +27,15 @@ class ServingSettings(BaseSettings):
         `influence train`) or a registry URI such as `models:/influence@champion`
         (read through MLflow's tracking settings).
     data_dir: the data directory whose account histories the API knows.
-    api_key: when set, every endpoint but /health requires it in `X-API-Key`.
+    api_key: when set, every endpoint but /health requires it in `X-API-Key`,
+        the docs and the OpenAPI schema included. An empty key is refused: it
+        would read as "no key" to some tools and as a key to others.
     decision_log: where decisions are recorded: a file path (SQLite) or a
         database URL (`sqlite:///...`, `postgresql://...`).
+    cors_origins: origins allowed to call the API from a browser, separated by
+        commas (`https://a.example,https://b.example`).
+
+    The limits below bound what one request can cost; README "Hardening" lists them.
     """
 
     model_config = SettingsConfigDict(env_prefix="INFLUENCE_")
@@ -31,16 +46,71 @@ class ServingSettings(BaseSettings):
     decision_log: str = "decisions.db"
     max_candidates: int = Field(default=5000, ge=1)
     max_history_posts: int = Field(default=5000, ge=1)
+    """Posts in one candidate's `history`."""
+    max_request_history_posts: int = Field(default=50_000, ge=1)
+    """Posts in all the histories of one request together."""
     max_body_bytes: int = Field(default=20_000_000, ge=1024)
-    cors_origins: list[str] = Field(default_factory=list)
+    max_in_flight: int = Field(default=16, ge=1, le=1024)
+    """Request bodies received or being answered at once; more are refused with 503."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How long a client may take to send its body before it is refused with 408."""
+    reload_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    """How long /admin/reload may load before it gives up and keeps the old model."""
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     threads: int = Field(default=2, ge=1, le=64)
     """Large requests (more than 8 candidates, or any history) scored at once per process, in
     the thread pool; small ones are scored on the event loop. Scoring is CPU-bound Python:
     more threads than cores only trade the GIL back and forth (measured: with 40 threads, 16
     clients got less done than one)."""
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # Environment text is a comma-separated list, as an operator writes it; JSON
+        # would make `https://a.example` alone an "error parsing value".
+        if isinstance(value, str):
+            value = [origin.strip() for origin in value.split(",") if origin.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if isinstance(origin, str) and (
+                    len(origin.split()) > 1 or (origin != "*" and origin.count("://") != 1)
+                ):
+                    raise ValueError(
+                        f"has {origin!r}, which is not one origin such as https://app.example; "
+                        "separate origins with commas"
+                    )
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is empty; set a real key or unset the variable to run without one")
+        return value
+
+
+def read_settings() -> ServingSettings:
+    """The settings from the environment, or SettingsError in one sentence per variable.
+
+    `influence serve` calls this before starting uvicorn, so that `INFLUENCE_THREADS=0`
+    is a sentence naming the variable and the rule, not a traceback from each worker.
+    """
+    try:
+        return ServingSettings()
+    except ValidationError as e:
+        problems = []
+        for error in e.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            name = f"INFLUENCE_{field.upper()}"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] != "value_error" and field != "api_key":
+                name += f"={error['input']!r}:"
+                message = message[0].lower() + message[1:]
+            problems.append(f"{name} {message}")
+        raise SettingsError("; ".join(problems) + ".") from None
+
 
 @lru_cache
 def get_settings() -> ServingSettings:
     """The process-wide settings; tests build their own and pass them to `create_app`."""
-    return ServingSettings()
+    return read_settings()
