@@ -68,15 +68,18 @@ ServerFactory = Callable[[str | Path, int], "subprocess.Popen[str]"]
 
 @pytest.fixture(scope="session")
 def influence_cli() -> Cli:
-    """Run `influence ARGS...` as a real process (in `cwd`, if given); returns it finished."""
+    """Run `influence ARGS...` as a real process (in `cwd`, with the variables `env` besides
+    COLUMNS and PATH, if given); returns it finished."""
 
-    def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "serving", *map(str, args)],
             capture_output=True,
             text=True,
             check=False,
-            env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
+            env={"COLUMNS": "400", "PATH": "/usr/bin:/bin", **(env or {})},
             cwd=cwd,
         )
 

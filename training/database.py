@@ -15,7 +15,14 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-__all__ = ["DATABASE_SCHEMES", "connect", "is_database_url", "redacted", "sqlalchemy_url"]
+__all__ = [
+    "DATABASE_SCHEMES",
+    "connect",
+    "driver_reason",
+    "is_database_url",
+    "redacted",
+    "sqlalchemy_url",
+]
 
 DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
 """The databases MLflow's SQLAlchemy store accepts (`mlflow.store.db.db_types`)."""
@@ -58,7 +65,7 @@ def redacted(url: str) -> str:
         return url.partition("://")[0] + "://..."
 
 
-def _reason(error: DBAPIError) -> str:
+def driver_reason(error: DBAPIError) -> str:
     """The driver's own reason, short: libpq's "connection to server at ..., port N failed: X"
     becomes X, and PostgreSQL's "FATAL:  " prefix goes."""
     first = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else "no reason"
@@ -94,7 +101,7 @@ def connect(url: str, what: str, setting: str, error: type[Exception], **options
     except DBAPIError as e:
         engine.dispose()
         raise error(
-            f"{where} cannot be reached ({_reason(e)}); check {setting} "
+            f"{where} cannot be reached ({driver_reason(e)}); check {setting} "
             "and that the database is running."
         ) from e
     return engine
