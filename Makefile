@@ -9,7 +9,7 @@ ACCOUNTS ?= 2000
 PORT ?= 8000
 REPORT ?= work/report
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test test-fast lint
 
 $(BIN)/influence: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,6 @@ lint: setup  ## ruff (lint and format) and mypy
 
 test: lint  ## lint, then the whole test suite; pytest's "no tests ran" (exit 5) fails too
 	$(BIN)/python -m pytest -q
+
+test-fast: setup  ## the suite without the tests marked slow (servers, fuzzing, crashes): the inner loop
+	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider

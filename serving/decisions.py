@@ -208,8 +208,9 @@ class DecisionLog:
             raise DecisionLogError(f"{self.name} cannot be looked at: {e.strerror}.") from e
         return status.st_dev, status.st_ino
 
-    def _check_file(self) -> None:
-        """DecisionLogError when the SQLite file opened is no longer the one at its path.
+    def check(self) -> None:
+        """DecisionLogError when the SQLite file opened is no longer the one at its path
+        (a stat, no query: /health calls it so that an orchestrator restarts the service).
 
         SQLite keeps writing to a deleted (or renamed-over) file, so records would land
         where nobody can read them. The log does not recreate the file under its open
@@ -251,7 +252,7 @@ class DecisionLog:
             "candidates": candidates,
             "outputs": outputs,
         }
-        self._check_file()
+        self.check()
         try:
             with self.engine.begin() as conn:
                 conn.execute(decisions.insert().values(**row))
@@ -259,7 +260,7 @@ class DecisionLog:
             raise
         except DBAPIError as e:
             raise self._failure("cannot be written", e) from e
-        self._check_file()
+        self.check()
 
     def count(self) -> int:
         """How many decisions are recorded."""

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 
 from features.builder import FEATURES
 from serving import schemas
-from serving.decisions import DecisionLog
+from serving.decisions import DecisionLog, DecisionLogError
 from serving.errors import ServingError
 from serving.ranking import follower_portfolio, knapsack
 from serving.responses import candidate_errors, candidate_scores, portfolio
@@ -76,10 +76,17 @@ router = APIRouter()
 
 @router.get("/health", response_model=schemas.Health, responses={503: {"model": schemas.Health}})
 async def health(request: Request) -> Any:
-    """Ready when a model and data are loaded; 503 with the reason otherwise."""
+    """Ready when a model and data are loaded and the decision log is the file it opened;
+    503 with the reason otherwise."""
     state: ServiceState | None = request.app.state.current
+    problem = str(request.app.state.problem)
+    if state is not None:
+        try:
+            request.app.state.decisions.check()
+        except DecisionLogError as e:
+            state, problem = None, str(e).rstrip(".")
     if state is None:
-        body = schemas.Health(status="unavailable", reason=str(request.app.state.problem))
+        body = schemas.Health(status="unavailable", reason=problem)
         return JSONResponse(body.model_dump(), status_code=503)
     return schemas.Health(status="ok", model_version=state.version)
 

@@ -211,10 +211,20 @@ def test_the_api_answers_503_once_the_log_is_removed(
     api: tuple[TestClient, dict[str, object]], log_path: Path
 ) -> None:
     client, body = api
+    assert client.get("/health").status_code == 200
     log_path.unlink()
     r = client.post("/predict", json=body)
     assert r.status_code == 503
     assert "was removed while the service ran; restart the service" in r.json()["detail"]
+    # /health says so too, so that an orchestrator restarts the service.
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.json() == {
+        "status": "unavailable",
+        "model_version": None,
+        "reason": f"The decision log {log_path} was removed while the service ran; "
+        "restart the service to create a new one",
+    }
 
 
 def test_serve_exits_1_with_one_line_when_the_log_is_not_a_database(
