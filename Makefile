@@ -34,5 +34,5 @@ lint: setup  ## ruff (lint and format) and mypy
 test: lint  ## lint, then the whole test suite; pytest's "no tests ran" (exit 5) fails too
 	$(BIN)/python -m pytest -q
 
-test-fast: setup  ## the suite without the tests marked slow (servers, fuzzing, crashes): the inner loop
-	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
+test-fast: setup  ## the inner loop: the tests that neither train a model nor start a server
+	$(BIN)/python -m pytest -q -m "not slow and not model"

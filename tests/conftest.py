@@ -27,6 +27,29 @@ settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# Modules whose tests fit models or start a Dask cluster themselves; with the tests that use
+# the session's trained workspace they are marked `model`, which `make test-fast` leaves out.
+FITS_MODELS = frozenset(
+    {
+        "test_backtest",
+        "test_bundle",
+        "test_cli_dask",
+        "test_features_dask",
+        "test_peerindex",
+        "test_sparse",
+        "test_train",
+        "test_train_dask",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `model` every test that trains (itself or through the `trained` fixture)."""
+    for item in items:
+        module = item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+        if module in FITS_MODELS or "trained" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
+
 
 @pytest.fixture(scope="session")
 def small_world() -> World:

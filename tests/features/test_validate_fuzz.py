@@ -125,8 +125,9 @@ def _apply(b: Break, frame: pd.DataFrame, path: Path) -> None:
 
 
 def _expected(b: Break, every: list[Break]) -> bool:
-    """Whether a problem must name this break (a header-only posts file breaks no rule,
-    and ids are checked against the other tables only when all of them can be read)."""
+    """Whether a problem must name this break (a header-only posts file breaks no rule, a
+    header-only table shows only through ids that refer to it, and ids are checked against
+    the other tables only when all of them can be read)."""
     others_readable = not any(o.kind in FILE_LEVEL for o in every if o != b)
     if b.kind == "header only":  # shows as the ids that posts or placements use
         emptied = {o.file for o in every if o.kind == "header only"}
@@ -134,7 +135,10 @@ def _expected(b: Break, every: list[Break]) -> bool:
             "accounts.csv": {"posts.csv", "placements.csv"},
             "campaigns.csv": {"placements.csv"},
         }
-        return others_readable and bool(users.get(b.file, set()) - emptied)
+        key = {"accounts.csv": "account_id", "campaigns.csv": "campaign_id"}.get(b.file)
+        # A user whose referencing column is emptied too refers to nothing that could dangle.
+        blanked = {o.file for o in every if o.kind == "empty column" and o.column == key}
+        return others_readable and bool(users.get(b.file, set()) - emptied - blanked)
     if b.kind == "dangling id":
         return others_readable and not any(o.kind == "header only" for o in every)
     return True
