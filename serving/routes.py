@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -311,17 +312,25 @@ async def reload(request: Request, settings: SettingsDep) -> schemas.Health:
     previous = "Reload failed, still serving the previous model"
     lock: anyio.Lock = request.app.state.reload_lock
     limiter: anyio.CapacityLimiter = request.app.state.reload_limiter
+    # Held by the loading thread itself: the limiter's token is handed back as soon as
+    # the wait is given up on, while the abandoned thread goes on loading.
+    loading: threading.Lock = request.app.state.reload_loading
     timeout = settings.reload_timeout_seconds
+
+    def load() -> ServiceState:
+        with loading:
+            return load_state(settings)
+
     with anyio.move_on_after(timeout) as waited:
         async with lock:
-            if limiter.borrowed_tokens:
+            if loading.locked():
                 raise ReloadError(
                     f"{previous}: the last reload, given up after {timeout:g} seconds, is still "
                     "loading. Try again later, or restart the service."
                 )
             try:
                 state = await anyio.to_thread.run_sync(
-                    load_state, settings, limiter=limiter, abandon_on_cancel=True
+                    load, limiter=limiter, abandon_on_cancel=True
                 )
             except NotReadyError as e:
                 raise ReloadError(f"{previous}: {e}.") from e
