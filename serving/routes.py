@@ -51,7 +51,8 @@ async def current_state(request: Request) -> ServiceState:
     """The state in force when the request started; 503 with the reason if there is none."""
     state: ServiceState | None = request.app.state.current
     if state is None:
-        raise NotReadyError(f"The service is not ready: {request.app.state.problem}.")
+        problem = str(request.app.state.problem).rstrip(".")
+        raise NotReadyError(f"The service is not ready: {problem}.")
     return state
 
 
@@ -333,7 +334,8 @@ async def reload(request: Request, settings: SettingsDep) -> schemas.Health:
                     load, limiter=limiter, abandon_on_cancel=True
                 )
             except NotReadyError as e:
-                raise ReloadError(f"{previous}: {e}.") from e
+                # Some reasons end in a full stop of their own (the bundle's), some do not.
+                raise ReloadError(f"{previous}: {str(e).rstrip('.')}.") from e
             request.app.state.current = state
             request.app.state.problem = None
             freeze_heap()
