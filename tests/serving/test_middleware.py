@@ -18,16 +18,26 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
 from features.io import load_dataset
-from tests.conftest import ServerFactory
 
 KEY = "clé-secrète"
 KEY_BYTES = KEY.encode("utf-8")
 WRONG_KEY = "Missing or wrong API key: send it in the X-API-Key header."
 CAMPAIGN = {"brand": "northpeak", "topic": "running shoes marathon"}
+
+
+class ServerFactory(Protocol):
+    """The `start_server` fixture."""
+
+    def __call__(
+        self, decision_log: str | Path, port: int, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]: ...
+
+
 ENV = {
     "INFLUENCE_API_KEY": KEY,
     "INFLUENCE_BODY_TIMEOUT_SECONDS": "1",

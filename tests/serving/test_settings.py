@@ -1,15 +1,19 @@
 """Settings read from the environment: each variable the service cannot run with is one
-sentence naming it, in the API and from `influence serve`."""
+sentence naming it, from `read_settings` and from `influence serve`."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from serving.settings import SettingsError, read_settings
-from tests.conftest import ROOT, Cli
+
+Cli = Callable[..., "subprocess.CompletedProcess[str]"]  # the `influence_cli` fixture
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
