@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -56,6 +57,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         app.state.reload_lock = anyio.Lock()
         app.state.reload_limiter = anyio.CapacityLimiter(1)
+        app.state.reload_loading = threading.Lock()
         app.state.log_limiter = anyio.CapacityLimiter(4)
         app.state.decisions = DecisionLog(settings.decision_log)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -50,7 +51,8 @@ async def current_state(request: Request) -> ServiceState:
     """The state in force when the request started; 503 with the reason if there is none."""
     state: ServiceState | None = request.app.state.current
     if state is None:
-        raise NotReadyError(f"The service is not ready: {request.app.state.problem}.")
+        problem = str(request.app.state.problem).rstrip(".")
+        raise NotReadyError(f"The service is not ready: {problem}.")
     return state
 
 
@@ -318,20 +320,29 @@ async def reload(request: Request, settings: SettingsDep) -> schemas.Health:
     previous = "Reload failed, still serving the previous model"
     lock: anyio.Lock = request.app.state.reload_lock
     limiter: anyio.CapacityLimiter = request.app.state.reload_limiter
+    # Held by the loading thread itself: the limiter's token is handed back as soon as
+    # the wait is given up on, while the abandoned thread goes on loading.
+    loading: threading.Lock = request.app.state.reload_loading
     timeout = settings.reload_timeout_seconds
+
+    def load() -> ServiceState:
+        with loading:
+            return load_state(settings)
+
     with anyio.move_on_after(timeout) as waited:
         async with lock:
-            if limiter.borrowed_tokens:
+            if loading.locked():
                 raise ReloadError(
                     f"{previous}: the last reload, given up after {timeout:g} seconds, is still "
                     "loading. Try again later, or restart the service."
                 )
             try:
                 state = await anyio.to_thread.run_sync(
-                    load_state, settings, limiter=limiter, abandon_on_cancel=True
+                    load, limiter=limiter, abandon_on_cancel=True
                 )
             except NotReadyError as e:
-                raise ReloadError(f"{previous}: {e}.") from e
+                # Some reasons end in a full stop of their own (the bundle's), some do not.
+                raise ReloadError(f"{previous}: {str(e).rstrip('.')}.") from e
             request.app.state.current = state
             request.app.state.problem = None
             freeze_heap()

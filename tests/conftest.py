@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from hypothesis import settings
@@ -17,6 +18,9 @@ from sqlalchemy.engine import make_url
 
 from features.simulate import SimulationConfig, World, simulate_world, write_world
 from training.database import sqlalchemy_url
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The checkout these tests belong to."""
 
 SMALL = SimulationConfig(accounts=60, campaigns=6, days=90, candidates=10, seed=3)
 
@@ -86,7 +90,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]
-ServerFactory = Callable[[str | Path, int], "subprocess.Popen[str]"]
+
+
+class ServerFactory(Protocol):
+    """The `start_server` fixture."""
+
+    def __call__(
+        self, decision_log: str | Path, port: int, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]: ...
 
 
 @pytest.fixture(scope="session")
@@ -135,15 +146,18 @@ def free_ports() -> Callable[[int], list[int]]:
     return pick
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def start_server(trained: Path) -> ServerFactory:
     """Start `influence serve` on the trained workspace; the caller stops it.
 
-    Takes the decision log (a path or a database URL) and the port; stdout and stderr
-    are pipes.
+    Takes the decision log (a path or a database URL), the port and, optionally,
+    further environment variables (INFLUENCE_ settings); stdout and stderr are pipes.
+    The process imports this checkout's code, whatever the environment installed.
     """
 
-    def start(decision_log: str | Path, port: int) -> subprocess.Popen[str]:
+    def start(
+        decision_log: str | Path, port: int, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [
                 sys.executable,
@@ -160,7 +174,12 @@ def start_server(trained: Path) -> ServerFactory:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "INFLUENCE_DECISION_LOG": str(decision_log)},
+            env={
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "INFLUENCE_DECISION_LOG": str(decision_log),
+                **(env or {}),
+            },
         )
 
     return start

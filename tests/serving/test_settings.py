@@ -1,0 +1,75 @@
+"""Settings read from the environment: each variable the service cannot run with is one
+sentence naming it, from `read_settings` and from `influence serve`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from serving.settings import SettingsError, read_settings
+
+Cli = Callable[..., "subprocess.CompletedProcess[str]"]  # the `influence_cli` fixture
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No INFLUENCE_ variable of the developer's shell leaks into these tests."""
+    for name in list(os.environ):
+        if name.startswith("INFLUENCE_"):
+            monkeypatch.delenv(name)
+
+
+def refusal(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> str:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=f"^{name}") as raised:
+        read_settings()
+    return str(raised.value)
+
+
+def test_zero_threads_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (
+        refusal(monkeypatch, "INFLUENCE_THREADS", "0")
+        == "INFLUENCE_THREADS='0': input should be greater than or equal to 1."
+    )
+
+
+def test_an_empty_api_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (
+        refusal(monkeypatch, "INFLUENCE_API_KEY", "")
+        == "INFLUENCE_API_KEY is empty; set a real key or unset the variable to run without one."
+    )
+
+
+def test_cors_origins_are_separated_by_commas(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert refusal(
+        monkeypatch, "INFLUENCE_CORS_ORIGINS", "https://a.example https://b.example"
+    ) == (
+        "INFLUENCE_CORS_ORIGINS has 'https://a.example https://b.example', which is not one "
+        "origin such as https://app.example; separate origins with commas."
+    )
+    monkeypatch.setenv("INFLUENCE_CORS_ORIGINS", "https://a.example, https://b.example")
+    assert read_settings().cors_origins == ["https://a.example", "https://b.example"]
+    monkeypatch.setenv("INFLUENCE_CORS_ORIGINS", "https://a.example")
+    assert read_settings().cors_origins == ["https://a.example"]
+
+
+def test_serve_refuses_a_bad_variable_without_a_traceback(
+    influence_cli: Cli, trained: Path, tmp_path: Path
+) -> None:
+    result = influence_cli(
+        "serve",
+        "--data",
+        trained / "world",
+        cwd=tmp_path,
+        env={"INFLUENCE_THREADS": "0", "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: INFLUENCE_THREADS='0': input should be greater than or equal to 1.\n"
+    )
+    assert "Traceback" not in result.stdout + result.stderr
