@@ -176,7 +176,8 @@ class BoundedBody:
             await refuse(
                 send,
                 408,
-                f"The request body did not arrive within {self.timeout:g} seconds; "
+                f"The request body did not arrive within {self.timeout:g} "
+                f"second{'' if self.timeout == 1 else 's'}; "
                 "send it at once, or a smaller one.",
                 {"Connection": "close"},
             )

@@ -485,7 +485,12 @@ def _register(client: MlflowClient, name: str, model_id: str, run_id: str) -> st
     try:
         client.get_registered_model(name)
     except mlflow.exceptions.MlflowException:
-        client.create_registered_model(name)
+        try:
+            client.create_registered_model(name)
+        except mlflow.exceptions.MlflowException:
+            # Two first-ever runs registering at once: the loser's create fails; the
+            # winner's model is there now, and any other cause fails again here.
+            client.get_registered_model(name)
     version = client.create_model_version(
         name, source=f"models:/{model_id}", run_id=run_id, model_id=model_id
     )

@@ -190,7 +190,7 @@ def test_a_slow_upload_is_refused_while_health_answers(server: Server) -> None:
         reply = read_reply(slow)
     assert (reply.status, reply.detail) == (
         408,
-        "The request body did not arrive within 1 seconds; send it at once, or a smaller one.",
+        "The request body did not arrive within 1 second; send it at once, or a smaller one.",
     )
     assert reply.headers["connection"] == "close"
 
