@@ -220,6 +220,11 @@ def coerce_tables(
     for c in contract:
         any_column = any_column | has[c]
     table, broken = _check_rows(spec, raw, group)
+    for col in spec.columns:
+        if col.name in raw.columns and not has[col.name].all():
+            # A table's absent column comes back as `coerce_table` makes it (NaN, not None).
+            kept = pd.Series(has[col.name][group])
+            table[col.name] = table[col.name].where(kept, _empty_column(col, len(table)))
     for rule in broken:
         # A table without the column has no such rule; duplicates need a column to compare.
         owns = has[rule.column] if rule.column is not None else any_column
