@@ -144,6 +144,12 @@ def _raw(history: list[dict[str, Any]], account: str) -> pd.DataFrame:
     if "post_id" not in raw:
         raw["post_id"] = None
     missing_id = raw["post_id"].isna()
+    if not missing_id.any():  # (pandas refuses even no text in a column of numbers)
+        return raw
+    if raw["post_id"].dtype.kind in "biufc":
+        # pandas refuses text in a column of numbers (or of nothing but gaps); as objects
+        # the numbers read as before.
+        raw["post_id"] = raw["post_id"].astype(object)
     raw.loc[missing_id, "post_id"] = [f"{account}/h{i}" for i in np.flatnonzero(missing_id)]
     return raw
 
