@@ -68,7 +68,7 @@ class Histories:
 
 
 def check_histories(sent: list[HistoryIn], max_posts: int) -> Histories:
-    """Check the histories `sent` (request order) against the contract, accounts' first first.
+    """Check the histories `sent` (in request order) against the contract, in one pass or few.
 
     A history longer than `max_posts` is refused unread. Returns what `Histories`
     describes; a candidate whose account was accepted from an earlier candidate's
