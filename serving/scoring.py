@@ -17,10 +17,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.builder import FEATURES
-from features.contract import POSTS
 from features.io import Dataset
 from features.relevance import relevance_scores
-from features.validate import coerce_table
+from serving.histories import check_histories
 from serving.state import ServiceState
 from training.bundle import ModelBundle
 
@@ -99,38 +98,25 @@ def score_placements(bundle: ModelBundle, data: Dataset, targets: pd.DataFrame) 
     return pd.concat([features, predictions], axis=1)
 
 
-def _history_posts(
-    index: int, candidate: CandidateIn, max_posts: int
-) -> tuple[pd.DataFrame | None, str | None]:
-    history = candidate.history or []
-    if len(history) > max_posts:
-        return None, f"history has {len(history)} posts; at most {max_posts} are accepted"
-    raw = pd.DataFrame(history)
-    raw["account_id"] = candidate.account_id
-    if "post_id" not in raw:
-        raw["post_id"] = None
-    missing_id = raw["post_id"].isna()
-    raw.loc[missing_id, "post_id"] = [
-        f"{candidate.account_id}/h{i}" for i in np.flatnonzero(missing_id)
-    ]
-    posts, problems = coerce_table(POSTS, raw, f"candidates[{index}].history")
-    if problems:
-        return None, "; ".join(str(p).rstrip(".") for p in problems)
-    return posts, None
-
-
 def _prepare(
     state: ServiceState, campaign: dict[str, str], candidates: list[CandidateIn], max_posts: int
 ) -> tuple[Dataset, pd.DataFrame, list[CandidateError]]:
     errors: list[CandidateError] = []
-    known = [c.account_id for c in candidates if state.knows(c.account_id)]
-    base = state.history(known)
-    extra_posts: list[pd.DataFrame] = []
-    sent: dict[str, pd.DataFrame] = {}
+    unknown = [not state.knows(c.account_id) for c in candidates]
+    base = state.history([c.account_id for c, u in zip(candidates, unknown, strict=True) if not u])
+    # Every history is checked in one pass (`serving.histories`), not one table per candidate.
+    sent = check_histories(
+        [
+            (i, c.account_id, c.history)
+            for i, c in enumerate(candidates)
+            if unknown[i] and c.history
+        ],
+        max_posts,
+    )
     rows: list[dict[str, Any]] = []
     for i, c in enumerate(candidates):
         until = state.as_of
-        if not state.knows(c.account_id):
+        if unknown[i]:
             if not c.history:
                 errors.append(
                     CandidateError(
@@ -141,15 +127,10 @@ def _prepare(
                     )
                 )
                 continue
-            if c.account_id not in sent:
-                # One account, one history: the first candidate's history describes it.
-                parsed, problem = _history_posts(i, c, max_posts)
-                if parsed is None:
-                    errors.append(CandidateError(i, c.account_id, problem or "invalid history"))
-                    continue
-                sent[c.account_id] = parsed
-                extra_posts.append(parsed)
-            until = sent[c.account_id]["posted_at"].max() + pd.Timedelta(seconds=1)
+            if i in sent.errors:
+                errors.append(CandidateError(i, c.account_id, sent.errors[i]))
+                continue
+            until = sent.latest[c.account_id] + pd.Timedelta(seconds=1)
         rows.append(
             {
                 "index": i,
@@ -164,12 +145,14 @@ def _prepare(
         rows, columns=["index", "placement_id", "campaign_id", "account_id", "posted_at", "cost"]
     )
     targets["posted_at"] = pd.to_datetime(targets["posted_at"], utc=True)
-    new_accounts = sorted({str(p["account_id"].iloc[0]) for p in extra_posts})
+    new_accounts = sorted({str(a) for a in sent.posts["account_id"].unique()})
     data = Dataset(
         accounts=pd.concat(
             [base.accounts, pd.DataFrame({"account_id": new_accounts})], ignore_index=True
         ),
-        posts=pd.concat([base.posts, *extra_posts], ignore_index=True),
+        posts=pd.concat(
+            [base.posts, *([sent.posts] if len(sent.posts) else [])], ignore_index=True
+        ),
         campaigns=_campaign_frame(campaign),
         placements=base.placements,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -208,3 +209,25 @@ def test_parquet_rows_are_numbered_from_one() -> None:
     assert str(problem) == (
         "posts.parquet, column 'likes': negative values (expected >= 0) in 2 rows (rows 1, 5)."
     )
+
+
+def test_stacked_tables_are_checked_each_as_if_alone() -> None:
+    from features.contract import CAMPAIGNS
+    from features.validate import coerce_table, coerce_tables
+
+    tables = [
+        pd.DataFrame({"campaign_id": ["c1", "c2"], "brand": ["b", "b"], "topic": ["t", "t"]}),
+        # the same ids as the first table: duplicates are looked for within a table only
+        pd.DataFrame({"campaign_id": ["c1", "c1", "c1", ""], "brand": ["b", "b", "x", "b"]}),
+        pd.DataFrame({"campaign_id;brand;topic": ["c1;b;t"]}),
+        pd.DataFrame({"campaign_id": ["c9"], "brand": ["b"], "topic": ["t"], "starts_at": ["?"]}),
+    ]
+    stacked = pd.concat(tables, ignore_index=True)
+    group = np.repeat(np.arange(len(tables)), [len(t) for t in tables])
+    present = {c: np.array([c in t for t in tables]) for c in stacked.columns}
+    files = [f"table {g}.csv" for g in range(len(tables))]
+    typed, problems = coerce_tables(CAMPAIGNS, stacked, group, files, present)
+    alone = [coerce_table(CAMPAIGNS, t, f) for t, f in zip(tables, files, strict=True)]
+    assert problems == [p for _, p in alone]
+    assert [len(p) for p in problems] == [0, 4, 3, 1]  # absent topic, empty id, two duplicates
+    pd.testing.assert_frame_equal(typed, pd.concat([t for t, _ in alone], ignore_index=True))
