@@ -206,6 +206,35 @@ def test_bad_input_is_a_4xx_that_says_what_and_where(
     assert r.json()["detail"] == message
 
 
+RANK_BODY = '{"campaign": {"brand": "b", "topic": "t"}, "budget": BUDGET, "explain": EXPLAIN, '
+RANK_BODY += '"candidates": [{"account_id": ACCOUNT, "cost": COST}]}'
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"COST": "NaN"}, "candidates[0].cost: NaN is not a JSON number"),
+        ({"BUDGET": "Infinity"}, "budget: Infinity is not a JSON number"),
+        ({"COST": "1e400"}, "candidates[0].cost: 1e400 is too large for a 64-bit float."),
+        ({"ACCOUNT": '"\\ud800"'}, "candidates[0].account_id: Value error, holds a lone surrogate"),
+        ({"EXPLAIN": '"3"'}, "explain: Value error, expected a JSON number, not text"),
+        ({"EXPLAIN": "3.5"}, "explain: Input should be a valid integer, got a number with a"),
+        ({"BUDGET": '"100"'}, "budget: Value error, expected a JSON number, not text"),
+        ({"EXPLAIN": "true"}, "explain: Value error, expected a number, not true or false"),
+    ],
+)
+def test_values_json_cannot_carry_or_of_the_wrong_kind_are_422_naming_the_field(
+    client: TestClient, values: dict[str, str], message: str
+) -> None:
+    body = RANK_BODY
+    for name, default in {"BUDGET": "500", "EXPLAIN": "3", "ACCOUNT": '"a"', "COST": "5"}.items():
+        body = body.replace(name, values.get(name, default))
+    r = client.post("/rank", content=body.encode(), headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith(message)
+    assert r.json()["errors"] is not None
+
+
 @pytest.mark.parametrize(
     ("path", "extra", "cost", "message"),
     [
