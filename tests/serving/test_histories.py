@@ -103,7 +103,7 @@ def one_by_one(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), latest, errors
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sent=histories())
 def test_one_pass_gives_what_each_history_alone_gave(sent: list[HistoryIn]) -> None:
     posts, latest, errors = one_by_one(sent)
