@@ -185,6 +185,39 @@ def start_server(trained: Path) -> ServerFactory:
     return start
 
 
+TrainFactory = Callable[[Path, int], "subprocess.Popen[str]"]
+
+
+@pytest.fixture(scope="session")
+def start_training() -> TrainFactory:
+    """Start `influence train WORKSPACE/world --targets clicks --seed SEED`; the caller waits.
+
+    Takes the workspace and the seed. The run has the workspace's own embedded MLflow
+    store (`mlruns/`) and `models/`, runs in the workspace, and has its stdout and stderr
+    as pipes. One target keeps a run to seconds.
+    """
+
+    def start(workspace: Path, seed: int) -> subprocess.Popen[str]:
+        env = {
+            **os.environ,
+            "INFLUENCE_MLFLOW_TRACKING_URI": f"sqlite:///{workspace / 'mlruns' / 'mlflow.db'}",
+            "INFLUENCE_MLRUNS_DIR": str(workspace / "mlruns"),
+            "INFLUENCE_MODELS_DIR": str(workspace / "models"),
+            "COLUMNS": "200",
+        }
+        command = [sys.executable, "-m", "serving", "train", str(workspace / "world")]
+        return subprocess.Popen(
+            [*command, "--targets", "clicks", "--seed", str(seed)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=workspace,
+        )
+
+    return start
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
     """The test server's URL (`INFLUENCE_TEST_POSTGRES_URL`), as a user allowed to create

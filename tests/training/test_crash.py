@@ -11,10 +11,8 @@ server leaves a decision log that opens and holds every decision it answered.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -37,25 +35,6 @@ WORLD = SimulationConfig(accounts=500, campaigns=25, seed=2)
 KILL_AT = (0.3, 0.65, 0.9, 0.97)
 
 
-def _train(workspace: Path) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "INFLUENCE_MLFLOW_TRACKING_URI": f"sqlite:///{workspace / 'mlruns' / 'mlflow.db'}",
-        "INFLUENCE_MLRUNS_DIR": str(workspace / "mlruns"),
-        "INFLUENCE_MODELS_DIR": str(workspace / "models"),
-        "COLUMNS": "200",
-    }
-    command = [sys.executable, "-m", "serving", "train", str(workspace / "world")]
-    return subprocess.Popen(
-        [*command, "--targets", "clicks", "--seed", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=workspace,
-    )
-
-
 def _every_manifest_loads(models: Path) -> None:
     named = set()
     for manifest in sorted(models.glob("*.json")):
@@ -66,12 +45,15 @@ def _every_manifest_loads(models: Path) -> None:
     assert all(name.startswith(".") for name in leftovers), leftovers
 
 
+TrainFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_training` fixture
+
+
 @pytest.mark.slow
 def test_killed_training_leaves_the_champion_whole_and_the_next_run_succeeds(
-    tmp_path: Path,
+    tmp_path: Path, start_training: TrainFactory
 ) -> None:
     write_world(simulate_world(WORLD), tmp_path / "world")
-    first = _train(tmp_path)
+    first = start_training(tmp_path, 1)
     out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert "Version 1 promoted to champion" in out
@@ -80,7 +62,7 @@ def test_killed_training_leaves_the_champion_whole_and_the_next_run_succeeds(
     # Time a run like the ones killed below: the first also created the MLflow store, a
     # one-off that made the shares below land after the end of the (faster) later runs.
     started = time.monotonic()
-    reference = _train(tmp_path)
+    reference = start_training(tmp_path, 1)
     out, err = reference.communicate(timeout=120)
     full = time.monotonic() - started
     assert reference.returncode == 0, err
@@ -88,7 +70,7 @@ def test_killed_training_leaves_the_champion_whole_and_the_next_run_succeeds(
 
     killed = 0
     for share in KILL_AT:
-        run = _train(tmp_path)
+        run = start_training(tmp_path, 1)
         try:
             run.wait(timeout=full * share)
         except subprocess.TimeoutExpired:
@@ -102,7 +84,7 @@ def test_killed_training_leaves_the_champion_whole_and_the_next_run_succeeds(
         _every_manifest_loads(tmp_path / "models")
 
     assert killed >= len(KILL_AT) - 2, "most runs must be killed before they end"
-    last = _train(tmp_path)
+    last = start_training(tmp_path, 1)
     out, err = last.communicate(timeout=120)
     assert last.returncode == 0, err
     assert "registered as version" in out

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,33 +15,19 @@ from training.bundle import load_bundle
 # Small enough that a run takes about 10 s, big enough to have closed campaigns to check on.
 WORLD = SimulationConfig(accounts=300, campaigns=20, seed=7)
 
+TrainFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_training` fixture
+
 
 @pytest.mark.slow
-def test_two_first_ever_runs_at_once_both_succeed(tmp_path: Path) -> None:
+def test_two_first_ever_runs_at_once_both_succeed(
+    tmp_path: Path, start_training: TrainFactory
+) -> None:
     write_world(simulate_world(WORLD), tmp_path / "world")
     store = tmp_path / "mlruns"
     assert not store.exists()  # neither run finds a store: both would create it
-    env = {
-        **os.environ,
-        "INFLUENCE_MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlflow.db'}",
-        "INFLUENCE_MLRUNS_DIR": str(store),
-        "INFLUENCE_MODELS_DIR": str(tmp_path / "models"),
-        "COLUMNS": "200",
-    }
-    command = [sys.executable, "-m", "serving", "train", str(tmp_path / "world")]
     # Started back to back: both spend the same seconds importing, then reach the store
     # within milliseconds of each other, while creating it (its schema) takes far longer.
-    runs = [
-        subprocess.Popen(
-            [*command, "--targets", "clicks", "--seed", "7"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-        )
-        for _ in range(2)
-    ]
+    runs = [start_training(tmp_path, 7) for _ in range(2)]
     try:
         done = [run.communicate(timeout=120) for run in runs]
     finally:
@@ -53,7 +38,7 @@ def test_two_first_ever_runs_at_once_both_succeed(tmp_path: Path) -> None:
     for run, (_, err) in zip(runs, done, strict=True):
         assert run.returncode == 0, err
 
-    client = MlflowClient(tracking_uri=env["INFLUENCE_MLFLOW_TRACKING_URI"])
+    client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
     experiments = [e for e in client.search_experiments() if e.name == "influence"]
     assert len(experiments) == 1
     finished = client.search_runs([experiments[0].experiment_id])
