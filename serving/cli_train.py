@@ -131,9 +131,9 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         Dask cluster.
         """
         from training.errors import TrainingError
+        from training.fit import TrainConfig
         from training.settings import get_settings
         from training.sparse import WARNING
-        from training.train import TrainConfig
         from training.train import train as run_training
 
         try:

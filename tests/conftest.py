@@ -75,8 +75,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Layout: `world/` (data), `models/` (bundles, champion.json), `mlruns/`.
     """
+    from training.fit import TrainConfig
     from training.settings import TrainingSettings
-    from training.train import TrainConfig, train
+    from training.train import train
 
     root = tmp_path_factory.mktemp("trained")
     write_world(

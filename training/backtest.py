@@ -4,17 +4,12 @@ Campaigns with outcomes are ordered by their first placement (as `training.split
 does). The latest `holdout_share` of them (half by default) are held out and cut,
 in that order, into `folds` blocks (4 by default). Fold k's origin is the first
 placement of its block; at that origin everything is refitted from scratch on what
-was known then:
-
-- the `FeatureBuilder` state (vocabulary, priors): `fit(data, until=origin)`;
-- one LightGBM model per target on every feature, and the followers baseline (log
-  followers and log cost only) with the same learner, on the placements whose
-  attribution window had closed by the origin (the rule of `training.split`);
-- the number of boosting rounds: early stopping on the latest 20% of those training
-  campaigns (`time_split` inside the fold), then a refit on all of them with that
-  many rounds. The inner check reuses the fold's feature state, fitted up to the
-  origin, so it can only tune the number of rounds, never touch held-out rows;
-- the engagement heuristic's scale.
+was known then, by `training.fit.fit(data, until=origin)`, the fit `influence train`
+uses: the `FeatureBuilder` state, one LightGBM model per target and the followers
+baseline on the placements whose attribution window had closed by the origin, their
+number of rounds by early stopping on the latest 20% of those campaigns (which reuses
+the fold's feature state, so it can only tune the rounds, never touch held-out rows),
+and the engagement heuristic's scale.
 
 The fold's models then predict its block's campaigns. Blocks never overlap, so every
 held-out campaign is predicted exactly once, by models that saw nothing of it; the
@@ -25,32 +20,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features.builder import FeatureBuilder
 from features.contract import OUTCOMES
 from features.io import Dataset
 from training.errors import TrainingError
+from training.fit import TrainConfig, fit
+from training.holdout import policy_predictions
 from training.importance import importance_table
-from training.models import (
-    HeuristicBaseline,
-    check_targets,
-    fit_booster,
-    followers_frame,
-    model_frame,
-    params_for,
-)
+from training.models import check_targets
 from training.sparse import too_few_reason
-from training.split import time_split
 
 __all__ = ["Backtest", "BacktestConfig", "Fold", "rolling_origins", "run_backtest"]
 
-INNER_VALIDATION_SHARE = 0.2
-"""Share of a fold's training campaigns (the latest) that choose its number of rounds."""
 MIN_TRAIN_CAMPAIGNS = 4
 
 Floats = npt.NDArray[np.float64]
@@ -160,33 +145,6 @@ def rolling_origins(
     return folds
 
 
-def _fit_target(
-    target: str,
-    seed: int,
-    train: tuple[pd.DataFrame, pd.DataFrame],
-    inner: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]],
-    held: tuple[pd.DataFrame, pd.DataFrame],
-) -> tuple[dict[str, Floats], Any]:
-    """Early-stop on the inner split, refit on all training rows, predict the held-out rows."""
-    params = params_for(target, seed)
-    (tf, tp), (hf, hp) = train, held
-    fit_rows, stop_rows = inner
-    y = tp[target].reset_index(drop=True)
-    tcost, hcost = tp["cost"].reset_index(drop=True), hp["cost"].reset_index(drop=True)
-
-    def refit(x: pd.DataFrame) -> Any:
-        stopped = fit_booster(x[fit_rows], y[fit_rows], params, valid=(x[stop_rows], y[stop_rows]))
-        return fit_booster(x, y, params, rounds=stopped.best_iteration)
-
-    model = refit(model_frame(tf))
-    followers = refit(followers_frame(tf, tcost))
-    return {
-        "model": np.asarray(model.predict(model_frame(hf)), dtype=np.float64),
-        "followers": np.asarray(followers.predict(followers_frame(hf, hcost)), dtype=np.float64),
-        "heuristic": HeuristicBaseline.fit(tf, y).predict(hf),
-    }, model
-
-
 def run_backtest(
     data: Dataset,
     truth: pd.DataFrame | None,
@@ -200,6 +158,12 @@ def run_backtest(
     """
     config.check()
     targets = list(config.targets)
+    fitting = TrainConfig(
+        targets=config.targets,
+        seed=config.seed,
+        window_days=config.window_days,
+        budget_share=config.budget_share,
+    )
     origins = rolling_origins(data.placements, config)
     frames: list[pd.DataFrame] = []
     predictions: dict[str, dict[str, list[Floats]]] = {t: {} for t in targets}
@@ -207,25 +171,21 @@ def run_backtest(
     importance: list[pd.DataFrame] = []
     for k, (origin, train, held) in enumerate(origins, start=1):
         progress(f"Fold {k} of {len(origins)}: refitting as of {origin.date()}")
-        builder = FeatureBuilder(attribution_window_days=config.window_days)
-        builder.fit(data, until=origin)
-        table = builder.transform(data, pd.concat([train, held], ignore_index=True))
-        tf, hf = table.iloc[: len(train)], table.iloc[len(train) :].reset_index(drop=True)
-        tf = tf.reset_index(drop=True)
-        inner = time_split(train, targets, INNER_VALIDATION_SHARE, config.window_days)
-        ids = train["placement_id"]
-        masks = (
-            ids.isin(inner.train["placement_id"]).to_numpy(),
-            ids.isin(inner.valid["placement_id"]).to_numpy(),
-        )
+        bundle = fit(data, fitting, until=origin)
+        skipped = [t for t in targets if t not in bundle.models]
+        if skipped:
+            raise TrainingError(
+                f"The backtest fold as of {origin.date()} cannot fit {', '.join(skipped)}: "
+                f"every one of its {len(train)} training placements has the value 0. "
+                "Compare on other --targets or lower --holdout-share."
+            )
+        hf = bundle.builder.transform(data, held)
         rounds: dict[str, int] = {}
-        boosters = {}
-        for target in targets:
-            preds, booster = _fit_target(target, config.seed, (tf, train), masks, (hf, held))
-            for policy, values in preds.items():
+        for target, model in bundle.models.items():
+            for policy, values in policy_predictions(model, hf, held["cost"]).items():
                 predictions[target].setdefault(policy, []).append(values)
-            rounds[target] = int(booster.current_iteration())
-            boosters[target] = booster
+            rounds[target] = int(model.booster.current_iteration())
+        boosters = {t: m.booster for t, m in bundle.models.items()}
         importance.append(importance_table(boosters))
         frames.append(
             pd.DataFrame(

@@ -43,8 +43,9 @@ from features.distributed import (
 )
 from features.moment import first_unobserved, observed_until
 from training.errors import TrainingError
+from training.fit import Refit, TrainConfig
 from training.settings import TrainingSettings
-from training.train import Refit, TrainConfig, TrainResult, train
+from training.train import TrainResult, train
 
 __all__ = ["METRIC_TOLERANCE", "DaskSource", "dask_refit", "train_on_dask"]
 
@@ -66,7 +67,7 @@ and at most 4.1% and 0.022 from the other two seeds. On a 300-account world (abo
 
 @dataclass(frozen=True)
 class DaskSource:
-    """`training.train.FeatureSource` over data partitioned on a Dask cluster."""
+    """`training.source.FeatureSource` over data partitioned on a Dask cluster."""
 
     data: PartitionedData
 

@@ -10,7 +10,7 @@ import pytest
 
 from features import load_dataset, validate_directory
 from features.moment import observed_until
-from training.train import PandasSource
+from training.source import PandasSource
 
 NOW = pd.Timestamp("2026-12-01T00:00:00Z")
 

@@ -1,0 +1,244 @@
+"""`fit`: a model bundle from data, with nothing written anywhere.
+
+The one place boosters are fitted. `training.train` calls it twice (on the earlier
+campaigns to be judged on the later ones, then on everything known with what that
+judgement chose), and the backtest once per origin. A data scientist calls it in a
+notebook: no MLflow run, no files, no global state; every `TrainConfig` field has a
+default.
+
+What is fitted as of a moment `until` (None: everything known):
+
+- the `FeatureBuilder` state (vocabulary, priors) on what was known before `until`;
+- per target, LightGBM on every feature and the followers baseline (log followers and
+  log cost only) with the same learner, on the placements whose attribution window had
+  closed by `until` (the builder's and `training.split`'s rule);
+- the number of boosting rounds: early stopping on the latest 20% of those campaigns
+  (`time_split` within them), then a refit on all of them with that many rounds;
+- the engagement heuristic's scale, and an interval calibrated on the stopping rows.
+
+`Tuning` replaces the last two steps' choices with ones made elsewhere: `train` passes
+the rounds of the earlier fit and intervals calibrated on the later campaigns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from features.builder import FAMILIES
+from features.contract import OUTCOMES
+from features.io import Dataset
+from training.bundle import ModelBundle, TargetModel
+from training.errors import TrainingError
+from training.intervals import ConformalInterval, calibrate
+from training.models import (
+    HeuristicBaseline,
+    check_targets,
+    fit_booster,
+    followers_frame,
+    model_frame,
+    params_for,
+)
+from training.source import FeatureSource, as_source
+from training.sparse import kept_targets
+from training.split import time_split
+
+__all__ = [
+    "INNER_VALIDATION_SHARE",
+    "Refit",
+    "TrainConfig",
+    "Tuning",
+    "fit",
+    "local_refit",
+    "outcomes_known",
+    "power_of",
+]
+
+INNER_VALIDATION_SHARE = 0.2
+"""Share of the training campaigns (the latest) whose placements choose the number of rounds."""
+
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to fit and how; every field has a default and is logged as a run parameter.
+
+    `targets`: outcomes to model (the first decides promotion); `until`: ignore data
+    from this moment on; `validation_share`: the latest campaigns `train` judges on;
+    `window_days`: the attribution window; `budget_share`: the share of a campaign's
+    candidates' summed cost the budget metric spends; `promote`: ask for champion.
+    """
+
+    targets: tuple[str, ...] = OUTCOMES
+    until: pd.Timestamp | None = None
+    seed: int = 0
+    validation_share: float = 0.3
+    window_days: int = 30
+    budget_share: float = 0.3
+    promote: bool = False
+
+    @property
+    def primary(self) -> str:
+        """The target whose budget metric decides promotion: the first one asked for."""
+        return self.targets[0]
+
+    def check(self) -> None:
+        """Raise TrainingError, naming the parameter, for a configuration that cannot train."""
+        check_targets(self.targets)
+        if not 0 < self.validation_share < 1:
+            raise TrainingError(
+                f"validation_share must be between 0 and 1, got {self.validation_share}."
+            )
+        if self.window_days < 1:
+            raise TrainingError(f"window_days must be at least 1, got {self.window_days}.")
+        if not 0 < self.budget_share <= 1:
+            raise TrainingError(f"budget_share must be in (0, 1], got {self.budget_share}.")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Choices made on held-out campaigns: rounds per target (model, followers) and intervals."""
+
+    rounds: dict[str, tuple[int, int]]
+    intervals: dict[str, ConformalInterval]
+    coverage: dict[str, float]
+
+
+Refit = Callable[[pd.DataFrame, pd.Series, dict[str, Any], int], Any]
+"""Fits a booster with a given number of rounds: (x, y, params, rounds) -> lgb.Booster."""
+
+
+def local_refit(x: pd.DataFrame, y: pd.Series, params: dict[str, Any], rounds: int) -> Any:
+    """The `Refit` of this machine: `fit_booster` with exactly `rounds` rounds."""
+    return fit_booster(x, y, params, rounds=rounds)
+
+
+def power_of(target: str) -> float:
+    """The Tweedie power of a target's deviance and intervals: 1.5 for revenue, else Poisson."""
+    return 1.5 if target == "revenue" else 1.0
+
+
+def outcomes_known(
+    placements: pd.DataFrame, targets: list[str], window_days: int, by: pd.Timestamp
+) -> pd.DataFrame:
+    """Placements with outcomes for `targets` whose attribution window closed by `by`.
+
+    The rule every fit learns from: an outcome still accruing at `by` was not known then.
+    """
+    done = placements.dropna(subset=targets)
+    known: pd.DataFrame = done[done["posted_at"] + pd.Timedelta(days=window_days) <= by]
+    return known
+
+
+def _stopping_masks(
+    rows: pd.DataFrame, targets: list[str], window_days: int
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Rows to fit on and rows to stop early on: the training campaigns' own latest ones."""
+    inner = time_split(rows, targets, INNER_VALIDATION_SHARE, window_days)
+    ids = rows["placement_id"]
+    return (
+        ids.isin(inner.train["placement_id"]).to_numpy(),
+        ids.isin(inner.valid["placement_id"]).to_numpy(),
+    )
+
+
+def fit(
+    data: Dataset | FeatureSource,
+    config: TrainConfig = TrainConfig(),  # frozen: one shared default is safe
+    *,
+    until: pd.Timestamp | None = None,
+    tuning: Tuning | None = None,
+    refit: Refit = local_refit,
+    progress: Callable[[str], None] = lambda _: None,
+) -> ModelBundle:
+    """Fit the feature state, a booster and two baselines per target; return the bundle.
+
+    Takes a validated `Dataset` (or a `FeatureSource`, the Dask engine's), the
+    configuration, the moment to fit as of (None: everything known at
+    `config.until`), optionally the rounds and intervals chosen on held-out campaigns,
+    how a booster is refitted (this machine by default) and a callback told each step
+    (a skipped target's warning starts with `training.sparse.WARNING`). Returns a
+    `ModelBundle` that predicts with intervals; it writes nothing and logs nothing.
+    Raises TrainingError with a plain sentence when too few outcomes are known.
+    """
+    config.check()
+    source = as_source(data)
+    by = until if until is not None else source.as_of(config.until)
+    asked = list(tuning.rounds) if tuning is not None else list(config.targets)
+    rows = outcomes_known(source.placements, asked, config.window_days, by)
+    builder = source.fit(config.window_days, until)
+    table = source.transform(builder, rows)
+    rows = rows.reset_index(drop=True)
+    cost = rows["cost"]
+    masks = None
+    if tuning is None:
+        masks = _stopping_masks(rows, asked, config.window_days)
+        targets, skipped = kept_targets(rows[asked][masks[0]], asked)
+        for warning in skipped:
+            progress(warning)
+    else:
+        targets = asked
+    models: dict[str, TargetModel] = {}
+    for target in targets:
+        progress(f"Boosting {target}")
+        models[target] = _fit_target(target, config.seed, table, rows, cost, masks, tuning, refit)
+    return ModelBundle(
+        builder=builder,
+        models=models,
+        metadata={
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "data_digest": source.digest(),
+            "targets": targets,
+            "seed": config.seed,
+            "feature_families": list(FAMILIES),
+        },
+    )
+
+
+def _fit_target(
+    target: str,
+    seed: int,
+    table: pd.DataFrame,
+    rows: pd.DataFrame,
+    cost: pd.Series,
+    masks: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None,
+    tuning: Tuning | None,
+    refit: Refit,
+) -> TargetModel:
+    """One target's booster, followers baseline, heuristic and interval."""
+    params = params_for(target, seed)
+    y = rows[target]
+    inputs = (model_frame(table), followers_frame(table, cost))
+    if tuning is not None:
+        boosters = [
+            refit(x, y, params, n) for x, n in zip(inputs, tuning.rounds[target], strict=True)
+        ]
+        interval, coverage = tuning.intervals[target], tuning.coverage[target]
+    else:
+        assert masks is not None
+        fit_rows, stop_rows = masks
+        boosters, stopped_pred = [], np.empty(0)
+        for x in inputs:
+            stopped = fit_booster(
+                x[fit_rows], y[fit_rows], params, valid=(x[stop_rows], y[stop_rows])
+            )
+            if not boosters:  # the model's own out-of-sample predictions calibrate its interval
+                stopped_pred = np.asarray(stopped.predict(x[stop_rows]), dtype=np.float64)
+            boosters.append(refit(x, y, params, stopped.best_iteration))
+        stop_y = y[stop_rows].to_numpy(dtype=float)
+        interval, coverage = calibrate(stop_y, stopped_pred, power_of(target)), float("nan")
+    return TargetModel(
+        target=target,
+        booster=boosters[0],
+        followers=boosters[1],
+        heuristic=HeuristicBaseline.fit(table, y),
+        interval=interval,
+        coverage=coverage,
+    )
