@@ -83,7 +83,7 @@ def run_dask(work: Path, name: str, train: bool) -> dict[str, Any]:
     """The Dask engine on 2 local workers of 1 thread and 4 GB: features, then training."""
     from features.builder import FeatureBuilder
     from features.distributed import dask_client, fit_builder, load_partitioned, transform
-    from training.fit import TrainConfig
+    from training.fitting import TrainConfig
     from training.settings import TrainingSettings
 
     world = work / f"world-{name}"

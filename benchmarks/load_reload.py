@@ -59,9 +59,9 @@ def free_port() -> int:
 def build_workspace(root: Path) -> Path:
     """Simulate a world and train a champion on it, as the tests' `trained` fixture does."""
     from features.simulate import SimulationConfig, simulate_world, write_world
-    from training.fit import TrainConfig
+    from training.fitting import TrainConfig
+    from training.pipeline import train
     from training.settings import TrainingSettings
-    from training.train import train
 
     write_world(
         simulate_world(SimulationConfig(accounts=800, campaigns=30, seed=5)), root / "world"

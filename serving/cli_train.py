@@ -1,4 +1,4 @@
-"""`influence train` and `influence promote`: thin commands over `training.train`."""
+"""`influence train` and `influence promote`: thin commands over `training.pipeline`."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _cell(table: pd.DataFrame, policy: str, metric: str, digits: int = 3) -> str
 
 def print_train_result(result: object, console: Console) -> None:
     """Print the comparison table of a `TrainResult`: model against baselines, with intervals."""
-    from training.train import TrainResult
+    from training.pipeline import TrainResult
 
     assert isinstance(result, TrainResult)
     for target, ev in result.evaluations.items():
@@ -131,10 +131,10 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         Dask cluster.
         """
         from training.errors import TrainingError
-        from training.fit import TrainConfig
+        from training.fitting import TrainConfig
+        from training.pipeline import train as run_training
         from training.settings import get_settings
         from training.sparse import WARNING
-        from training.train import train as run_training
 
         try:
             at = pd.Timestamp(until, tz="UTC") if until else None

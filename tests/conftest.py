@@ -37,6 +37,8 @@ FITS_MODELS = frozenset(
     {
         "test_backtest",
         "test_bundle",
+        "test_fitting",
+        "test_python_api",
         "test_cli_dask",
         "test_features_dask",
         "test_peerindex",
@@ -75,9 +77,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Layout: `world/` (data), `models/` (bundles, champion.json), `mlruns/`.
     """
-    from training.fit import TrainConfig
+    from training.fitting import TrainConfig
+    from training.pipeline import train
     from training.settings import TrainingSettings
-    from training.train import train
 
     root = tmp_path_factory.mktemp("trained")
     write_world(

@@ -4,7 +4,7 @@ Campaigns with outcomes are ordered by their first placement (as `training.split
 does). The latest `holdout_share` of them (half by default) are held out and cut,
 in that order, into `folds` blocks (4 by default). Fold k's origin is the first
 placement of its block; at that origin everything is refitted from scratch on what
-was known then, by `training.fit.fit(data, until=origin)`, the fit `influence train`
+was known then, by `training.fitting.fit(data, until=origin)`, the fit `influence train`
 uses: the `FeatureBuilder` state, one LightGBM model per target and the followers
 baseline on the placements whose attribution window had closed by the origin, their
 number of rounds by early stopping on the latest 20% of those campaigns (which reuses
@@ -28,7 +28,7 @@ import pandas as pd
 from features.contract import OUTCOMES
 from features.io import Dataset
 from training.errors import TrainingError
-from training.fit import TrainConfig, fit
+from training.fitting import TrainConfig, fit
 from training.holdout import policy_predictions
 from training.importance import importance_table
 from training.models import check_targets

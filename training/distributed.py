@@ -1,7 +1,7 @@
-"""`influence train --engine dask`: the pipeline of `training.train`, on a Dask cluster.
+"""`influence train --engine dask`: the pipeline of `training.pipeline`, on a Dask cluster.
 
 The same steps, split, baselines, metrics, intervals, MLflow run, registry and
-bundle as `training.train.train`, which this module calls with two engine parts:
+bundle as `training.pipeline.train`, which this module calls with two engine parts:
 
 - `DaskSource`: the data validated and partitioned by `features.distributed` (posts
   stay on the workers), the feature state fitted once over the partitions, the
@@ -43,9 +43,9 @@ from features.distributed import (
 )
 from features.moment import first_unobserved, observed_until
 from training.errors import TrainingError
-from training.fit import Refit, TrainConfig
+from training.fitting import Refit, TrainConfig
+from training.pipeline import TrainResult, train
 from training.settings import TrainingSettings
-from training.train import TrainResult, train
 
 __all__ = ["METRIC_TOLERANCE", "DaskSource", "dask_refit", "train_on_dask"]
 
@@ -154,7 +154,7 @@ def train_on_dask(
     client: Any,
     progress: Callable[[str], None] = lambda _: None,
 ) -> TrainResult:
-    """`training.train.train` with the Dask engine: features and boosters on the cluster.
+    """`training.pipeline.train` with the Dask engine: features and boosters on the cluster.
 
     Takes what `train` takes plus a `distributed.Client`; returns the same result,
     logs the same run and writes the same kind of bundle (a pandas `FeatureBuilder`

@@ -2,7 +2,7 @@
 
 The later campaigns of a `TimeSplit` are scored with the bundle's feature state and
 boosters (fitted on the earlier ones only), and every policy's predictions go through
-`training.evaluate.evaluate_target`. The same predictions choose the intervals of
+`training.metrics.evaluate_target`. The same predictions choose the intervals of
 the bundle refitted on everything (`Holdout.tuning`): they are the only predictions
 of rows its boosters never saw.
 """
@@ -17,14 +17,14 @@ import pandas as pd
 
 from features.io import Dataset
 from training.bundle import ModelBundle, TargetModel
-from training.evaluate import Evaluation, evaluate_target
-from training.fit import Tuning, power_of
+from training.fitting import TrainConfig, Tuning, power_of
 from training.intervals import calibrate
+from training.metrics import Evaluation, evaluate_target
 from training.models import followers_frame, model_frame
 from training.source import FeatureSource, as_source
-from training.split import TimeSplit
+from training.split import TimeSplit, time_split
 
-__all__ = ["Holdout", "evaluate", "policy_predictions"]
+__all__ = ["Holdout", "evaluate", "holdout_split", "policy_predictions"]
 
 Floats = npt.NDArray[np.float64]
 
@@ -45,6 +45,23 @@ def policy_predictions(
         ),
         "heuristic": model.heuristic.predict(table),
     }
+
+
+def holdout_split(data: Dataset | FeatureSource, config: TrainConfig) -> TimeSplit:
+    """The split `train` judges on: the latest `validation_share` of the campaigns validate.
+
+    Only placements whose attribution window had closed when the data stands (its
+    latest observed event, or `config.until`) take part: a later outcome is still
+    accruing. Raises TrainingError when there are too few campaigns to split.
+    """
+    source = as_source(data)
+    return time_split(
+        source.placements,
+        list(config.targets),
+        config.validation_share,
+        config.window_days,
+        source.as_of(config.until),
+    )
 
 
 @dataclass

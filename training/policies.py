@@ -14,7 +14,7 @@ budget (`budget_share` of the candidates' summed cost) greedily in its order
 
 The headline metric is realised actions (or revenue) per unit cost spent, pooled over
 campaigns. Every interval is a 95% bootstrap over campaigns, with the same resampled
-campaigns as `training.evaluate` (its seed, its number of resamples), so that paired
+campaigns as `training.metrics` (its seed, its number of resamples), so that paired
 differences (model minus each other policy, and each policy minus the follower rule) are
 computed within each resample. The breakdown by follower tier uses the industry's usual
 cut-offs on displayed followers before the placement: nano < 10k, micro 10k-100k,
@@ -31,7 +31,7 @@ import pandas as pd
 
 from training.backtest import Backtest, BacktestConfig
 from training.budget import spend_per_campaign
-from training.evaluate import BOOTSTRAP_RESAMPLES, evaluate_target, percentile_interval
+from training.metrics import BOOTSTRAP_RESAMPLES, evaluate_target, percentile_interval
 
 __all__ = ["POLICIES", "POLICY_LABELS", "TIERS", "Comparison", "compare_policies", "tier_of"]
 
@@ -168,7 +168,7 @@ def _budget_rows(
 def compare_policies(backtest: Backtest, config: BacktestConfig) -> Comparison:
     """Spend every policy's budget on the held-out campaigns and compare what it bought.
 
-    Returns the tidy table (the metrics of `training.evaluate` for the three learned
+    Returns the tidy table (the metrics of `training.metrics` for the three learned
     policies, then for every policy the budget metric, the paired differences and the
     tier breakdown), the gain curves and the model's calibration per target.
     """
@@ -179,7 +179,7 @@ def compare_policies(backtest: Backtest, config: BacktestConfig) -> Comparison:
     campaigns, codes = np.unique(frame["campaign_id"].to_numpy(), return_inverse=True)
     n_c, n_t = campaigns.size, len(TIERS)
     groups = [np.flatnonzero(codes == c) for c in range(n_c)]
-    # The resamples of training.evaluate: same seed, same first draw, same campaigns.
+    # The resamples of training.metrics: same seed, same first draw, same campaigns.
     draws = np.random.default_rng(config.seed).integers(0, n_c, size=(BOOTSTRAP_RESAMPLES, n_c))
     counts = np.zeros((BOOTSTRAP_RESAMPLES, n_c))
     np.add.at(counts, (np.repeat(np.arange(BOOTSTRAP_RESAMPLES), n_c), draws.ravel()), 1.0)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from features.io import atomic_path, write_table
 from training.backtest import Backtest, BacktestConfig
-from training.evaluate import BOOTSTRAP_RESAMPLES
 from training.importance import family_shares
+from training.metrics import BOOTSTRAP_RESAMPLES
 from training.plots import (
     plot_calibration,
     plot_gains,

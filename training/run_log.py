@@ -1,7 +1,7 @@
 """What a training run writes: its parameters, metrics and artifacts to MLflow, and its bundle.
 
 Every call here takes the `MlflowClient` of the store `training.tracking` chose and
-works inside the active run that `training.train` opened; the bundle goes to
+works inside the active run that `training.pipeline` opened; the bundle goes to
 `models/` only once its version is registered.
 """
 
@@ -21,8 +21,8 @@ import features
 import training
 from features.io import atomic_path
 from training.bundle import ModelBundle, write_bundle
-from training.evaluate import Evaluation
 from training.importance import plot_family_importance
+from training.metrics import Evaluation
 from training.pyfunc import MODEL_CODE
 from training.registry import CHALLENGER, CHAMPION
 

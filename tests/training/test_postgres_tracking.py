@@ -18,10 +18,10 @@ from sqlalchemy import create_engine, text
 from features.simulate import SimulationConfig, simulate_world, write_world
 from training import settings as training_settings
 from training.database import sqlalchemy_url
-from training.fit import TrainConfig
+from training.fitting import TrainConfig
+from training.pipeline import train
 from training.settings import TrainingSettings
 from training.tracking import TrackingStoreError
-from training.train import train
 
 WORLD = SimulationConfig(accounts=800, campaigns=30, seed=5)  # the `trained` fixture's world
 

@@ -14,10 +14,10 @@ from features.io import load_dataset
 from features.simulate import SimulationConfig, simulate_world, write_world
 from training.backtest import BacktestConfig, rolling_origins
 from training.errors import TrainingError
-from training.fit import TrainConfig
+from training.fitting import TrainConfig
+from training.pipeline import train
 from training.settings import TrainingSettings
 from training.split import time_split
-from training.train import train
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
 

@@ -22,12 +22,12 @@ from features.simulate import SimulationConfig, simulate_world, write_world
 from serving.state import load_model
 from training.bundle import BundleError, load_bundle
 from training.errors import TrainingError
-from training.fit import TrainConfig
+from training.fitting import TrainConfig
+from training.pipeline import TrainResult, train
 from training.registry import decide
 from training.settings import TrainingSettings, get_settings
 from training.split import time_split
 from training.tracking import use_tracking
-from training.train import TrainResult, train
 
 WORLD = SimulationConfig(accounts=1500, campaigns=50, seed=7)
 TARGETS = ("clicks", "revenue")

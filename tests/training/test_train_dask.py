@@ -21,11 +21,11 @@ from serving.batch import predict_file, predict_file_dask
 from serving.settings import ServingSettings
 from training.bundle import ModelBundle, load_bundle
 from training.distributed import METRIC_TOLERANCE, dask_refit, train_on_dask
-from training.fit import TrainConfig
+from training.fitting import TrainConfig
 from training.models import params_for
+from training.pipeline import TrainResult
 from training.settings import TrainingSettings
 from training.tracking import use_tracking
-from training.train import TrainResult
 
 
 @pytest.fixture(scope="module")

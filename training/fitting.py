@@ -1,6 +1,6 @@
 """`fit`: a model bundle from data, with nothing written anywhere.
 
-The one place boosters are fitted. `training.train` calls it twice (on the earlier
+The one place boosters are fitted. `training.pipeline` calls it twice (on the earlier
 campaigns to be judged on the later ones, then on everything known with what that
 judgement chose), and the backtest once per origin. A data scientist calls it in a
 notebook: no MLflow run, no files, no global state; every `TrainConfig` field has a
@@ -46,8 +46,8 @@ from training.models import (
     params_for,
 )
 from training.source import FeatureSource, as_source
-from training.sparse import kept_targets
-from training.split import time_split
+from training.sparse import kept_targets, too_few_reason
+from training.split import MIN_CAMPAIGNS, time_split
 
 __all__ = [
     "INNER_VALIDATION_SHARE",
@@ -173,6 +173,14 @@ def fit(
     by = until if until is not None else source.as_of(config.until)
     asked = list(tuning.rounds) if tuning is not None else list(config.targets)
     rows = outcomes_known(source.placements, asked, config.window_days, by)
+    if rows["campaign_id"].nunique() < MIN_CAMPAIGNS:
+        reason = too_few_reason(source.placements, asked, config.window_days, by)
+        raise TrainingError(
+            f"Fitting needs placements with outcomes ({', '.join(asked)}) in at least "
+            f"{MIN_CAMPAIGNS} campaigns whose {config.window_days}-day attribution window had "
+            f"closed by {by.date()}; found {rows['campaign_id'].nunique()}"
+            + (f", because {reason}." if reason else ". Add past campaigns with their outcomes.")
+        )
     builder = source.fit(config.window_days, until)
     table = source.transform(builder, rows)
     rows = rows.reset_index(drop=True)

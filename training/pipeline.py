@@ -4,7 +4,7 @@ The shape of MLflow's LightGBM examples: validate the configuration, open one ru
 log the parameters, fit inside the run, log the metrics, then the model. The model
 is judged on later campaigns than it learned from (`training.holdout`), side by
 side with the follower-count baseline; then refitted on everything known with the
-rounds and intervals that judgement chose (`training.fit`), registered as the
+rounds and intervals that judgement chose (`training.fitting`), registered as the
 challenger, and promoted to champion only when it earns it.
 
 The data is validated and split before the run opens: a data set that cannot train
@@ -26,17 +26,17 @@ from features.builder import FEATURES
 from features.io import Dataset
 from features.simulate import TRUTH_FILE
 from training.bundle import ModelBundle, write_manifest
-from training.evaluate import Evaluation
-from training.fit import Refit, TrainConfig, fit, local_refit
-from training.holdout import evaluate
+from training.fitting import Refit, TrainConfig, fit, local_refit
+from training.holdout import evaluate, holdout_split
 from training.importance import family_shares, importance_table
+from training.metrics import Evaluation
 from training.models import params_for
 from training.registry import Decision, promote
 from training.run_log import has_champion, log_evaluation, log_model
 from training.runs import fail_stale_runs, process_tags
 from training.settings import TrainingSettings
 from training.source import FeatureSource, PandasSource
-from training.split import known_until, time_split
+from training.split import known_until
 from training.tracking import use_tracking
 
 __all__ = ["TrainResult", "train"]
@@ -86,11 +86,7 @@ def train(
         source, truth, data_dir = PandasSource(known_until(data, config.until)), None, None
     else:
         source, truth, data_dir = load(data, config.until), _truth(data), data
-    targets = list(config.targets)
-    as_of = source.as_of(config.until)
-    split = time_split(
-        source.placements, targets, config.validation_share, config.window_days, as_of
-    )
+    split = holdout_split(source, config)
 
     with mlflow.start_run(tags=process_tags()) as run:
         mlflow.log_params(
