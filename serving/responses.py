@@ -12,9 +12,9 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from features.budget import portfolio_total
 from features.builder import FAMILIES
 from serving import schemas
-from serving.ranking import portfolio_total
 from serving.scoring import Scored
 from serving.state import ServiceState
 

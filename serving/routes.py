@@ -17,11 +17,11 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter
 
+from features.budget import follower_portfolio, knapsack
 from features.builder import FEATURES
 from serving import schemas
 from serving.decisions import DecisionLog, DecisionLogError
 from serving.errors import ServingError
-from serving.ranking import follower_portfolio, knapsack
 from serving.responses import candidate_errors, candidate_scores, portfolio
 from serving.scoring import CandidateError, CandidateIn, Scored, score
 from serving.settings import ServingSettings

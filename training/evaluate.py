@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import rankdata
 
-from training.budget import spend_per_campaign
+from features.budget import spend_per_campaign
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",

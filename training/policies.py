@@ -2,7 +2,7 @@
 
 Every policy is an order over a campaign's real candidates, and each spends the same
 budget (`budget_share` of the candidates' summed cost) greedily in its order
-(`training.budget.spend_per_campaign`):
+(`features.budget.spend_per_campaign`):
 
 - `model`: predicted value per unit cost, from the backtest's models;
 - `followers`: the followers baseline (LightGBM on log followers and log cost) the same way;
@@ -29,8 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from features.budget import spend_per_campaign
 from training.backtest import Backtest, BacktestConfig
-from training.budget import spend_per_campaign
 from training.evaluate import BOOTSTRAP_RESAMPLES, evaluate_target, percentile_interval
 
 __all__ = ["POLICIES", "POLICY_LABELS", "TIERS", "Comparison", "compare_policies", "tier_of"]

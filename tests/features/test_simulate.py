@@ -12,9 +12,9 @@ import pytest
 from scipy.stats import spearmanr
 
 from features import OUTCOMES, load_dataset
+from features.budget import spend_per_campaign
 from features.errors import FeaturesError
 from features.simulate import SimulationConfig, World, simulate_world, write_world
-from training.budget import spend_per_campaign
 
 DEFAULT = SimulationConfig(accounts=2000, seed=7)
 

@@ -1,13 +1,25 @@
-"""Choose a portfolio within a budget: the model's, and the follower rule's beside it.
+"""Spend a budget on candidates: the one place the selection rules live.
+
+Every comparison of policies spends a budget the same way, so that the only difference
+between policies is the order in which they want candidates. A policy is a priority
+over a campaign's candidates (predicted value per unit cost for the model, follower
+count for the follower rule, the truth's expected value per unit cost for the oracle),
+spent by `greedy_select` (`spend_per_campaign` for a share of each campaign's
+shortlist). Evaluation and the backtest (training) and `/rank` (serving) use these
+functions.
+
+The module sits in the features layer, the lowest one, so that the simulator's
+experiment mode (`influence simulate --experiment`), which spends budgets too, can
+use the same rule: the features layer never imports training or serving.
 
 The model's portfolio maximises the predicted objective within the budget: a 0/1
 knapsack, reduced by the fractional bound to the candidates whose choice is in
 doubt, then solved by dynamic programming over costs in units of 1/2000 of what is
 left of the budget, kept only if it beats the greedy choice by value per unit cost
-on exact costs. For the `roi` objective the value maximised is
-predicted net return (revenue - cost); a candidate expected to lose money is never
-bought. (Maximising the portfolio's ROI ratio itself would buy one cheap candidate
-and leave the budget unspent, which no brand wants.)
+on exact costs. For the `roi` objective the value maximised is predicted net return
+(revenue - cost); a candidate expected to lose money is never bought. (Maximising
+the portfolio's ROI ratio itself would buy one cheap candidate and leave the budget
+unspent, which no brand wants.)
 
 Portfolio totals come with intervals that treat candidates as independent: the
 half-widths add in quadrature. That is narrower than adding the bounds (which
@@ -18,15 +30,75 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
-from training.budget import greedy_select
-
-__all__ = ["RESOLUTION", "follower_portfolio", "knapsack", "portfolio_total"]
+__all__ = [
+    "RESOLUTION",
+    "follower_portfolio",
+    "greedy_select",
+    "knapsack",
+    "portfolio_total",
+    "spend_per_campaign",
+]
 
 RESOLUTION = 2000
+"""The knapsack's dynamic programme counts costs in units of 1/RESOLUTION of the budget."""
 
 Floats = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
+
+
+def greedy_select(cost: npt.ArrayLike, priority: npt.ArrayLike, budget: float) -> Mask:
+    """Choose candidates in descending priority, skipping any that no longer fit.
+
+    Takes costs (>= 0) and priorities of the same length and a budget; returns a
+    boolean mask of the chosen candidates whose summed cost is at most `budget`
+    (within a relative 1e-9, so that 0.1 + 0.2 fits a budget of 0.3). Ties keep the
+    input order (a stable sort), so callers that need an order-free result sort
+    their candidates by id first.
+    """
+    cost_arr = np.asarray(cost, dtype=float)
+    prio = np.asarray(priority, dtype=float)
+    chosen = np.zeros(cost_arr.size, dtype=bool)
+    spent = 0.0
+    # A loop over one campaign's candidates: skipping must see what is left. Comparing
+    # the running sum (not a shrinking remainder) keeps 0.1 + 0.2 within a budget of 0.3.
+    tolerance = 1e-9 * max(1.0, abs(float(budget)))
+    for i in np.argsort(-prio, kind="stable"):
+        if spent + cost_arr[i] <= budget + tolerance:
+            chosen[i] = True
+            spent += cost_arr[i]
+    return chosen
+
+
+def spend_per_campaign(
+    frame: pd.DataFrame, priority: str, share: float = 0.3, campaign: str = "campaign_id"
+) -> pd.Series:
+    """For each campaign, spend `share` of its candidates' summed cost by `priority`.
+
+    `frame` needs the columns `campaign`, `placement_id`, `cost` and `priority`.
+    Returns a boolean Series aligned with `frame`: True for chosen candidates.
+    Candidates are taken in placement id order before `greedy_select`, so that ties
+    do not depend on the row order of `frame`.
+    """
+    chosen = pd.Series(False, index=frame.index)
+    ordered = frame.sort_values([campaign, "placement_id"], kind="stable")
+    for _, group in ordered.groupby(campaign, sort=False):
+        budget = share * float(group["cost"].sum())
+        mask = greedy_select(group["cost"], group[priority], budget)
+        chosen.loc[group.index[mask]] = True
+    return chosen
+
+
+def follower_portfolio(followers: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask:
+    """What the follower-count rule buys: biggest accounts first while the budget lasts.
+
+    Takes follower counts (NaN where unknown, bought last), costs and a budget;
+    returns the chosen mask of `greedy_select`: the market's rule, the baseline every
+    other policy is compared with.
+    """
+    f = np.nan_to_num(np.asarray(followers, dtype=float), nan=-1.0)
+    return greedy_select(costs, f, budget)
 
 
 def _dp(values: Floats, weights: npt.NDArray[np.int64], usable: Mask) -> Mask:
@@ -111,16 +183,15 @@ def knapsack(values: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask
     return max(fits, key=lambda m: float(v[m].sum()))
 
 
-def follower_portfolio(followers: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask:
-    """What the follower-count rule buys: biggest accounts first while the budget lasts."""
-    f = np.nan_to_num(np.asarray(followers, dtype=float), nan=-1.0)
-    return greedy_select(costs, f, budget)
-
-
 def portfolio_total(
     expected: Floats, low: Floats, high: Floats, mask: Mask
 ) -> tuple[float, float, float]:
-    """Summed expected value of the chosen rows, with an approximate interval."""
+    """Summed expected value of the chosen rows, with an approximate interval.
+
+    Takes each candidate's expected value and interval bounds and the chosen mask;
+    returns (total, low, high), the half-widths added in quadrature and the low end
+    kept at or above 0, as the candidates are treated as independent.
+    """
     e, lo, hi = expected[mask], low[mask], high[mask]
     total = float(e.sum())
     down = float(np.sqrt(((e - lo) ** 2).sum()))

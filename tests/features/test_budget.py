@@ -1,13 +1,14 @@
-"""The portfolio choice against brute force on small instances."""
+"""The budget rules: greedy selection, the follower rule, spending per campaign, and the
+knapsack against brute force on small instances."""
 
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
+import pandas as pd
 
-from serving.ranking import _fix, follower_portfolio, knapsack
-from training.budget import greedy_select
+from features.budget import _fix, follower_portfolio, greedy_select, knapsack, spend_per_campaign
 
 
 def brute_force(values: np.ndarray, costs: np.ndarray, budget: float) -> float:
@@ -47,6 +48,29 @@ def test_greedy_keeps_sums_that_fit_exactly_and_follower_rule_buys_biggest_first
         False,
         True,
         True,
+    ]
+
+
+def test_spend_per_campaign_spends_each_campaigns_share_in_placement_order() -> None:
+    frame = pd.DataFrame(
+        {
+            "campaign_id": ["c1", "c1", "c1", "c2", "c2"],
+            "placement_id": ["p3", "p1", "p2", "p5", "p4"],
+            "cost": [1.0, 1.0, 2.0, 3.0, 1.0],
+            "priority": [1.0, 1.0, 5.0, 2.0, 1.0],
+        },
+        index=[10, 11, 12, 13, 14],
+    )
+    chosen = spend_per_campaign(frame, "priority", share=0.5)
+    # c1 spends 2 of 4: p2 (priority 5) fits alone, the tie p1/p3 cannot join it.
+    # c2 spends 2 of 4: p5 costs 3 and is skipped, p4 fits.
+    assert chosen.to_dict() == {10: False, 11: False, 12: True, 13: False, 14: True}
+    assert chosen.index.equals(frame.index)
+    tie = frame.assign(priority=1.0, cost=1.0)
+    # Ties go in placement id order, whatever the row order: p1 of c1 (not p3), p4 of c2.
+    assert tie[spend_per_campaign(tie, "priority", share=0.5)]["placement_id"].tolist() == [
+        "p1",
+        "p4",
     ]
 
 
