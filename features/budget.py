@@ -5,12 +5,14 @@ between policies is the order in which they want candidates. A policy is a prior
 over a campaign's candidates (predicted value per unit cost for the model, follower
 count for the follower rule, the truth's expected value per unit cost for the oracle),
 spent by `greedy_select` (`spend_per_campaign` for a share of each campaign's
-shortlist). Evaluation and the backtest (training) and `/rank` (serving) use these
-functions.
+shortlist). Evaluation and the backtest (training), `/rank` (serving) and the
+simulator's experiment mode all use these functions.
 
-The module sits in the features layer, the lowest one, so that the simulator's
-experiment mode (`influence simulate --experiment`), which spends budgets too, can
-use the same rule: the features layer never imports training or serving.
+The module sits in the features layer, the lowest one, because the simulator's
+experiment mode (`influence simulate --experiment`) spends budgets too and the
+features layer never imports training or serving. A copy kept in the simulator had
+drifted: it compared a shrinking remainder, so that 0.1 + 0.2 no longer fitted a
+budget of 0.3 there while it did here.
 
 The model's portfolio maximises the predicted objective within the budget: a 0/1
 knapsack, reduced by the fractional bound to the candidates whose choice is in

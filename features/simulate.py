@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.budget import greedy_select
 from features.contract import TABLES
 from features.errors import FeaturesError
 from features.io import account_buckets, atomic_path
@@ -43,6 +44,7 @@ __all__ = [
     "SimulationConfig",
     "World",
     "experiment_arm",
+    "experiment_keeps",
     "simulate_world",
     "write_world",
 ]
@@ -383,17 +385,6 @@ def simulate_world(config: SimulationConfig) -> World:
     return _run_experiment(world, pl_campaign, pl_index, pl_shown, exp_clicks)
 
 
-def _keep_within(cost: np.ndarray, priority: np.ndarray, budget: float) -> np.ndarray:
-    """Greedy by descending priority, skipping what no longer fits (training.budget's rule)."""
-    chosen = np.zeros(cost.size, dtype=bool)
-    left = budget
-    for i in np.argsort(-priority, kind="stable"):
-        if cost[i] <= left:
-            chosen[i] = True
-            left -= cost[i]
-    return chosen
-
-
 def experiment_arm(campaign_id: str, salt: str) -> str:
     """The arm of a campaign: sha256(salt + campaign_id) as an integer, mod the arms.
 
@@ -402,6 +393,21 @@ def experiment_arm(campaign_id: str, salt: str) -> str:
     """
     digest = hashlib.sha256((salt + campaign_id).encode("utf-8")).hexdigest()
     return EXPERIMENT_ARMS[int(digest, 16) % len(EXPERIMENT_ARMS)]
+
+
+def experiment_keeps(
+    arm: str, cost: np.ndarray, followers: np.ndarray, expected_clicks: np.ndarray
+) -> np.ndarray:
+    """What one arm keeps of a campaign's shortlist, as a boolean mask over it.
+
+    Takes the arm (`model` or `followers`) and the shortlist's costs, displayed
+    follower counts and true expected clicks; spends `EXPERIMENT_SHARE` of the
+    shortlist's summed cost with `features.budget.greedy_select`, the rule every
+    policy comparison uses, by follower count for `followers` and by expected clicks
+    per unit cost for `model`.
+    """
+    priority = followers if arm == "followers" else expected_clicks / cost
+    return greedy_select(cost, priority, EXPERIMENT_SHARE * float(cost.sum()))
 
 
 def _run_experiment(
@@ -415,11 +421,12 @@ def _run_experiment(
 
     Campaigns are numbered in start order; the later half (from campaign n // 2 on) are
     assigned an arm by `experiment_arm` with the salt `simulate-<seed>`. Each arm keeps,
-    from its campaign's shortlist, candidates within 30% of the shortlist's summed cost:
-    `followers` the highest displayed follower counts first (the market's rule), `model`
-    the highest *true* expected clicks per unit cost first. The simulator knows the
-    truth, so the model arm stands in for a good model, not for this project's model:
-    it shows what the experiment and its analysis see when one policy is better.
+    from its campaign's shortlist, candidates within 30% of the shortlist's summed cost
+    (`experiment_keeps`): `followers` the highest displayed follower counts first (the
+    market's rule), `model` the highest *true* expected clicks per unit cost first. The
+    simulator knows the truth, so the model arm stands in for a good model, not for this
+    project's model: it shows what the experiment and its analysis see when one policy
+    is better.
     Only kept placements (and their posts) remain, with `arm` set; earlier campaigns are
     unchanged and have no arm. No random number is drawn here.
     """
@@ -432,9 +439,7 @@ def _run_experiment(
     for c in range(n_c // 2, n_c):
         rows = np.flatnonzero(pl_campaign == c)
         name = experiment_arm(str(world.campaigns["campaign_id"].iloc[c]), salt)
-        priority = shown[rows] if name == "followers" else exp_clicks[rows] / cost[rows]
-        budget = EXPERIMENT_SHARE * float(cost[rows].sum())
-        keep[rows] = _keep_within(cost[rows], priority, budget)
+        keep[rows] = experiment_keeps(name, cost[rows], shown[rows], exp_clicks[rows])
         arm[rows] = name
     post_keep = np.ones(len(world.posts), dtype=bool)
     post_keep[pl_index[~keep]] = False

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from features.budget import _fix, follower_portfolio, greedy_select, knapsack, spend_per_campaign
+from features.simulate import EXPERIMENT_ARMS, experiment_keeps
 
 
 def brute_force(values: np.ndarray, costs: np.ndarray, budget: float) -> float:
@@ -42,8 +43,23 @@ def test_within_budget_and_near_optimal_on_random_instances() -> None:
     assert np.mean(gaps) < 0.001
 
 
-def test_greedy_keeps_sums_that_fit_exactly_and_follower_rule_buys_biggest_first() -> None:
+def test_one_rule_keeps_sums_that_fit_exactly_in_selection_and_in_the_simulator() -> None:
+    """0.1 + 0.2 is 0.30000000000000004 in floating point: both still fit a budget of 0.3.
+
+    The simulator's experiment mode once kept a copy that compared a shrinking remainder
+    and kept only the first; it now calls the same rule, so both arms keep both here.
+    """
     assert greedy_select([0.1, 0.2], [2.0, 1.0], 0.3).tolist() == [True, True]
+    # 30% of a shortlist costing 1.0 in all is a budget of 0.3 (exactly, in floats).
+    cost = np.array([0.1, 0.2, 0.7])
+    for arm in EXPERIMENT_ARMS:
+        kept = experiment_keeps(
+            arm, cost, followers=np.array([900.0, 800.0, 10.0]), expected_clicks=cost[::-1]
+        )
+        assert kept.tolist() == [True, True, False], arm
+
+
+def test_follower_rule_buys_biggest_first() -> None:
     assert follower_portfolio([10, 1000, 100], [5.0, 8.0, 5.0], 13.0).tolist() == [
         False,
         True,

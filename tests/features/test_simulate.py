@@ -150,10 +150,11 @@ def test_experiment_arms_only_later_campaigns(experiment_world: World) -> None:
     assert (arms["nunique"] == 1).all()
     assert set(arms["first"]) == {"model", "followers"}
     assert set(after["campaign_id"]) == later
-    # Each arm keeps at most 30% of its shortlist's cost; only kept placements remain.
+    # Each arm keeps at most 30% of its shortlist's cost (within greedy_select's relative
+    # 1e-9); only kept placements remain.
     shortlist = plain.placements.groupby("campaign_id")["cost"].sum()
     kept = after.groupby("campaign_id")["cost"].sum()
-    assert (kept <= 0.3 * shortlist[kept.index] + 1e-9).all()
+    assert (kept <= 0.3 * shortlist[kept.index] * (1 + 1e-9)).all()
     assert set(experiment_world.truth["placement_id"]) == set(placements["placement_id"])
     dropped = set(plain.placements["placement_id"]) - set(placements["placement_id"])
     assert len(experiment_world.posts) == len(plain.posts) - len(dropped)
