@@ -3,10 +3,10 @@
 Every comparison of policies spends a budget the same way, so that the only difference
 between policies is the order in which they want candidates. A policy is a priority
 over a campaign's candidates (predicted value per unit cost for the model, follower
-count for the follower rule, the truth's expected value per unit cost for the oracle),
-spent by `greedy_select` (`spend_per_campaign` for a share of each campaign's
-shortlist). Evaluation and the backtest (training), `/rank` (serving) and the
-simulator's experiment mode all use these functions.
+count for the follower rule, the truth's expected value per unit cost for the oracle:
+`value_per_cost`, `follower_priority`), spent by `greedy_select` (`spend_per_campaign`
+for a share of each campaign's shortlist). Evaluation and the backtest (training),
+`/rank` (serving) and the simulator's experiment mode all use these functions.
 
 The module sits in the features layer, the lowest one, because the simulator's
 experiment mode (`influence simulate --experiment`) spends budgets too and the
@@ -19,9 +19,9 @@ knapsack, reduced by the fractional bound to the candidates whose choice is in
 doubt, then solved by dynamic programming over costs in units of 1/2000 of what is
 left of the budget, kept only if it beats the greedy choice by value per unit cost
 on exact costs. For the `roi` objective the value maximised is predicted net return
-(revenue - cost); a candidate expected to lose money is never bought. (Maximising
-the portfolio's ROI ratio itself would buy one cheap candidate and leave the budget
-unspent, which no brand wants.)
+(revenue - cost, `objective_values`); a candidate expected to lose money is never
+bought. (Maximising the portfolio's ROI ratio itself would buy one cheap candidate and
+leave the budget unspent, which no brand wants.)
 
 Portfolio totals come with intervals that treat candidates as independent: the
 half-widths add in quadrature. That is narrower than adding the bounds (which
@@ -30,6 +30,8 @@ assumes every candidate misses in the same direction) and an approximation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -37,10 +39,15 @@ import pandas as pd
 __all__ = [
     "RESOLUTION",
     "follower_portfolio",
+    "follower_priority",
     "greedy_select",
     "knapsack",
+    "objective_target",
+    "objective_values",
+    "portfolio_roi",
     "portfolio_total",
     "spend_per_campaign",
+    "value_per_cost",
 ]
 
 RESOLUTION = 2000
@@ -92,15 +99,37 @@ def spend_per_campaign(
     return chosen
 
 
+def value_per_cost(value: npt.ArrayLike, cost: npt.ArrayLike) -> Floats:
+    """The priority of a policy that buys value cheaply: value divided by cost.
+
+    Takes each candidate's (predicted or true) value and its cost; returns value per
+    unit cost, a cost of 0 counted as 1e-9 so that a free candidate comes first rather
+    than dividing by zero.
+    """
+    ratio = np.asarray(value, dtype=np.float64) / np.maximum(
+        np.asarray(cost, dtype=np.float64), 1e-9
+    )
+    return np.asarray(ratio, dtype=np.float64)
+
+
+def follower_priority(followers: npt.ArrayLike) -> Floats:
+    """The follower-count rule's priority: displayed followers, unknown counts last.
+
+    Takes follower counts (NaN where unknown) and returns them as floats with NaN
+    replaced by -1: an account whose count is unknown is bought after every account
+    with one, the market's rule having nothing to go on.
+    """
+    return np.nan_to_num(np.asarray(followers, dtype=np.float64), nan=-1.0)
+
+
 def follower_portfolio(followers: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask:
     """What the follower-count rule buys: biggest accounts first while the budget lasts.
 
-    Takes follower counts (NaN where unknown, bought last), costs and a budget;
-    returns the chosen mask of `greedy_select`: the market's rule, the baseline every
+    Takes follower counts, costs and a budget; returns the chosen mask of
+    `greedy_select` by `follower_priority`: the market's rule, the baseline every
     other policy is compared with.
     """
-    f = np.nan_to_num(np.asarray(followers, dtype=float), nan=-1.0)
-    return greedy_select(costs, f, budget)
+    return greedy_select(costs, follower_priority(followers), budget)
 
 
 def _dp(values: Floats, weights: npt.NDArray[np.int64], usable: Mask) -> Mask:
@@ -185,6 +214,24 @@ def knapsack(values: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask
     return max(fits, key=lambda m: float(v[m].sum()))
 
 
+def objective_target(objective: str) -> str:
+    """The predicted target an objective needs: `revenue` for `roi`, else the objective."""
+    return "revenue" if objective == "roi" else objective
+
+
+def objective_values(objective: str, predictions: Mapping[str, Floats], costs: Floats) -> Floats:
+    """What a portfolio for `objective` maximises, per candidate, for `knapsack`.
+
+    Takes the objective (a target, or `roi`), the predicted expected value per target
+    and the candidates' costs; returns the predicted target, or for `roi` the
+    predicted net return, revenue - cost (see the module's docstring for why not the
+    ratio).
+    """
+    if objective == "roi":
+        return np.asarray(predictions["revenue"] - costs, dtype=np.float64)
+    return predictions[objective_target(objective)]
+
+
 def portfolio_total(
     expected: Floats, low: Floats, high: Floats, mask: Mask
 ) -> tuple[float, float, float]:
@@ -199,3 +246,12 @@ def portfolio_total(
     down = float(np.sqrt(((e - lo) ** 2).sum()))
     up = float(np.sqrt(((hi - e) ** 2).sum()))
     return total, max(total - down, 0.0), total + up
+
+
+def portfolio_roi(revenue: float, cost: float) -> float | None:
+    """A portfolio's return on its cost, (revenue - cost) / cost; None when it costs nothing.
+
+    Takes the portfolio's (expected) revenue and its summed cost; an empty or free
+    portfolio has no return to speak of, so it gets None rather than a division by 0.
+    """
+    return (revenue - cost) / cost if cost > 0 else None

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.budget import greedy_select
+from features.budget import follower_priority, greedy_select, value_per_cost
 from features.contract import TABLES
 from features.errors import FeaturesError
 from features.io import account_buckets, atomic_path
@@ -403,10 +403,13 @@ def experiment_keeps(
     Takes the arm (`model` or `followers`) and the shortlist's costs, displayed
     follower counts and true expected clicks; spends `EXPERIMENT_SHARE` of the
     shortlist's summed cost with `features.budget.greedy_select`, the rule every
-    policy comparison uses, by follower count for `followers` and by expected clicks
-    per unit cost for `model`.
+    policy comparison uses, by `follower_priority` for `followers` and by expected
+    clicks per unit cost (`value_per_cost`) for `model`.
     """
-    priority = followers if arm == "followers" else expected_clicks / cost
+    if arm == "followers":
+        priority = follower_priority(followers)
+    else:
+        priority = value_per_cost(expected_clicks, cost)
     return greedy_select(cost, priority, EXPERIMENT_SHARE * float(cost.sum()))
 
 

@@ -7,8 +7,20 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from features.budget import _fix, follower_portfolio, greedy_select, knapsack, spend_per_campaign
+from features.budget import (
+    _fix,
+    follower_portfolio,
+    greedy_select,
+    knapsack,
+    objective_target,
+    objective_values,
+    portfolio_roi,
+    portfolio_total,
+    spend_per_campaign,
+    value_per_cost,
+)
 from features.simulate import EXPERIMENT_ARMS, experiment_keeps
 
 
@@ -59,12 +71,43 @@ def test_one_rule_keeps_sums_that_fit_exactly_in_selection_and_in_the_simulator(
         assert kept.tolist() == [True, True, False], arm
 
 
-def test_follower_rule_buys_biggest_first() -> None:
+def test_follower_rule_buys_biggest_first_and_unknown_counts_last() -> None:
     assert follower_portfolio([10, 1000, 100], [5.0, 8.0, 5.0], 13.0).tolist() == [
         False,
         True,
         True,
     ]
+    assert follower_portfolio([np.nan, 0.0, 5.0], [1.0, 1.0, 1.0], 2.0).tolist() == [
+        False,
+        True,
+        True,
+    ]
+
+
+def test_value_per_cost_puts_a_free_candidate_first() -> None:
+    assert value_per_cost([2.0, 1.0, 1.0], [4.0, 1.0, 0.0]).tolist() == pytest.approx(
+        [0.5, 1.0, 1e9]
+    )
+
+
+def test_roi_objective_buys_net_return_and_never_a_loss() -> None:
+    predictions = {"clicks": np.array([5.0, 1.0]), "revenue": np.array([30.0, 8.0])}
+    cost = np.array([10.0, 10.0])
+    assert objective_target("roi") == "revenue"
+    assert objective_target("clicks") == "clicks"
+    assert objective_values("clicks", predictions, cost).tolist() == [5.0, 1.0]
+    net = objective_values("roi", predictions, cost)
+    assert net.tolist() == [20.0, -2.0]
+    assert knapsack(net, cost, 20.0).tolist() == [True, False]
+
+
+def test_portfolio_totals_add_half_widths_in_quadrature() -> None:
+    mask = np.array([True, True, False])
+    expected, low, high = np.array([3.0, 4.0, 9.0]), np.array([0.0, 0.0, 0.0]), np.full(3, 10.0)
+    total, lo, hi = portfolio_total(expected, low, high, mask)
+    assert (total, lo, hi) == (7.0, 2.0, 7.0 + float(np.hypot(7.0, 6.0)))
+    assert portfolio_roi(30.0, 20.0) == 0.5
+    assert portfolio_roi(0.0, 0.0) is None
 
 
 def test_spend_per_campaign_spends_each_campaigns_share_in_placement_order() -> None:
