@@ -21,7 +21,7 @@ from features.budget import (
     spend_per_campaign,
     value_per_cost,
 )
-from features.simulate import EXPERIMENT_ARMS, experiment_keeps
+from features.simulate_experiment import EXPERIMENT_ARMS, experiment_keeps
 
 
 def brute_force(values: np.ndarray, costs: np.ndarray, budget: float) -> float:
