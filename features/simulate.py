@@ -17,14 +17,15 @@ followers, as the market prices popularity, so return per unit cost is highest
 away from the top of the follower ranking (Beichert et al. 2024). Outcomes are
 over-dispersed counts drawn around the expected values.
 
-With `experiment=True` the later half of the campaigns run as a live experiment
-between two selection policies (see `_run_experiment`), so that the whole loop
-(simulate, train, compare, analyse the experiment) can be shown on one world.
+The topics, brands and captions come from features.simulate_topics. With
+`experiment=True` the later half of the campaigns run as a live experiment between two
+selection policies (features.simulate_experiment), so that the whole loop (simulate,
+train, compare, analyse the experiment) can be shown on one world. `write_world`
+writes a world as a data directory with `truth.parquet` (`TRUTH_FILE`) beside it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,66 +36,17 @@ import pandas as pd
 from features.contract import TABLES
 from features.errors import FeaturesError
 from features.io import account_buckets, atomic_path
+from features.simulate_experiment import run_experiment
+from features.simulate_topics import BRANDS, SENTENCES_PER_TOPIC, TOPICS, sentence_pool
 
 __all__ = [
-    "BRANDS",
-    "EXPERIMENT_ARMS",
-    "TOPICS",
+    "METADATA_FILE",
+    "TRUTH_FILE",
     "SimulationConfig",
     "World",
-    "experiment_arm",
     "simulate_world",
     "write_world",
 ]
-
-TOPICS: dict[str, tuple[str, ...]] = {
-    name: tuple(words.split())
-    for name, words in {
-        "fitness": "workout gym running protein cardio yoga squat marathon training muscle "
-        "stretch hiit sneakers sweat coach",
-        "beauty": "skincare makeup serum lipstick glow foundation mascara routine moisturizer "
-        "blush nails hair fragrance spf toner",
-        "food": "recipe dinner baking vegan pasta brunch dessert spicy kitchen chef bread coffee "
-        "salad grill snack",
-        "travel": "beach flight hotel backpacking island roadtrip passport mountains sunset "
-        "hiking city airbnb wanderlust camping tour",
-        "gaming": "stream console esports controller rpg speedrun loot fps twitch headset "
-        "multiplayer quest pixel arcade raid",
-        "tech": "smartphone laptop gadget review unboxing app battery camera coding ai keyboard "
-        "wearable update software chip",
-        "fashion": "outfit streetwear denim vintage ootd dress boots style thrift jacket runway "
-        "accessories handbag tailoring knit",
-        "parenting": "toddler baby family school nursery bedtime momlife dadlife playtime "
-        "diapers stroller homework kids lunchbox siblings",
-    }.items()
-}
-"""Each topic's vocabulary: captions on a topic draw their words from it."""
-
-GENERIC: tuple[str, ...] = tuple(
-    "today love new best day life happy weekend check favorite time good vibes week morning "
-    "tonight friends amazing thanks link".split()
-)
-
-BRANDS: dict[str, str] = {
-    "northpeak": "fitness",
-    "lumiere": "beauty",
-    "forkful": "food",
-    "wayfarer": "travel",
-    "pixelforge": "gaming",
-    "voltwave": "tech",
-    "threadline": "fashion",
-    "littlesteps": "parenting",
-    "everyday": "food",
-    "stridelab": "fitness",
-}
-"""Brand name -> its home topic; campaigns are mostly on the brand's home topic."""
-
-_SENTENCES_PER_TOPIC = 400
-
-EXPERIMENT_ARMS: tuple[str, ...] = ("model", "followers")
-"""The arms of a simulated experiment, in the order the assignment formula indexes them."""
-EXPERIMENT_SHARE = 0.3
-"""Share of a campaign's shortlist cost that an experiment arm spends."""
 
 
 @dataclass(frozen=True)
@@ -148,22 +100,6 @@ class World:
         return {"generator": "influence simulate", **config}
 
 
-def _sentence_pool(rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
-    """Pre-built captions per topic: sampling from a pool avoids a join per post."""
-    names = list(TOPICS)
-    generic = np.array(GENERIC)
-    pool = np.empty((len(names), _SENTENCES_PER_TOPIC), dtype=object)
-    for t, name in enumerate(names):
-        vocab = np.array(TOPICS[name])
-        for s in range(_SENTENCES_PER_TOPIC):
-            words = list(rng.choice(vocab, size=rng.integers(3, 6)))
-            words += list(rng.choice(generic, size=rng.integers(2, 5)))
-            rng.shuffle(words)
-            tags = " ".join("#" + w for w in rng.choice(vocab, size=2, replace=False))
-            pool[t, s] = " ".join(words) + " " + tags
-    return pool, names
-
-
 def _timestamps(start: pd.Timestamp, days: np.ndarray) -> pd.Series:
     seconds = np.round(days * 86400.0).astype("int64")
     return pd.Series(start + pd.to_timedelta(seconds, unit="s")).dt.as_unit("us")
@@ -184,7 +120,7 @@ def simulate_world(config: SimulationConfig) -> World:
         start = start.tz_localize("UTC")
     n, days = config.accounts, float(config.days)
     n_topics = len(TOPICS)
-    pool, topic_names = _sentence_pool(rng)
+    pool, topic_names = sentence_pool(rng)
 
     # --- accounts: traits the data never shows directly -------------------------------
     log_f0 = np.clip(rng.normal(9.0, 1.5, n), np.log(300), np.log(5e6))
@@ -292,7 +228,7 @@ def simulate_world(config: SimulationConfig) -> World:
     views = rng.poisson(
         3000.0 * (shown_f / 1e4) ** 0.1 * view_factor[post_account] * rng.lognormal(0, 0.3, m)
     )
-    text = pool[post_topic, rng.integers(0, _SENTENCES_PER_TOPIC, m)]
+    text = pool[post_topic, rng.integers(0, SENTENCES_PER_TOPIC, m)]
     text[pl_index] = [
         f"{b} #ad @{b} " + p for b, p in zip(c_brand[pl_campaign], text[pl_index], strict=True)
     ]
@@ -380,72 +316,30 @@ def simulate_world(config: SimulationConfig) -> World:
     if not config.experiment:
         return world
     # Every random number is drawn by now: the experiment only removes rows and adds `arm`.
-    return _run_experiment(world, pl_campaign, pl_index, pl_shown, exp_clicks)
+    keep, arm = run_experiment(
+        campaign_ids,
+        pl_campaign,
+        placements["cost"].to_numpy(dtype=float),
+        pl_shown,
+        exp_clicks,
+        config.seed,
+    )
+    return _keep_placements(world, keep, arm, pl_index)
 
 
-def _keep_within(cost: np.ndarray, priority: np.ndarray, budget: float) -> np.ndarray:
-    """Greedy by descending priority, skipping what no longer fits (training.budget's rule)."""
-    chosen = np.zeros(cost.size, dtype=bool)
-    left = budget
-    for i in np.argsort(-priority, kind="stable"):
-        if cost[i] <= left:
-            chosen[i] = True
-            left -= cost[i]
-    return chosen
-
-
-def experiment_arm(campaign_id: str, salt: str) -> str:
-    """The arm of a campaign: sha256(salt + campaign_id) as an integer, mod the arms.
-
-    The formula of `training.abtest.assign_arm` (with arms model, followers), written out
-    here because the features layer never imports training; a test checks they agree.
-    """
-    digest = hashlib.sha256((salt + campaign_id).encode("utf-8")).hexdigest()
-    return EXPERIMENT_ARMS[int(digest, 16) % len(EXPERIMENT_ARMS)]
-
-
-def _run_experiment(
-    world: World,
-    pl_campaign: np.ndarray,
-    pl_index: np.ndarray,
-    shown: np.ndarray,
-    exp_clicks: np.ndarray,
+def _keep_placements(
+    world: World, keep: np.ndarray, arm: np.ndarray, pl_index: np.ndarray
 ) -> World:
-    """Turn the later half of the campaigns into a live experiment between two policies.
-
-    Campaigns are numbered in start order; the later half (from campaign n // 2 on) are
-    assigned an arm by `experiment_arm` with the salt `simulate-<seed>`. Each arm keeps,
-    from its campaign's shortlist, candidates within 30% of the shortlist's summed cost:
-    `followers` the highest displayed follower counts first (the market's rule), `model`
-    the highest *true* expected clicks per unit cost first. The simulator knows the
-    truth, so the model arm stands in for a good model, not for this project's model:
-    it shows what the experiment and its analysis see when one policy is better.
-    Only kept placements (and their posts) remain, with `arm` set; earlier campaigns are
-    unchanged and have no arm. No random number is drawn here.
-    """
-    placements, config = world.placements, world.config
-    n_c = len(world.campaigns)
-    salt = f"simulate-{config.seed}"
-    cost = placements["cost"].to_numpy(dtype=float)
-    keep = np.ones(len(placements), dtype=bool)
-    arm = np.full(len(placements), None, dtype=object)
-    for c in range(n_c // 2, n_c):
-        rows = np.flatnonzero(pl_campaign == c)
-        name = experiment_arm(str(world.campaigns["campaign_id"].iloc[c]), salt)
-        priority = shown[rows] if name == "followers" else exp_clicks[rows] / cost[rows]
-        budget = EXPERIMENT_SHARE * float(cost[rows].sum())
-        keep[rows] = _keep_within(cost[rows], priority, budget)
-        arm[rows] = name
+    """The world with only the `keep` placements (and their posts), `arm` beside them."""
     post_keep = np.ones(len(world.posts), dtype=bool)
     post_keep[pl_index[~keep]] = False
-    placements = placements.assign(arm=arm)[keep].reset_index(drop=True)
     return World(
         accounts=world.accounts,
         posts=world.posts[post_keep].reset_index(drop=True),
         campaigns=world.campaigns,
-        placements=placements,
+        placements=world.placements.assign(arm=arm)[keep].reset_index(drop=True),
         truth=world.truth[keep].reset_index(drop=True),
-        config=config,
+        config=world.config,
     )
 
 

@@ -12,9 +12,9 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from features.budget import portfolio_roi, portfolio_total
 from features.builder import FAMILIES
 from serving import schemas
-from serving.ranking import portfolio_total
 from serving.scoring import Scored
 from serving.state import ServiceState
 
@@ -81,9 +81,7 @@ def portfolio(scored: Scored, mask: npt.NDArray[np.bool_], targets: list[str]) -
         expected, low, high = portfolio_total(p[t], p[f"{t}_low"], p[f"{t}_high"], mask)
         totals[t] = schemas.Estimate(expected=expected, low=low, high=high)
     cost = float(scored.cost[mask].sum())
-    roi = None
-    if "revenue" in totals and cost > 0:
-        roi = (totals["revenue"].expected - cost) / cost
+    roi = portfolio_roi(totals["revenue"].expected, cost) if "revenue" in totals else None
     return schemas.Portfolio(
         account_ids=[a for a, m in zip(scored.account_ids, mask, strict=True) if m],
         indices=scored.index[mask].tolist(),

@@ -17,11 +17,11 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter
 
+from features.budget import follower_portfolio, knapsack, objective_target, objective_values
 from features.builder import FEATURES
 from serving import schemas
 from serving.decisions import DecisionLog, DecisionLogError
 from serving.errors import ServingError
-from serving.ranking import follower_portfolio, knapsack
 from serving.responses import candidate_errors, candidate_scores, portfolio
 from serving.scoring import CandidateError, CandidateIn, Scored, score
 from serving.settings import ServingSettings
@@ -238,7 +238,7 @@ def _rank(
     body: schemas.RankRequest, state: ServiceState, settings: ServingSettings
 ) -> schemas.RankResponse:
     targets = state.bundle.targets
-    needed = "revenue" if body.objective == "roi" else body.objective
+    needed = objective_target(body.objective)
     if needed not in targets:
         raise ObjectiveError(
             f"The objective {body.objective!r} needs a {needed} model; this model predicts "
@@ -247,8 +247,8 @@ def _rank(
     candidates = _candidates(body)
     scored = score(state, body.campaign.model_dump(), candidates, settings.max_history_posts)
     scored = _first_of_each_account(scored, candidates)
-    p, cost = scored.predictions, scored.cost
-    value = p["revenue"] - cost if body.objective == "roi" else p[needed]
+    cost = scored.cost
+    value = objective_values(body.objective, scored.predictions, cost)
     chosen = knapsack(value, cost, body.budget)
     follower = follower_portfolio(scored.x[:, FEATURES.index("reach_followers")], cost, body.budget)
     # Highest expected objective first: the ones explained when `explain` cuts the list.

@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import rankdata
 
-from training.budget import spend_per_campaign
+from features.budget import follower_priority, spend_per_campaign, value_per_cost
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -186,10 +186,10 @@ def evaluate_target(
         )
 
     budget = frame[["placement_id", "campaign_id", "cost", "followers"]].copy()
-    priorities = {p: pred / np.maximum(budget["cost"], 1e-9) for p, pred in predictions.items()}
-    priorities["follower_rule"] = budget["followers"].to_numpy(dtype=float)
+    priorities = {p: value_per_cost(pred, budget["cost"]) for p, pred in predictions.items()}
+    priorities["follower_rule"] = follower_priority(budget["followers"])
     if truth is not None:
-        priorities["truth"] = truth / np.maximum(budget["cost"], 1e-9)
+        priorities["truth"] = value_per_cost(truth, budget["cost"])
     bought: dict[str, tuple[Floats, Floats]] = {}
     for policy, priority in priorities.items():
         budget["_priority"] = priority

@@ -2,7 +2,7 @@
 
 Every policy is an order over a campaign's real candidates, and each spends the same
 budget (`budget_share` of the candidates' summed cost) greedily in its order
-(`training.budget.spend_per_campaign`):
+(`features.budget.spend_per_campaign`):
 
 - `model`: predicted value per unit cost, from the backtest's models;
 - `followers`: the followers baseline (LightGBM on log followers and log cost) the same way;
@@ -29,8 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from features.budget import follower_priority, spend_per_campaign, value_per_cost
 from training.backtest import Backtest, BacktestConfig
-from training.budget import spend_per_campaign
 from training.metrics import BOOTSTRAP_RESAMPLES, evaluate_target, percentile_interval
 
 __all__ = ["POLICIES", "POLICY_LABELS", "TIERS", "Comparison", "compare_policies", "tier_of"]
@@ -190,7 +190,7 @@ def compare_policies(backtest: Backtest, config: BacktestConfig) -> Comparison:
         return np.asarray(per_cell, dtype=np.float64).reshape(n_t, n_c)
 
     # Orders that do not depend on the target: spend once, count each target's actions.
-    followers = frame["followers"].to_numpy(dtype=float)
+    followers = follower_priority(frame["followers"])
     rng = np.random.default_rng([config.seed, 1])
     random = [rng.random(len(frame)) for _ in range(config.random_draws)]
     shared = {
@@ -211,9 +211,9 @@ def compare_policies(backtest: Backtest, config: BacktestConfig) -> Comparison:
             {str(k): v for k, v in row.items()}
             for row in learned.assign(target=target, tier="all").to_dict("records")
         ]
-        priorities = {p: v / np.maximum(cost, 1e-9) for p, v in preds.items()}
+        priorities = {p: value_per_cost(v, cost) for p, v in preds.items()}
         if truth is not None:
-            priorities["truth"] = truth / np.maximum(cost, 1e-9)
+            priorities["truth"] = value_per_cost(truth, cost)
         masks = {p: _choices(frame, v, config.budget_share) for p, v in priorities.items()}
         masks |= shared
         # Actions and spend per (tier, campaign), averaged over the random draws.
