@@ -16,7 +16,7 @@ from features.validate import check_references, coerce_table
 from serving.scoring import effective_time, score_placements
 from serving.settings import ServingSettings
 from serving.state import NotReadyError, data_dir_of, end_of_data, load_model, load_state
-from training.bundle import ModelBundle
+from training.artifacts.bundle import ModelBundle
 
 __all__ = ["predict_file", "predict_file_dask"]
 

@@ -331,7 +331,7 @@ def benchmark_peerindex(
     """
     from rich.progress import Progress
 
-    from training.peerindex import BASELINE, run_benchmark
+    from training.benchmarks.peerindex import BASELINE, run_benchmark
 
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("Cross-validating", total=None)

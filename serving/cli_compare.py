@@ -1,4 +1,4 @@
-"""`influence compare`: a thin command over `training.compare` (the backtest report)."""
+"""`influence compare`: a thin command over `training.backtest.compare` (the backtest report)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ __all__ = ["print_compare_result", "register"]
 
 def print_compare_result(result: object, console: Console) -> None:
     """Print each target's key table of a `CompareResult`, then where the report went."""
-    from training.compare import CompareResult
-    from training.policies import POLICIES, POLICY_LABELS
+    from training.backtest.compare import CompareResult
+    from training.evaluation.policies import POLICIES, POLICY_LABELS
 
     assert isinstance(result, CompareResult)
     c = result.comparison
@@ -87,8 +87,8 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         compares what they bought with paired 95% campaign-bootstrap intervals, and is also
         logged to MLflow (experiment influence-compare).
         """
-        from training.backtest import BacktestConfig
-        from training.compare import run_compare
+        from training.backtest.compare import run_compare
+        from training.backtest.rolling import BacktestConfig
         from training.settings import get_settings
 
         config = BacktestConfig(

@@ -132,9 +132,9 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         """
         from training.errors import TrainingError
         from training.fitting import TrainConfig
+        from training.learners.sparse import WARNING
         from training.pipeline import train as run_training
         from training.settings import get_settings
-        from training.sparse import WARNING
 
         try:
             at = pd.Timestamp(until, tz="UTC") if until else None
@@ -183,9 +183,9 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         ] = False,
     ) -> None:
         """Make a version champion if it beats the followers baseline and the champion."""
-        from training.registry import promote
+        from training.artifacts.registry import promote
         from training.settings import get_settings
-        from training.tracking import use_tracking
+        from training.tracking.store import use_tracking
 
         settings = get_settings()
         use_tracking(settings)

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 
 from serving.errors import ServingError
-from training.database import connect, driver_reason, redacted
+from training.tracking.database import connect, driver_reason, redacted
 
 __all__ = ["DecisionLog", "DecisionLogError", "database_url"]
 
@@ -58,7 +58,7 @@ def database_url(location: str) -> str:
     """The URL for `INFLUENCE_DECISION_LOG`: URLs pass through, paths become SQLite.
 
     A plain `postgresql://` URL is given its driver when the log connects
-    (`training.database.sqlalchemy_url`, the same rule as the MLflow store's).
+    (`training.tracking.database.sqlalchemy_url`, the same rule as the MLflow store's).
     """
     return location if "://" in location else f"sqlite:///{location}"
 

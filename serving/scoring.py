@@ -21,7 +21,7 @@ from features.io import Dataset
 from features.relevance import relevance_scores
 from serving.histories import check_histories
 from serving.state import ServiceState
-from training.bundle import ModelBundle
+from training.artifacts.bundle import ModelBundle
 
 __all__ = ["CandidateError", "CandidateIn", "Scored", "effective_time", "score", "score_placements"]
 

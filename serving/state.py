@@ -25,7 +25,7 @@ from features.moment import observed_until
 from features.relevance import RecentCaptions
 from serving.errors import ServingError
 from serving.settings import ServingSettings
-from training.bundle import ModelBundle, load_bundle
+from training.artifacts.bundle import ModelBundle, load_bundle
 from training.errors import TrainingError
 
 __all__ = [
@@ -164,10 +164,10 @@ def _from_registry(uri: str) -> tuple[ModelBundle, dict[str, Any]]:
     from mlflow.models import Model
     from mlflow.tracking import MlflowClient
 
-    from training.bundle import FOLDER_MANIFEST
-    from training.bundle_files import contained
+    from training.artifacts.bundle import FOLDER_MANIFEST
+    from training.artifacts.files import contained
     from training.settings import get_settings
-    from training.tracking import use_tracking
+    from training.tracking.store import use_tracking
 
     use_tracking(get_settings())
     name, _, alias = uri.removeprefix("models:/").partition("@")

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from features.simulate import SimulationConfig, World, simulate_world, write_world
-from training.database import sqlalchemy_url
+from training.tracking.database import sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parents[1]
 """The checkout these tests belong to."""
@@ -35,16 +35,16 @@ if os.environ.get("CI"):
 # the session's trained workspace they are marked `model`, which `make test-fast` leaves out.
 FITS_MODELS = frozenset(
     {
-        "test_backtest",
         "test_bundle",
-        "test_fitting",
-        "test_python_api",
         "test_cli_dask",
+        "test_compare",
+        "test_distributed",
         "test_features_dask",
+        "test_fitting",
         "test_peerindex",
+        "test_pipeline",
+        "test_python_api",
         "test_sparse",
-        "test_train",
-        "test_train_dask",
     }
 )
 

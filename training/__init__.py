@@ -19,11 +19,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from training.backtest import Backtest, BacktestConfig, run_backtest
-    from training.bundle import ModelBundle, load_bundle
+    from training.artifacts.bundle import ModelBundle, load_bundle
+    from training.backtest.rolling import Backtest, BacktestConfig, run_backtest
     from training.errors import TrainingError
+    from training.evaluation.holdout import Holdout, evaluate, holdout_split
     from training.fitting import TrainConfig, Tuning, fit
-    from training.holdout import Holdout, evaluate, holdout_split
     from training.pipeline import TrainResult, train
     from training.settings import TrainingSettings
 
@@ -46,20 +46,20 @@ __all__ = [
 ]
 
 _HOME = {
-    "Backtest": "training.backtest",
-    "BacktestConfig": "training.backtest",
-    "Holdout": "training.holdout",
-    "ModelBundle": "training.bundle",
+    "Backtest": "training.backtest.rolling",
+    "BacktestConfig": "training.backtest.rolling",
+    "Holdout": "training.evaluation.holdout",
+    "ModelBundle": "training.artifacts.bundle",
     "TrainConfig": "training.fitting",
     "TrainResult": "training.pipeline",
     "TrainingError": "training.errors",
     "TrainingSettings": "training.settings",
     "Tuning": "training.fitting",
-    "evaluate": "training.holdout",
+    "evaluate": "training.evaluation.holdout",
     "fit": "training.fitting",
-    "holdout_split": "training.holdout",
-    "load_bundle": "training.bundle",
-    "run_backtest": "training.backtest",
+    "holdout_split": "training.evaluation.holdout",
+    "load_bundle": "training.artifacts.bundle",
+    "run_backtest": "training.backtest.rolling",
     "train": "training.pipeline",
 }
 

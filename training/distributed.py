@@ -9,7 +9,7 @@ bundle as `training.pipeline.train`, which this module calls with two engine par
   placement, small beside the posts they summarise.
 - `dask_refit`: every booster the run keeps (the model and the followers baseline,
   on the earlier fold and on everything known) is fitted by `lightgbm.dask` on the
-  feature table spread over the workers, with `training.models.params_for`'s
+  feature table spread over the workers, with `training.learners.boosters.params_for`'s
   parameters and data-parallel tree learning.
 
 The number of rounds is chosen as the pandas engine chooses it, by early stopping on
@@ -17,7 +17,7 @@ the earlier fold's latest campaigns, on the driver: LightGBM's Dask interface do
 not support early stopping (lightgbm issues 3712 and 4189; setting it can hang the
 workers, issue 6351). Distributed LightGBM bins features and bags rows per worker,
 so its boosters differ slightly from single-machine ones; the held-out metrics agree
-within `METRIC_TOLERANCE` (tests/training/test_train_dask.py measures them).
+within `METRIC_TOLERANCE` (tests/training/test_distributed.py measures them).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ within 10% relative, its Spearman within 0.04 absolute.
 Distributed LightGBM is one more draw of the same learner (bins and bagging per
 worker), so it is held to the spread of pandas runs that differ only in their seed.
 Measured on the 800-account test world (30 campaigns, about 450 later placements) with
-the boosters of `training.models.params_for` (rate 0.1, depth 6): seeds 1, 2 and 3 were
+the boosters of `training.learners.boosters.params_for` (rate 0.1, depth 6): seeds 1, 2 and 3 were
 up to 8.4% apart on the budget metric (revenue) and 0.032 on Spearman; the Dask run
 with seed 1 was 7.3% and 0.012 from the pandas run with seed 1 (7.9% in another run),
 and at most 4.1% and 0.022 from the other two seeds. On a 300-account world (about

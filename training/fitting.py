@@ -11,7 +11,7 @@ What is fitted as of a moment `until` (None: everything known):
 - the `FeatureBuilder` state (vocabulary, priors) on what was known before `until`;
 - per target, LightGBM on every feature and the followers baseline (log followers and
   log cost only) with the same learner, on the placements whose attribution window had
-  closed by `until` (the builder's and `training.split`'s rule);
+  closed by `until` (the builder's and `training.evaluation.split`'s rule);
 - the number of boosting rounds: early stopping on the latest 20% of those campaigns
   (`time_split` within them), then a refit on all of them with that many rounds;
 - the engagement heuristic's scale, and an interval calibrated on the stopping rows.
@@ -34,10 +34,10 @@ import pandas as pd
 from features.builder import FAMILIES
 from features.contract import OUTCOMES
 from features.io import Dataset
-from training.bundle import ModelBundle, TargetModel
+from training.artifacts.bundle import ModelBundle, TargetModel
 from training.errors import TrainingError
-from training.intervals import ConformalInterval, calibrate
-from training.models import (
+from training.evaluation.split import MIN_CAMPAIGNS, time_split
+from training.learners.boosters import (
     HeuristicBaseline,
     check_targets,
     fit_booster,
@@ -45,9 +45,9 @@ from training.models import (
     model_frame,
     params_for,
 )
+from training.learners.intervals import ConformalInterval, calibrate
+from training.learners.sparse import kept_targets, too_few_reason
 from training.source import FeatureSource, as_source
-from training.sparse import kept_targets, too_few_reason
-from training.split import MIN_CAMPAIGNS, time_split
 
 __all__ = [
     "INNER_VALIDATION_SHARE",
@@ -164,7 +164,7 @@ def fit(
     configuration, the moment to fit as of (None: everything known at
     `config.until`), optionally the rounds and intervals chosen on held-out campaigns,
     how a booster is refitted (this machine by default) and a callback told each step
-    (a skipped target's warning starts with `training.sparse.WARNING`). Returns a
+    (a skipped target's warning starts with `training.learners.sparse.WARNING`). Returns a
     `ModelBundle` that predicts with intervals; it writes nothing and logs nothing.
     Raises TrainingError with a plain sentence when too few outcomes are known.
     """

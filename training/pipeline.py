@@ -2,7 +2,7 @@
 
 The shape of MLflow's LightGBM examples: validate the configuration, open one run,
 log the parameters, fit inside the run, log the metrics, then the model. The model
-is judged on later campaigns than it learned from (`training.holdout`), side by
+is judged on later campaigns than it learned from (`training.evaluation.holdout`), side by
 side with the follower-count baseline; then refitted on everything known with the
 rounds and intervals that judgement chose (`training.fitting`), registered as the
 challenger, and promoted to champion only when it earns it.
@@ -25,19 +25,19 @@ from mlflow.tracking import MlflowClient
 from features.builder import FEATURES
 from features.io import Dataset
 from features.simulate import TRUTH_FILE
-from training.bundle import ModelBundle, write_manifest
+from training.artifacts.bundle import ModelBundle, write_manifest
+from training.artifacts.registry import Decision, promote
+from training.artifacts.run_log import has_champion, log_evaluation, log_model
+from training.evaluation.holdout import evaluate, holdout_split
+from training.evaluation.metrics import Evaluation
+from training.evaluation.split import known_until
 from training.fitting import Refit, TrainConfig, fit, local_refit
-from training.holdout import evaluate, holdout_split
-from training.importance import family_shares, importance_table
-from training.metrics import Evaluation
-from training.models import params_for
-from training.registry import Decision, promote
-from training.run_log import has_champion, log_evaluation, log_model
-from training.runs import fail_stale_runs, process_tags
+from training.learners.boosters import params_for
+from training.learners.importance import family_shares, importance_table
 from training.settings import TrainingSettings
 from training.source import FeatureSource, PandasSource
-from training.split import known_until
-from training.tracking import use_tracking
+from training.tracking.runs import fail_stale_runs, process_tags
+from training.tracking.store import use_tracking
 
 __all__ = ["TrainResult", "train"]
 

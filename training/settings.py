@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from training.database import sqlalchemy_url
+from training.tracking.database import sqlalchemy_url
 
 __all__ = ["TrainingSettings", "get_settings"]
 

@@ -16,7 +16,7 @@ import pandas as pd
 from features.builder import FeatureBuilder
 from features.io import Dataset, load_dataset
 from features.moment import observed_until
-from training.split import known_until
+from training.evaluation.split import known_until
 
 __all__ = ["FeatureSource", "PandasSource", "as_source"]
 

@@ -90,7 +90,7 @@ def test_feature_table_state_warnings_and_digest_equal_the_pandas_engine(
 def test_fit_until_a_cutoff_and_known_until_equal_the_pandas_engine(
     both: tuple[Dataset, PartitionedData],
 ) -> None:
-    from training.split import known_until
+    from training.evaluation.split import known_until
 
     data, parted = both
     until = pd.Timestamp("2025-07-01", tz="UTC")

@@ -20,7 +20,7 @@ from serving.app import create_app
 from serving.batch import predict_file
 from serving.decisions import DecisionLog
 from serving.settings import ServingSettings
-from training.bundle import load_bundle
+from training.artifacts.bundle import load_bundle
 
 CAMPAIGN = {"brand": "northpeak", "topic": "running shoes marathon"}
 

@@ -30,7 +30,7 @@ from training.abtest import (
     welch,
 )
 from training.errors import TrainingError
-from training.hillstrom import CONTROL, OUTCOMES, UNIT, read_hillstrom
+from training.experiments.hillstrom import CONTROL, OUTCOMES, UNIT, read_hillstrom
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
 

@@ -1,0 +1,1 @@
+"""What a training run leaves: the model bundle as plain files, the MLflow pyfunc, the registry."""

@@ -1,0 +1,124 @@
+"""Model registry rules: every trained model is the challenger; champions are earned.
+
+A new version gets the alias `challenger`. It becomes `champion` only when it
+beats the followers baseline and the current champion on the budget metric of
+the primary target (realised actions per unit cost on the later campaigns). While
+no champion exists, beating the followers baseline is enough, so that a first
+`train` leaves a servable model. The champion's manifest is also copied to
+`models/champion.json` so that serving needs no tracking server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from features.io import atomic_path
+from training.artifacts.bundle import read_manifest
+from training.errors import TrainingError
+
+__all__ = ["CHALLENGER", "CHAMPION", "Decision", "budget_key", "decide", "promote"]
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+CHAMPION_MANIFEST = "champion.json"
+
+
+def budget_key(target: str, policy: str) -> str:
+    """The MLflow metric name of a policy's budget metric for a target."""
+    return f"{target}.{policy}.actions_per_cost"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a version becomes champion, and the one-sentence reason."""
+
+    promote: bool
+    reason: str
+
+
+def decide(target: str, model: float, followers: float, champion: float | None) -> Decision:
+    """Apply the promotion rule to budget-metric values (higher is better)."""
+    if not model > followers:
+        return Decision(
+            False,
+            f"it does not beat the followers baseline on {target} per unit cost "
+            f"({model:.4g} against {followers:.4g})",
+        )
+    if champion is not None and not model > champion:
+        return Decision(
+            False,
+            f"it does not beat the current champion on {target} per unit cost "
+            f"({model:.4g} against {champion:.4g})",
+        )
+    against = "" if champion is None else f" and the champion's {champion:.4g}"
+    return Decision(
+        True,
+        f"it beats the followers baseline on {target} per unit cost ({model:.4g} against "
+        f"{followers:.4g}{against})",
+    )
+
+
+def _champion_score(client: MlflowClient, name: str, key: str) -> tuple[str | None, float | None]:
+    try:
+        version = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None, None
+    run = client.get_run(str(version.run_id)) if version.run_id else None
+    value = run.data.metrics.get(key) if run else None
+    return str(version.version), value
+
+
+def promote(
+    name: str, version: str, primary: str, models_dir: Path, force: bool = False
+) -> Decision:
+    """Move `champion` to `version` if it earns it (or `force`), and export its bundle.
+
+    Reads the budget metrics from the version's run and from the champion's run.
+    Returns the decision; the alias and `models/champion.json` change only when
+    it is to promote.
+    """
+    client = MlflowClient()
+    try:
+        candidate = client.get_model_version(name, version)
+    except MlflowException as e:
+        raise TrainingError(f"There is no version {version} of model {name!r}.") from e
+    metrics = client.get_run(str(candidate.run_id)).data.metrics
+    key = budget_key(primary, "model")
+    if key not in metrics:
+        raise TrainingError(
+            f"Version {version} has no {primary} budget metric; it was trained without "
+            f"{primary}. Promote with the target it was trained on."
+        )
+    champion_version, champion_score = _champion_score(client, name, key)
+    if champion_version == str(version):
+        return Decision(False, f"version {version} is already the champion")
+    decision = decide(
+        primary, metrics[key], metrics[budget_key(primary, "followers")], champion_score
+    )
+    if force and not decision.promote:
+        decision = Decision(True, f"promoted by request although {decision.reason}")
+    if decision.promote:
+        export_champion(Path(models_dir), str(version))
+        client.set_registered_model_alias(name, CHAMPION, version)
+    return decision
+
+
+def export_champion(models_dir: Path, version: str) -> Path:
+    """Point `models/champion.json` at the exported bundle of `version`.
+
+    The bundle was exported at training time as a folder beside its manifest
+    `influence-v{version}.json`, whose entries are relative to `models/`; the
+    manifest is checked (`read_manifest`) and copied to `champion.json` atomically,
+    so that a reader sees the old champion or the new one, never a mix.
+    """
+    source = models_dir / f"influence-v{version}.json"
+    manifest = read_manifest(source)
+    target = models_dir / CHAMPION_MANIFEST
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    return target

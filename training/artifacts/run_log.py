@@ -1,0 +1,149 @@
+"""What a training run writes: its parameters, metrics and artifacts to MLflow, and its bundle.
+
+Every call here takes the `MlflowClient` of the store `training.tracking.store` chose and
+works inside the active run that `training.pipeline` opened; the bundle goes to
+`models/` only once its version is registered.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+import features
+import training
+from features.io import atomic_path
+from training.artifacts.bundle import ModelBundle, write_bundle
+from training.artifacts.pyfunc import MODEL_CODE
+from training.artifacts.registry import CHALLENGER, CHAMPION
+from training.evaluation.metrics import Evaluation
+from training.learners.importance import plot_family_importance
+
+__all__ = ["PIP_REQUIREMENTS", "has_champion", "log_evaluation", "log_model"]
+
+PIP_REQUIREMENTS = [
+    "pandas>=3.0",
+    "numpy>=2.0",
+    "scipy>=1.13",
+    "scikit-learn>=1.6",
+    "lightgbm>=4.7",
+    "pyarrow>=17",
+]
+"""Written out: inferring requirements makes `log_model` slow."""
+
+
+def log_evaluation(
+    evaluations: dict[str, Evaluation], coverage: dict[str, float], importance: pd.DataFrame
+) -> None:
+    """Log every metric with its interval, the metrics table and the feature importance.
+
+    Metric keys are `target.policy.metric` (with `_low`/`_high`), the budget ratio
+    against the followers baseline and the held-out interval coverage per target.
+    """
+    table = pd.concat(
+        [ev.table.assign(target=t) for t, ev in evaluations.items()], ignore_index=True
+    )
+    metrics: dict[str, float] = {}
+    for row in table.to_dict("records"):
+        key = f"{row['target']}.{row['policy']}.{row['metric']}"
+        for suffix, column in (("", "value"), ("_low", "low"), ("_high", "high")):
+            value = float(row[column])
+            if np.isfinite(value):
+                metrics[key + suffix] = value
+    for target, ev in evaluations.items():
+        ratio, low, high = ev.budget_ratio
+        metrics |= {
+            f"{target}.budget_ratio_vs_followers": ratio,
+            f"{target}.budget_ratio_vs_followers_low": low,
+            f"{target}.budget_ratio_vs_followers_high": high,
+        }
+        if np.isfinite(coverage[target]):
+            metrics[f"{target}.interval_coverage"] = coverage[target]
+    mlflow.log_metrics(metrics)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        table.to_csv(out / "metrics.csv", index=False)
+        importance.to_csv(out / "importance.csv", index=False)
+        plot_family_importance(importance, out / "importance_by_family.png")
+        for name in ("metrics.csv", "importance.csv", "importance_by_family.png"):
+            mlflow.log_artifact(str(out / name))
+
+
+def log_model(
+    client: MlflowClient,
+    bundle: ModelBundle,
+    example: pd.DataFrame,
+    models_dir: Path,
+    registered_model: str,
+) -> str:
+    """Log `bundle` as the run's pyfunc model, register it as challenger; return its version.
+
+    `example` is a few feature rows with a `cost` column (the signature's input). The
+    bundle folder `models_dir/influence-<run id>` appears only once the version is
+    registered, so that a run killed before then leaves no bundle that no manifest
+    names (tests/e2e/test_crash.py).
+    """
+    run_id = bundle.metadata["run_id"]
+    signature = infer_signature(example, bundle.predict(example, example["cost"]))
+    _quiet_mlflow()
+    with atomic_path(models_dir / f"influence-{run_id[:12]}") as staged:
+        write_bundle(bundle, staged)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(MODEL_CODE),  # models from code: nothing is pickled
+            artifacts={"bundle": str(staged)},
+            code_paths=[str(Path(features.__file__).parent), str(Path(training.__file__).parent)],
+            signature=signature,
+            input_example=example,
+            pip_requirements=PIP_REQUIREMENTS,
+        )
+        version = _register(client, registered_model, info.model_id, run_id)
+        client.set_registered_model_alias(registered_model, CHALLENGER, version)
+    return version
+
+
+def has_champion(client: MlflowClient, name: str) -> bool:
+    """Whether the registered model `name` has a champion yet."""
+    try:
+        client.get_model_version_by_alias(name, CHAMPION)
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True
+
+
+def _register(client: MlflowClient, name: str, model_id: str, run_id: str) -> str:
+    """Register the logged model as a new version of `name`; return the version.
+
+    Done through the client rather than `log_model(registered_model_name=...)`,
+    which prints registry notices straight to stderr.
+    """
+    try:
+        client.get_registered_model(name)
+    except mlflow.exceptions.MlflowException:
+        try:
+            client.create_registered_model(name)
+        except mlflow.exceptions.MlflowException:
+            # Two first-ever runs registering at once: the loser's create fails; the
+            # winner's model is there now, and any other cause fails again here.
+            client.get_registered_model(name)
+    version = client.create_model_version(
+        name, source=f"models:/{model_id}", run_id=run_id, model_id=model_id
+    )
+    return str(version.version)
+
+
+def _quiet_mlflow() -> None:
+    """Silence MLflow's notices that tell a user nothing they can act on.
+
+    The pyfunc is logged as code (`training/artifacts/pyfunc_code.py`) with the bundle folder as
+    its artifact; MLflow's notices about how it was logged are not the user's to act on.
+    """
+    for name in ("mlflow.pyfunc", "mlflow.models.model"):
+        logging.getLogger(name).setLevel(logging.ERROR)

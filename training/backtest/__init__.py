@@ -1,0 +1,1 @@
+"""Refitting at rolling origins, comparing policies, and the self-contained HTML report."""

@@ -1,0 +1,173 @@
+"""The backtest report's figures, as PNG bytes to embed in one self-contained HTML file.
+
+matplotlib with the Agg backend (files only: no display on servers or in CI). One
+panel per target where a figure covers every target; each policy keeps one colour in
+every figure.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.evaluation.policies import POLICIES, POLICY_LABELS, TIERS, Comparison
+from training.learners.importance import plot_family_importance
+
+__all__ = [
+    "plot_calibration",
+    "plot_gains",
+    "plot_importance",
+    "plot_policy_rates",
+    "plot_tiers",
+]
+
+COLOURS = {
+    "model": "#1f77b4",
+    "followers": "#ff7f0e",
+    "heuristic": "#9467bd",
+    "follower_rule": "#d62728",
+    "random": "#7f7f7f",
+    "truth": "#2ca02c",
+    "candidates": "#bcbd22",
+}
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _panels(n: int, width: float = 5.2, height: float = 3.6) -> tuple[Any, list[Any]]:
+    cols = min(n, 2)
+    rows = math.ceil(n / cols)
+    fig, axes = _pyplot().subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=100)
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def _rows(table: pd.DataFrame, target: str, metric: str, tier: str = "all") -> pd.DataFrame:
+    rows = table[(table["target"] == target) & (table["metric"] == metric)]
+    return rows[rows["tier"] == tier].set_index("policy")
+
+
+def plot_policy_rates(comparison: Comparison, targets: list[str]) -> bytes:
+    """Realised target per unit cost bought by each policy, with 95% campaign-bootstrap bars."""
+    fig, axes = _panels(len(targets))
+    for ax, target in zip(axes, targets, strict=True):
+        rows = _rows(comparison.table, target, "actions_per_cost")
+        policies = [p for p in POLICIES if p in rows.index]
+        value = rows.loc[policies, "value"].to_numpy(float)
+        low = rows.loc[policies, "low"].to_numpy(float)
+        high = rows.loc[policies, "high"].to_numpy(float)
+        y = np.arange(len(policies))[::-1]
+        ax.barh(y, value, color=[COLOURS[p] for p in policies], alpha=0.85)
+        ax.errorbar(value, y, xerr=[value - low, high - value], fmt="none", ecolor="black")
+        ax.set_yticks(y, [POLICY_LABELS[p] for p in policies], fontsize="small")
+        ax.set_xlabel(f"realised {target} per unit cost")
+        ax.set_title(target)
+    fig.suptitle("Budget spent by each policy on held-out campaigns (95% bootstrap intervals)")
+    return _png(fig)
+
+
+def plot_gains(comparison: Comparison, targets: list[str]) -> bytes:
+    """Share of realised actions captured against share of each campaign's cost spent."""
+    fig, axes = _panels(len(targets))
+    for ax, target in zip(axes, targets, strict=True):
+        curves = comparison.gains[target]
+        for policy in POLICIES:
+            if policy in curves:
+                style = "--" if policy in ("random", "truth") else "-"
+                ax.plot(
+                    curves["budget_share"],
+                    curves[policy],
+                    style,
+                    color=COLOURS[policy],
+                    label=POLICY_LABELS[policy],
+                )
+        ax.set_xlabel("share of the campaign's candidate cost spent")
+        ax.set_ylabel(f"share of realised {target}")
+        ax.set_title(target)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0].legend(frameon=False, fontsize="small", loc="lower right")
+    return _png(fig)
+
+
+def plot_calibration(comparison: Comparison, targets: list[str]) -> bytes:
+    """The model's mean prediction against the mean realised value, per tenth of predictions."""
+    fig, axes = _panels(len(targets), width=4.6, height=4.0)
+    for ax, target in zip(axes, targets, strict=True):
+        table = comparison.calibration[target]
+        pred, real = table["predicted"].to_numpy(float), table["realised"].to_numpy(float)
+        positive = np.concatenate([pred, real])
+        positive = positive[positive > 0]
+        lo, hi = float(positive.min()) / 1.5, float(positive.max()) * 1.5
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, label="perfect calibration")
+        ax.plot(pred, real, "o-", color=COLOURS["model"], label="realised")
+        if "truth" in table:
+            ax.plot(pred, table["truth"], "x--", color=COLOURS["truth"], label="truth (simulated)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"predicted {target} (bin mean)")
+        ax.set_ylabel(f"{target} (bin mean)")
+        ax.set_title(f"{target}, tenths of the predictions")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(frameon=False, fontsize="small")
+    return _png(fig)
+
+
+def plot_importance(importance: pd.DataFrame) -> bytes:
+    """`training.learners.importance`'s family chart, read back as bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = plot_family_importance(importance, Path(tmp) / "importance.png")
+        return path.read_bytes()
+
+
+def plot_tiers(comparison: Comparison, target: str) -> bytes:
+    """Where each policy spends by follower tier, and what each tier returns per unit cost."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    tiers = [name for name, _ in TIERS]
+    shown = [p for p in (*POLICIES, "candidates") if p != "random"]
+    table = comparison.table
+    rows = table[(table["target"] == target) & (table["tier"] != "all")]
+    policies = [p for p in shown if p in set(rows["policy"])]
+    width = 0.8 / len(policies)
+    x = np.arange(len(tiers))
+    for i, policy in enumerate(policies):
+        mine = rows[rows["policy"] == policy].set_index(["metric", "tier"])["value"]
+        share = mine.loc["spend_share"].reindex(tiers).to_numpy(float)
+        rate = mine.loc["actions_per_cost"].reindex(tiers).to_numpy(float)
+        style = {"color": COLOURS[policy], "label": POLICY_LABELS[policy]}
+        left.bar(x + i * width, share, width, **style)
+        right.bar(x + i * width, np.nan_to_num(rate), width, **style)
+    for ax in (left, right):
+        ax.set_xticks(x + width * (len(policies) - 1) / 2, tiers)
+        ax.set_xlabel("follower tier (cut at 10k, 100k, 500k and 1M followers)")
+    left.set_ylabel("share of the policy's spend")
+    left.set_title(f"{target}: where each policy spends")
+    right.set_ylabel(f"realised {target} per unit cost")
+    right.set_title("what it bought there")
+    left.legend(frameon=False, fontsize="x-small")
+    return _png(fig)

@@ -1,0 +1,1 @@
+"""Checks on real public data that the project did not generate."""

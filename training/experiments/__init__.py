@@ -1,0 +1,1 @@
+"""Live A/B experiments between policies: assignment, analysis and sample sizes."""

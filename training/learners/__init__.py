@@ -1,0 +1,1 @@
+"""The learners: a LightGBM booster per target, the two baselines, intervals, importance."""
