@@ -1,7 +1,7 @@
 """Feature layer: the data contract, validation, the simulator and point-in-time features."""
 
 from features.contract import OUTCOMES, TABLES
-from features.errors import DataContractError, FeaturesError, NotFittedError, Problem
+from features.errors import DataContractError, FeaturesError, NotFittedError, Problem, Rule
 from features.io import Dataset, load_dataset, validate_directory
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "FeaturesError",
     "NotFittedError",
     "Problem",
+    "Rule",
     "load_dataset",
     "validate_directory",
 ]

@@ -40,9 +40,9 @@ import pandas as pd
 
 from features.builder import FeatureBuilder
 from features.contract import PLACEMENTS, POSTS, TABLES, Kind, TableSpec
-from features.errors import DataContractError, FeaturesError, Problem
+from features.errors import DataContractError, FeaturesError, Problem, Rule
 from features.history import prepare_posts
-from features.io import _locate, account_buckets, read_table_file
+from features.io import _locate, account_buckets, not_a_directory, read_table_file
 from features.track_record import followers_at, pooled_priors
 from features.validate import (
     DUPLICATE_IDS,
@@ -257,7 +257,7 @@ def _parts_of(path: Path) -> tuple[list[tuple[Path, int]], Problem | None]:
             except (OSError, ValueError) as e:
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 msg = f"cannot be read as Parquet: {file.name}: {first}"
-                return [], Problem(path.name, None, msg)
+                return [], Problem(path.name, None, msg, rule=Rule.UNREADABLE_FILE)
             parts.append((file, offset))
             offset += rows
         return parts, None
@@ -289,7 +289,9 @@ def _read_part(
     """Read, type and check one posts file; split its rows by account and by post id."""
     raw, unreadable = read_table_file(path)
     if raw is None:
-        problem = unreadable or Problem(table_file, None, "cannot be read")
+        problem = unreadable or Problem(
+            table_file, None, "cannot be read", rule=Rule.UNREADABLE_FILE
+        )
         return _Part([], [], [replace(problem, file=table_file)], [])
     typed, found = coerce_table(POSTS, raw, table_file)
     # Duplicates across files are found by `_duplicates`, over every file at once.
@@ -388,11 +390,13 @@ def _merge(problems: Sequence[Problem]) -> list[Problem]:
     return list(merged.values())
 
 
-def _located(rows: npt.NDArray[np.int64], file: str, column: str | None, msg: str) -> list[Problem]:
+def _located(
+    rows: npt.NDArray[np.int64], file: str, column: str | None, msg: str, rule: Rule
+) -> list[Problem]:
     if not rows.size:
         return []
-    ordered = np.sort(rows)
-    return [Problem(file, column, msg, tuple(int(r) for r in ordered[:5]), int(rows.size))]
+    shown = tuple(int(r) for r in np.sort(rows)[:5])
+    return [Problem(file, column, msg, shown, int(rows.size), rule=rule)]
 
 
 def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) -> PartitionedData:
@@ -406,8 +410,7 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        msg = "is not a directory; give the folder holding the tables"
-        raise DataContractError([Problem(str(data_dir), None, msg)])
+        raise DataContractError([not_a_directory(data_dir)])
     by_table: dict[str, list[Problem]] = {name: [] for name in TABLES}
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
@@ -466,8 +469,8 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
         )
         dup_rows = np.concatenate([d[0] for d in duplicates])
         dup_keys = np.concatenate([d[1] for d in duplicates])
-        coerced += _located(dup_rows, table_file, None, DUPLICATE_ROWS)
-        coerced += _located(dup_keys, table_file, posts_spec.key, DUPLICATE_IDS)
+        coerced += _located(dup_rows, table_file, None, DUPLICATE_ROWS, Rule.DUPLICATE_ROW)
+        coerced += _located(dup_keys, table_file, posts_spec.key, DUPLICATE_IDS, Rule.DUPLICATE_ID)
         by_table["posts"] += sorted(coerced, key=lambda p: _rank(posts_spec, p))
         references = _merge([p for _, refs in found_per_part for p in refs])
         posts = [
