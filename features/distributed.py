@@ -10,7 +10,8 @@ placements of bucket i go with the posts of bucket i.
 - Validation: each posts file is checked by `coerce_table` on a worker; problems
   are merged with rows numbered in the whole table, duplicates are found across
   files (rows bucketed by `post_id`), and references are checked against the
-  small tables. The problems are the pandas engine's, in its order.
+  small tables. The problems are the pandas engine's, in its order (put back by
+  rule and column with `report_order`, never by their wording).
 - Fit: the vocabulary and the priors are fitted once and are identical to what
   `FeatureBuilder.fit` learns on the same data. Workers count terms and documents
   per bucket; the driver adds the counts and selects and weighs terms exactly as
@@ -47,10 +48,12 @@ from features.track_record import followers_at, pooled_priors
 from features.validate import (
     DUPLICATE_IDS,
     DUPLICATE_ROWS,
+    TABLE_RULES,
     check_references,
     coerce_table,
     first_placements,
     posts_before,
+    report_order,
     thin_history_warnings,
 )
 from features.vocabulary import Analyzer, TermCounts, analyzer, term_counts, vocabulary_from_counts
@@ -266,8 +269,12 @@ def _parts_of(path: Path) -> tuple[list[tuple[Path, int]], Problem | None]:
 
 @dataclass(frozen=True)
 class _Part:
-    """What a worker found in one posts file: its rows split by bucket, and its problems."""
+    """What a worker found in one posts file: its rows split by bucket, and its problems.
 
+    `read` is False when the file could not be read at all (`problems` says why).
+    """
+
+    read: bool
     posts: list[pd.DataFrame]
     keys: list[pd.DataFrame]
     problems: list[Problem]
@@ -292,10 +299,10 @@ def _read_part(
         problem = unreadable or Problem(
             table_file, None, "cannot be read", rule=Rule.UNREADABLE_FILE
         )
-        return _Part([], [], [replace(problem, file=table_file)], [])
+        return _Part(False, [], [], [replace(problem, file=table_file)], [])
     typed, found = coerce_table(POSTS, raw, table_file)
     # Duplicates across files are found by `_duplicates`, over every file at once.
-    problems = [p for p in found if p.message not in (DUPLICATE_ROWS, DUPLICATE_IDS)]
+    problems = [p for p in found if p.rule not in TABLE_RULES]
     references: list[Problem] = []
     if known is not None:
         tables = {**known, "posts": typed, "placements": _empty(PLACEMENTS)}
@@ -315,6 +322,7 @@ def _read_part(
     by_key = account_buckets(keys["key"].fillna(""), buckets)
     compact = _compact(typed)
     return _Part(
+        read=True,
         posts=[compact[by_account == b] for b in range(buckets)],
         keys=[keys[by_key == b] for b in range(buckets)],
         problems=_shift(problems, offset),
@@ -339,8 +347,8 @@ def _part_keys(part: _Part, bucket: int) -> pd.DataFrame:
     return part.keys[bucket] if part.keys else pd.DataFrame(columns=["key", "row_hash", "row"])
 
 
-def _part_problems(part: _Part) -> tuple[list[Problem], list[Problem]]:
-    return part.problems, part.references
+def _part_problems(part: _Part) -> tuple[bool, list[Problem], list[Problem]]:
+    return part.read, part.problems, part.references
 
 
 def _duplicates(
@@ -358,30 +366,14 @@ def _duplicates(
     return rows[dup_rows.to_numpy()], rows[dup_keys.to_numpy()]
 
 
-def _kind(message: str) -> int:
-    """The order in which `coerce_table` checks a column."""
-    for i, start in enumerate(("empty cells", "values that are not whole numbers", "negative")):
-        if message.startswith(start):
-            return (0, 3, 2)[i]
-    return 1
-
-
-def _rank(spec: TableSpec, problem: Problem) -> tuple[int, int, int]:
-    """Where `coerce_table` puts a problem: missing columns, then column by column, then
-    duplicates."""
-    column = spec.names.index(problem.column) if problem.column in spec.names else -1
-    if problem.message.startswith("missing;"):
-        return (0, column, 0)
-    if problem.message in (DUPLICATE_ROWS, DUPLICATE_IDS):
-        return (2, int(problem.message == DUPLICATE_IDS), 0)
-    return (1, column, _kind(problem.message))
-
-
 def _merge(problems: Sequence[Problem]) -> list[Problem]:
-    """Problems of consecutive files as one table's: rows shown from the first, counts added."""
-    merged: dict[tuple[str, str | None, str], Problem] = {}
+    """Problems of consecutive files as one table's: rows shown from the first, counts added.
+
+    Problems are the same when they break the same rule in the same file and column.
+    """
+    merged: dict[tuple[str, str | None, Rule], Problem] = {}
     for p in problems:
-        key = (p.file, p.column, p.message)
+        key = (p.file, p.column, p.rule)
         if key in merged:
             q = merged[key]
             merged[key] = replace(q, rows=(q.rows + p.rows)[:5], count=q.count + p.count)
@@ -397,6 +389,25 @@ def _located(
         return []
     shown = tuple(int(r) for r in np.sort(rows)[:5])
     return [Problem(file, column, msg, shown, int(rows.size), rule=rule)]
+
+
+def posts_problems(
+    per_file: Sequence[Sequence[Problem]],
+    dup_rows: npt.NDArray[np.int64],
+    dup_keys: npt.NDArray[np.int64],
+    file: str,
+) -> list[Problem]:
+    """The posts table's problems as `coerce_table` reports them for the whole table.
+
+    `per_file` holds each posts file's problems (files in order, rows numbered in the
+    whole table, duplicates left out); `dup_rows` and `dup_keys` the rows duplicated
+    across files (`_duplicates`). Problems of one rule in one column are merged, and
+    all are ordered by `report_order`: by rule and column, never by message.
+    """
+    found = _merge([p for problems in per_file for p in problems])
+    found += _located(dup_rows, file, None, DUPLICATE_ROWS, Rule.DUPLICATE_ROW)
+    found += _located(dup_keys, file, POSTS.key, DUPLICATE_IDS, Rule.DUPLICATE_ID)
+    return sorted(found, key=lambda p: report_order(POSTS, p))
 
 
 def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) -> PartitionedData:
@@ -449,16 +460,10 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
         for path, offset in parts
     ]
     found_per_part = client.gather([client.submit(_part_problems, r) for r in read])
-    unread = any(
-        p.message.startswith(("cannot be read", "is empty", "is not UTF-8"))
-        for problems, _ in found_per_part
-        for p in problems
-    )
+    unread = not all(ok for ok, _, _ in found_per_part)
     references: list[Problem] = []
     posts: list[Future] = []
     if parts and not unread:
-        posts_spec = TABLES["posts"]
-        coerced = _merge([p for problems, _ in found_per_part for p in problems])
         duplicates = client.gather(
             [
                 client.submit(
@@ -469,10 +474,9 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
         )
         dup_rows = np.concatenate([d[0] for d in duplicates])
         dup_keys = np.concatenate([d[1] for d in duplicates])
-        coerced += _located(dup_rows, table_file, None, DUPLICATE_ROWS, Rule.DUPLICATE_ROW)
-        coerced += _located(dup_keys, table_file, posts_spec.key, DUPLICATE_IDS, Rule.DUPLICATE_ID)
-        by_table["posts"] += sorted(coerced, key=lambda p: _rank(posts_spec, p))
-        references = _merge([p for _, refs in found_per_part for p in refs])
+        per_file = [problems for _, problems, _ in found_per_part]
+        by_table["posts"] += posts_problems(per_file, dup_rows, dup_keys, table_file)
+        references = _merge([p for _, _, refs in found_per_part for p in refs])
         posts = [
             client.submit(
                 _concat, [client.submit(_part_posts, r, b, pure=False) for r in read], pure=False
@@ -481,7 +485,7 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
         ]
         require_dask().wait(posts)
     else:
-        by_table["posts"] += _merge([p for problems, _ in found_per_part for p in problems])
+        by_table["posts"] += _merge([p for _, problems, _ in found_per_part for p in problems])
     del read
 
     problems = [p for name in TABLES for p in by_table[name]]
