@@ -13,6 +13,7 @@ from scipy.stats import spearmanr
 
 from features import OUTCOMES, load_dataset
 from features.errors import FeaturesError
+from features.io import account_buckets
 from features.simulate import SimulationConfig, World, simulate_world, write_world
 from training.budget import spend_per_campaign
 
@@ -190,3 +191,13 @@ def test_model_arm_beats_followers_arm_in_the_experiment(
     assert model.lift > 1.0  # measured: +242%, 8 model against 12 followers campaigns
     assert not result.sample_ratio.mismatch
     assert result.unassigned_skipped == (placements["arm"].isna()).sum() == 20 * 50
+
+
+def test_partitioned_world_keeps_accounts_together(small_world: World, tmp_path: Path) -> None:
+    write_world(small_world, tmp_path / "world", partitions=5)
+    for name in ("posts", "placements", "accounts"):
+        files = sorted((tmp_path / "world" / f"{name}.parquet").glob("*.parquet"))
+        assert len(files) == 5
+        for i, file in enumerate(files):
+            ids = pd.read_parquet(file)["account_id"]
+            assert (account_buckets(ids, 5) == i).all()
