@@ -32,7 +32,9 @@ from serving.cli_engine import (
     WorkersOption,
 )
 from serving.errors import ServingError
-from training.abtest import analyse_experiment, assign_arm, baseline, sample_size
+from training.abtest.analysis import analyse_experiment
+from training.abtest.assignment import assign_arm
+from training.abtest.planning import baseline, sample_size
 from training.errors import TrainingError
 
 __all__ = ["app", "main"]
