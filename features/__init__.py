@@ -9,7 +9,7 @@ from features.budget import (
     spend_per_campaign,
 )
 from features.contract import OUTCOMES, TABLES
-from features.errors import DataContractError, FeaturesError, NotFittedError, Problem
+from features.errors import DataContractError, FeaturesError, NotFittedError, Problem, Rule
 from features.io import Dataset, load_dataset, validate_directory
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "FeaturesError",
     "NotFittedError",
     "Problem",
+    "Rule",
     "follower_portfolio",
     "greedy_select",
     "knapsack",

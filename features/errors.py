@@ -3,10 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-__all__ = ["DataContractError", "FeaturesError", "NotFittedError", "Problem"]
+__all__ = ["DataContractError", "FeaturesError", "NotFittedError", "Problem", "Rule"]
 
 _MAX_ROWS_SHOWN = 5
+
+
+class Rule(StrEnum):
+    """Which rule of the data contract a `Problem` breaks: a stable name, never shown to users.
+
+    Code that orders, groups or sorts problems looks at the rule (and the file and the
+    column), never at the message, whose wording is for people and may change.
+    """
+
+    # The data directory and its files (`features.io`).
+    NOT_A_DIRECTORY = "not_a_directory"
+    UNSEARCHABLE_DIRECTORY = "unsearchable_directory"
+    MISSING_TABLE = "missing_table"
+    TWO_FORMATS = "two_formats"
+    EMPTY_FILE = "empty_file"
+    NOT_UTF8 = "not_utf8"
+    UNREADABLE_FILE = "unreadable_file"
+    # One table's columns and rows (`features.validate.coerce_table`).
+    MISSING_COLUMN = "missing_column"
+    EMPTY_CELLS = "empty_cells"
+    WRONG_TYPE = "wrong_type"
+    NEGATIVE = "negative"
+    FRACTIONAL = "fractional"
+    DUPLICATE_ROW = "duplicate_row"
+    DUPLICATE_ID = "duplicate_id"
+    # Across tables (`features.validate.check_references`).
+    UNKNOWN_REFERENCE = "unknown_reference"
+    # Warnings: the data is valid, but a result may mislead.
+    THIN_HISTORY = "thin_history"
+    DATED_AFTER_NOW = "dated_after_now"
 
 
 @dataclass(frozen=True)
@@ -16,7 +47,8 @@ class Problem:
     `rows` holds the 0-based positions of the first offending rows (at most five)
     and `count` how many rows break the rule in all. In a CSV file they are shown
     as line numbers (the header is line 1, as a spreadsheet numbers rows); in a
-    Parquet file as 1-based row numbers.
+    Parquet file as 1-based row numbers. `rule` names the rule broken; it is not part
+    of what users read (`str(problem)`), and every place that creates a problem sets it.
     """
 
     file: str
@@ -25,6 +57,7 @@ class Problem:
     rows: tuple[int, ...] = ()
     count: int = 0
     warning: bool = False
+    rule: Rule = field(kw_only=True)
 
     def __str__(self) -> str:
         where = self.file if self.column is None else f"{self.file}, column {self.column!r}"

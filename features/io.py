@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.contract import TABLES
-from features.errors import DataContractError, Problem
+from features.errors import DataContractError, Problem, Rule
 from features.moment import future_warnings
 from features.validate import check_references, coerce_table, history_warnings
 
@@ -32,6 +32,7 @@ __all__ = [
     "account_buckets",
     "atomic_path",
     "load_dataset",
+    "not_a_directory",
     "read_table_file",
     "validate_directory",
     "write_table",
@@ -70,6 +71,12 @@ def account_buckets(account_ids: pd.Series, buckets: int) -> npt.NDArray[np.int6
     return (hashes % np.uint64(buckets)).astype(np.int64)
 
 
+def not_a_directory(data_dir: Path) -> Problem:
+    """The problem of a data directory that is not a folder (a file, or nothing there)."""
+    msg = "is not a directory; give the folder holding the tables"
+    return Problem(str(data_dir), None, msg, rule=Rule.NOT_A_DIRECTORY)
+
+
 def _locate(data_dir: Path, name: str) -> tuple[Path | None, Problem | None]:
     try:
         candidates = [
@@ -77,13 +84,13 @@ def _locate(data_dir: Path, name: str) -> tuple[Path | None, Problem | None]:
         ]
     except OSError as e:  # a folder this user may not search: one sentence, not a traceback
         msg = f"cannot be looked up in {data_dir}: {e.strerror or type(e).__name__}"
-        return None, Problem(f"{name}.csv", None, msg)
+        return None, Problem(f"{name}.csv", None, msg, rule=Rule.UNSEARCHABLE_DIRECTORY)
     if not candidates:
         msg = f"missing from {data_dir}; expected {name}.csv or {name}.parquet"
-        return None, Problem(f"{name}.csv", None, msg)
+        return None, Problem(f"{name}.csv", None, msg, rule=Rule.MISSING_TABLE)
     if len(candidates) > 1:
         msg = f"both {name}.csv and {name}.parquet exist in {data_dir}; keep only one"
-        return None, Problem(f"{name}.csv", None, msg)
+        return None, Problem(f"{name}.csv", None, msg, rule=Rule.TWO_FORMATS)
     return candidates[0], None
 
 
@@ -98,17 +105,19 @@ def read_table_file(path: Path) -> tuple[pd.DataFrame | None, Problem | None]:
             return pd.read_parquet(path), None
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except pd.errors.EmptyDataError:
-        return None, Problem(path.name, None, "is empty; expected a header line and rows")
+        msg = "is empty; expected a header line and rows"
+        return None, Problem(path.name, None, msg, rule=Rule.EMPTY_FILE)
     except UnicodeDecodeError as e:
         msg = f"is not UTF-8 text (byte {e.start}); export it again as UTF-8"
-        return None, Problem(path.name, None, msg)
+        return None, Problem(path.name, None, msg, rule=Rule.NOT_UTF8)
     except PermissionError as e:
         msg = f"cannot be read: {e.strerror or 'permission denied'}; let this user read it"
-        return None, Problem(path.name, None, msg)
+        return None, Problem(path.name, None, msg, rule=Rule.UNREADABLE_FILE)
     except (pd.errors.ParserError, ValueError, OSError) as e:
         kind = "Parquet" if path.suffix == ".parquet" else "CSV"
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        return None, Problem(path.name, None, f"cannot be read as {kind}: {first}")
+        msg = f"cannot be read as {kind}: {first}"
+        return None, Problem(path.name, None, msg, rule=Rule.UNREADABLE_FILE)
     return frame, None
 
 
@@ -116,10 +125,7 @@ def _check(
     data_dir: Path, now: pd.Timestamp | None = None
 ) -> tuple[dict[str, pd.DataFrame], list[Problem], list[Problem]]:
     if not data_dir.is_dir():
-        problem = Problem(
-            str(data_dir), None, "is not a directory; give the folder holding the tables"
-        )
-        return {}, [problem], []
+        return {}, [not_a_directory(data_dir)], []
     problems: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}

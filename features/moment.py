@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import OUTCOMES
-from features.errors import Problem
+from features.errors import Problem, Rule
 
 __all__ = ["first_unobserved", "future_warnings", "observed_placements", "observed_until"]
 
@@ -104,5 +104,15 @@ def future_warnings(
             f"{what} dated after now ({_iso(cut)}; the latest {_iso(latest)}), "
             "not counted in the moment the data stands at"
         )
-        found.append(Problem(files[name], "posted_at", message, rows, count, warning=True))
+        found.append(
+            Problem(
+                files[name],
+                "posted_at",
+                message,
+                rows,
+                count,
+                warning=True,
+                rule=Rule.DATED_AFTER_NOW,
+            )
+        )
     return found

@@ -34,8 +34,9 @@ EXPERIMENT_SHARE = 0.3
 def experiment_arm(campaign_id: str, salt: str) -> str:
     """The arm of a campaign: sha256(salt + campaign_id) as an integer, mod the arms.
 
-    The formula of `training.abtest.assign_arm` (with arms model, followers), written out
-    here because the features layer never imports training; a test checks they agree.
+    The formula of `training.experiments.assignment.assign_arm` (with arms model,
+    followers), written out here because the features layer never imports training; a
+    test checks they agree.
     """
     digest = hashlib.sha256((salt + campaign_id).encode("utf-8")).hexdigest()
     return EXPERIMENT_ARMS[int(digest, 16) % len(EXPERIMENT_ARMS)]

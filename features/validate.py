@@ -15,18 +15,21 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.contract import TABLES, Column, Kind, TableSpec
-from features.errors import Problem
+from features.errors import Problem, Rule
 
 __all__ = [
+    "COLUMN_RULES",
     "DUPLICATE_IDS",
     "DUPLICATE_ROWS",
     "MIN_POSTS_BEFORE_PLACEMENT",
+    "TABLE_RULES",
     "check_references",
     "coerce_table",
     "coerce_tables",
     "first_placements",
     "history_warnings",
     "posts_before",
+    "report_order",
     "thin_history_warnings",
 ]
 
@@ -40,6 +43,11 @@ DUPLICATE_IDS = "ids already used on an earlier row"
 ABSENT = "missing; the contract requires it"
 DELIMITED_HINT = "; the header looks delimited by something other than commas"
 
+COLUMN_RULES = (Rule.EMPTY_CELLS, Rule.WRONG_TYPE, Rule.NEGATIVE, Rule.FRACTIONAL)
+"""The rules `coerce_table` checks in each column, in the order it reports them."""
+TABLE_RULES = (Rule.DUPLICATE_ROW, Rule.DUPLICATE_ID)
+"""The rules `coerce_table` checks across a table's rows, reported after every column's."""
+
 _GROUP = "\x00group"
 _MAX_ROWS = 5  # row positions a Problem keeps (`_positions`)
 
@@ -52,9 +60,11 @@ def _positions(mask: pd.Series) -> tuple[tuple[int, ...], int]:
     return tuple(int(i) for i in idx[:_MAX_ROWS]), int(idx.size)
 
 
-def _problem(file: str, column: str | None, message: str, mask: pd.Series) -> Problem | None:
+def _problem(
+    file: str, column: str | None, message: str, mask: pd.Series, rule: Rule
+) -> Problem | None:
     rows, count = _positions(mask)
-    return Problem(file, column, message, rows, count) if count else None
+    return Problem(file, column, message, rows, count, rule=rule) if count else None
 
 
 def _missing(raw: pd.Series) -> pd.Series:
@@ -113,18 +123,39 @@ def coerce_table(
         hint = ""
         if len(raw.columns) == 1 and any(d in str(raw.columns[0]) for d in ";\t|"):
             hint = DELIMITED_HINT
-        problems.append(Problem(file, name, f"{ABSENT}{hint}", (), 0))
+        problems.append(Problem(file, name, f"{ABSENT}{hint}", rule=Rule.MISSING_COLUMN))
     table, broken = _check_rows(spec, raw, None)
-    for rule in broken:
-        p = _problem(file, rule.column, rule.message, rule.mask)
+    for check in broken:
+        p = _problem(file, check.column, check.message, check.mask, check.rule)
         problems += [p] if p else []
     return table, problems
+
+
+def report_order(spec: TableSpec, problem: Problem) -> tuple[int, int, int]:
+    """Where `coerce_table` reports `problem` among one table's problems, as a sort key.
+
+    Missing columns come first (in the contract's column order), then each column's
+    rules (column by column, each in `COLUMN_RULES` order), then `TABLE_RULES`. The
+    key is made of the problem's rule and column only, never of its message, so that
+    an engine that finds a table's problems piece by piece (`features.distributed`)
+    can put them back in this order. Raises ValueError for a rule `coerce_table` does
+    not check.
+    """
+    column = spec.names.index(problem.column) if problem.column in spec.names else -1
+    if problem.rule is Rule.MISSING_COLUMN:
+        return (0, column, 0)
+    if problem.rule in COLUMN_RULES:
+        return (1, column, COLUMN_RULES.index(problem.rule))
+    if problem.rule in TABLE_RULES:
+        return (2, TABLE_RULES.index(problem.rule), 0)
+    raise ValueError(f"coerce_table does not check the rule {problem.rule!r}")
 
 
 @dataclass(frozen=True)
 class _Broken:
     """Which rows break one rule (`mask`), before they are counted per file."""
 
+    rule: Rule
     column: str | None
     message: str
     mask: pd.Series
@@ -135,7 +166,9 @@ def _check_rows(
 ) -> tuple[pd.DataFrame, list[_Broken]]:
     """The typed table and every row rule, in the order problems are reported.
 
-    Duplicates are looked for among rows of the same `group` (all rows when None).
+    That order is `report_order`'s: each column's rules in `COLUMN_RULES` order, column
+    by column, then `TABLE_RULES`. Duplicates are looked for among rows of the same
+    `group` (all rows when None).
     """
     broken: list[_Broken] = []
     out: dict[str, pd.Series] = {}
@@ -147,13 +180,15 @@ def _check_rows(
         missing = _missing(series)
         values, bad, why = _coerce(col, series)
         if not col.nullable:
-            broken.append(_Broken(col.name, "empty cells", missing))
-        broken.append(_Broken(col.name, why, bad))
+            broken.append(_Broken(Rule.EMPTY_CELLS, col.name, "empty cells", missing))
+        broken.append(_Broken(Rule.WRONG_TYPE, col.name, why, bad))
         if col.kind in (Kind.COUNT, Kind.AMOUNT):
-            broken.append(_Broken(col.name, "negative values (expected >= 0)", values < 0))
+            negative = "negative values (expected >= 0)"
+            broken.append(_Broken(Rule.NEGATIVE, col.name, negative, values < 0))
         if col.kind is Kind.COUNT:
             fractional = (values % 1 != 0) & values.notna()
-            broken.append(_Broken(col.name, "values that are not whole numbers", fractional))
+            whole = "values that are not whole numbers"
+            broken.append(_Broken(Rule.FRACTIONAL, col.name, whole, fractional))
         out[col.name] = values
 
     table = pd.DataFrame(out)
@@ -163,12 +198,12 @@ def _check_rows(
         if group is not None:  # a name no contract column can have
             strings[_GROUP] = group
         dup_rows = strings.duplicated(keep="first")
-        broken.append(_Broken(None, DUPLICATE_ROWS, dup_rows))
+        broken.append(_Broken(Rule.DUPLICATE_ROW, None, DUPLICATE_ROWS, dup_rows))
         if spec.key in raw.columns:
             key = table[spec.key]
             keyed = key if group is None else pd.DataFrame({_GROUP: group, spec.key: key})
             dup_key = keyed.duplicated(keep="first") & key.notna() & ~dup_rows
-            broken.append(_Broken(spec.key, DUPLICATE_IDS, dup_key))
+            broken.append(_Broken(Rule.DUPLICATE_ID, spec.key, DUPLICATE_IDS, dup_key))
     return table, broken
 
 
@@ -211,7 +246,8 @@ def coerce_tables(
             if width[g] == 1:
                 only = next(c for c in raw.columns if has[c][g])
                 hint = DELIMITED_HINT if any(d in str(only) for d in ";\t|") else ""
-            problems[g].append(Problem(files[g], col.name, f"{ABSENT}{hint}", (), 0))
+            absent = Problem(files[g], col.name, f"{ABSENT}{hint}", rule=Rule.MISSING_COLUMN)
+            problems[g].append(absent)
 
     group = np.asarray(group, dtype=np.intp)
     position = np.asarray(pd.Series(group).groupby(group).cumcount(), dtype=np.intp)
@@ -225,12 +261,13 @@ def coerce_tables(
             # A table's absent column comes back as `coerce_table` makes it (NaN, not None).
             kept = pd.Series(has[col.name][group])
             table[col.name] = table[col.name].where(kept, _empty_column(col, len(table)))
-    for rule in broken:
+    for check in broken:
         # A table without the column has no such rule; duplicates need a column to compare.
-        owns = has[rule.column] if rule.column is not None else any_column
-        mask = rule.mask.to_numpy(dtype=bool) & owns[group]
+        owns = has[check.column] if check.column is not None else any_column
+        mask = check.mask.to_numpy(dtype=bool) & owns[group]
         for g, rows, count in _per_table(mask, group, position, n_tables):
-            problems[g].append(Problem(files[g], rule.column, rule.message, rows, count))
+            found = Problem(files[g], check.column, check.message, rows, count, rule=check.rule)
+            problems[g].append(found)
     return table, problems
 
 
@@ -284,7 +321,8 @@ def check_references(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> 
                 continue
             values = frame[column]
             dangling = values.notna() & ~values.isin(ids)
-            p = _problem(files[name], column, f"ids that are not in {files[owner]}", dangling)
+            msg = f"ids that are not in {files[owner]}"
+            p = _problem(files[name], column, msg, dangling, Rule.UNKNOWN_REFERENCE)
             problems += [p] if p else []
     return problems
 
@@ -336,5 +374,6 @@ def thin_history_warnings(
             rows,
             count,
             warning=True,
+            rule=Rule.THIN_HISTORY,
         )
     ]

@@ -3,8 +3,8 @@
 `TopicVectorizer.fit` needs the whole corpus in one process. Counting terms and
 documents per part (`term_counts`, on each worker) and adding the counts
 (`vocabulary_from_counts`, on the driver) learns the same vocabulary and bit-identical
-IDF weights without moving the captions (tests/features/test_features_dask.py checks
-it with Hypothesis). Pure pandas and scikit-learn: no Dask here.
+IDF weights without moving the captions (tests/features/test_vocabulary.py checks it
+with Hypothesis). Pure pandas and scikit-learn: no Dask here.
 """
 
 from __future__ import annotations

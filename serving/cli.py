@@ -32,8 +32,10 @@ from serving.cli_engine import (
     WorkersOption,
 )
 from serving.errors import ServingError
-from training.abtest import analyse_experiment, assign_arm, baseline, sample_size
 from training.errors import TrainingError
+from training.experiments.analysis import analyse_experiment
+from training.experiments.assignment import assign_arm
+from training.experiments.planning import baseline, sample_size
 
 __all__ = ["app", "main"]
 

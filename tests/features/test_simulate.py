@@ -14,6 +14,7 @@ from scipy.stats import spearmanr
 from features import OUTCOMES, load_dataset
 from features.budget import spend_per_campaign
 from features.errors import FeaturesError
+from features.io import account_buckets
 from features.simulate import SimulationConfig, World, simulate_world, write_world
 
 DEFAULT = SimulationConfig(accounts=2000, seed=7)
@@ -123,3 +124,13 @@ def test_default_world_is_unchanged_by_the_experiment_option(small_world: World)
     assert small_world.truth["clicks"].sum() == pytest.approx(1918.8407100085435, rel=1e-12)
     assert "arm" not in small_world.placements.columns
     assert "experiment" not in small_world.metadata()
+
+
+def test_partitioned_world_keeps_accounts_together(small_world: World, tmp_path: Path) -> None:
+    write_world(small_world, tmp_path / "world", partitions=5)
+    for name in ("posts", "placements", "accounts"):
+        files = sorted((tmp_path / "world" / f"{name}.parquet").glob("*.parquet"))
+        assert len(files) == 5
+        for i, file in enumerate(files):
+            ids = pd.read_parquet(file)["account_id"]
+            assert (account_buckets(ids, 5) == i).all()

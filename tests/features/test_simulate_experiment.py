@@ -49,7 +49,7 @@ def test_experiment_arms_only_later_campaigns(experiment_world: World) -> None:
 
 
 def test_experiment_assignment_is_the_abtest_formula(experiment_world: World) -> None:
-    from training.abtest import assign_arm
+    from training.experiments.assignment import assign_arm
 
     arms = experiment_world.placements.dropna(subset=["arm"]).groupby("campaign_id")["arm"].first()
     for campaign_id, arm in arms.items():
@@ -68,7 +68,7 @@ def test_same_seed_same_experiment_world(experiment_world: World) -> None:
 def test_model_arm_beats_followers_arm_in_the_experiment(
     experiment_world: World, tmp_path: Path
 ) -> None:
-    from training.abtest import analyse_experiment
+    from training.experiments.analysis import analyse_experiment
 
     write_world(experiment_world, tmp_path / "w")
     placements = load_dataset(tmp_path / "w").placements

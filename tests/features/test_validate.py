@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features import DataContractError, load_dataset, validate_directory
-from features.errors import Problem
+from features.errors import Problem, Rule
 
 
 @pytest.fixture
@@ -205,7 +205,8 @@ def test_thin_history_is_a_warning_not_a_problem(data: Path) -> None:
 
 
 def test_parquet_rows_are_numbered_from_one() -> None:
-    problem = Problem("posts.parquet", "likes", "negative values (expected >= 0)", (0, 4), 2)
+    message = "negative values (expected >= 0)"
+    problem = Problem("posts.parquet", "likes", message, (0, 4), 2, rule=Rule.NEGATIVE)
     assert str(problem) == (
         "posts.parquet, column 'likes': negative values (expected >= 0) in 2 rows (rows 1, 5)."
     )
@@ -231,3 +232,28 @@ def test_stacked_tables_are_checked_each_as_if_alone() -> None:
     assert problems == [p for _, p in alone]
     assert [len(p) for p in problems] == [0, 4, 3, 1]  # absent topic, empty id, two duplicates
     pd.testing.assert_frame_equal(typed, pd.concat([t for t, _ in alone], ignore_index=True))
+
+
+def test_a_tables_problems_come_in_report_order_whatever_their_wording() -> None:
+    from features.contract import POSTS
+    from features.validate import COLUMN_RULES, TABLE_RULES, coerce_table, report_order
+
+    row = {"post_id": "p1", "account_id": "a1", "posted_at": "2025-01-01T00:00:00Z"}
+    row |= {"followers": "10", "likes": "1", "comments": "1"}  # no shares: a missing column
+    broken = [
+        {"posted_at": ""},
+        {"likes": "many"},
+        {"likes": "-1"},
+        {"comments": "1.5"},
+        {},  # the first row again
+        {"likes": "2"},  # the first row's id
+    ]
+    raw = pd.DataFrame([row] + [row | b for b in broken])
+    _, problems = coerce_table(POSTS, raw, "posts.csv")
+    assert {p.rule for p in problems} == {Rule.MISSING_COLUMN, *COLUMN_RULES, *TABLE_RULES}
+    assert problems == sorted(problems, key=lambda p: report_order(POSTS, p))
+    # "values that are not ..." sorts after "negative values", yet is checked first
+    assert [p.rule for p in problems if p.column == "likes"] == [Rule.WRONG_TYPE, Rule.NEGATIVE]
+    reference = Problem("posts.csv", "account_id", "ids", rule=Rule.UNKNOWN_REFERENCE)
+    with pytest.raises(ValueError, match="does not check"):
+        report_order(POSTS, reference)

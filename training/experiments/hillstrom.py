@@ -2,7 +2,7 @@
 
 64,000 customers were randomised to "Mens E-Mail", "Womens E-Mail" or "No E-Mail" and
 followed for two weeks (`visit`, `conversion`, `spend`). It is a real randomised experiment
-with published arm means, so it checks `training.abtest` end to end: here the unit of
+with published arm means, so it checks `training.experiments.analysis` end to end: here the unit of
 randomisation is the customer, each of cost 1, so actions per unit cost are the arm rates.
 """
 

@@ -1,53 +1,34 @@
-"""Analyse a live experiment between selection policies, size one, and assign its campaigns.
+"""Analyse a live experiment: each outcome per unit cost, arm by arm, against a control.
 
-In an influence experiment the unit of randomisation is the campaign: every placement of a
-campaign is chosen by one arm's policy (the model, the follower rule, ...). Placements of one
-campaign share a brief, a brand and a week, so they are not independent draws. The analysis
-therefore sums each unit's outcomes and cost, takes the ratio (actions per unit cost), and
-compares arms across units: Welch's t interval and a bootstrap interval that resamples units
-within each arm. The unit column is a parameter, so an experiment randomised per customer
-(each customer a unit of cost 1, as in the Hillstrom e-mail data) runs through the same code.
+`analyse_experiment` sums each unit's outcomes and cost (`unit_ratios`), compares every arm
+with the control by Welch's t and by a bootstrap of units (`training.experiments.stats`), checks
+the sample ratio, and returns an `ExperimentResult`: the tables a person reads and its JSON.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
-from scipy import special  # scipy.stats costs the whole CLI most of a second to import
 
 from features.contract import OUTCOMES
 from training.errors import TrainingError
+from training.experiments.stats import SampleRatio, bootstrap_means, p_text, sample_ratio, welch
 
 __all__ = [
-    "SRM_THRESHOLD",
     "ArmStats",
     "Difference",
     "ExperimentResult",
     "MetricResult",
-    "SampleRatio",
     "analyse_experiment",
-    "assign_arm",
-    "baseline",
-    "bootstrap_means",
     "choose_control",
-    "sample_ratio",
-    "sample_size",
     "unit_ratios",
-    "welch",
 ]
 
-SRM_THRESHOLD = 0.001
-"""A sample-ratio p-value below this flags a broken assignment or logging, not bad luck."""
-
 DEFAULT_CONTROL = "followers"
-
-Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -108,7 +89,7 @@ class MetricResult:
                     _num(d.difference, signed=True),
                     _interval(d.welch_low, d.welch_high),
                     _interval(d.bootstrap_low, d.bootstrap_high),
-                    _pvalue(d.p_value),
+                    p_text(d.p_value),
                     lift,
                 )
             )
@@ -119,41 +100,8 @@ def _num(x: float, signed: bool = False) -> str:
     return "n/a" if math.isnan(x) else f"{x:+.4g}" if signed else f"{x:.4g}"
 
 
-def _pvalue(p: float) -> str:
-    return "n/a" if math.isnan(p) else "< 0.0001" if p < 0.0001 else f"{p:.4f}"
-
-
 def _interval(low: float, high: float) -> str:
     return "n/a" if math.isnan(low) else f"[{low:.4g}, {high:.4g}]"
-
-
-@dataclass(frozen=True)
-class SampleRatio:
-    """Units per arm against the planned split: a chi-square goodness-of-fit test."""
-
-    counts: dict[str, int]
-    planned: dict[str, float]
-    statistic: float
-    p_value: float
-
-    @property
-    def mismatch(self) -> bool:
-        """True when the split is too far from the plan to be chance (p < SRM_THRESHOLD)."""
-        return self.p_value < SRM_THRESHOLD
-
-    def sentence(self, noun: str = "units") -> str:
-        """The check in plain words, for people who will not read a p-value."""
-        counts = ", ".join(f"{arm} {n:,}" for arm, n in self.counts.items())
-        split = ":".join(f"{w:g}" for w in self.planned.values())
-        p = _pvalue(self.p_value)
-        head = f"Sample ratio: {noun} per arm {counts} against a planned {split} split (p = {p})"
-        if self.mismatch:
-            return (
-                f"{head}: SAMPLE-RATIO MISMATCH. The arms did not get their planned shares, so "
-                "the assignment, the logging or lost outcomes have biased them; do not trust "
-                "the differences until the cause is found."
-            )
-        return f"{head}: no mismatch."
 
 
 @dataclass(frozen=True)
@@ -224,46 +172,6 @@ def _first(values: Iterable[object], n: int = 5) -> str:
     return ", ".join(items[:n]) + (", ..." if len(items) > n else "")
 
 
-def welch(
-    treated: npt.ArrayLike, control: npt.ArrayLike, confidence: float = 0.95
-) -> tuple[float, float, float, float]:
-    """Welch's unequal-variance t test of mean(treated) - mean(control).
-
-    Returns (difference, low, high, two-sided p-value); the interval and p are NaN when an
-    arm has fewer than two values or neither arm varies.
-    """
-    a, b = np.asarray(treated, dtype=float), np.asarray(control, dtype=float)
-    diff = float(a.mean() - b.mean())
-    if a.size < 2 or b.size < 2:
-        return diff, math.nan, math.nan, math.nan
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se2 = float(va + vb)
-    if se2 == 0:
-        return diff, math.nan, math.nan, math.nan
-    df = se2**2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    se = math.sqrt(se2)
-    half = float(special.stdtrit(df, 0.5 + confidence / 2)) * se  # Student's t quantile
-    p = 2 * float(special.stdtr(df, -abs(diff) / se))  # two-sided tail
-    return diff, diff - half, diff + half, p
-
-
-def bootstrap_means(values: Floats, resamples: int, rng: np.random.Generator) -> Floats:
-    """Means of `resamples` resamples (with replacement) of the rows of `values` (n x m).
-
-    Returns a (resamples x m) array. One draw of rows serves every column, so the metrics of
-    a resample come from the same units. Works in batches to bound memory.
-    """
-    n = values.shape[0]
-    columns = np.ascontiguousarray(values.T)  # gathering from one column at a time is faster
-    out = np.empty((resamples, values.shape[1]))
-    step = max(1, 2_000_000 // n)
-    for start in range(0, resamples, step):
-        rows = rng.integers(0, n, size=(min(step, resamples - start), n))
-        for j, column in enumerate(columns):
-            out[start : start + rows.shape[0], j] = column[rows].mean(axis=1)
-    return out
-
-
 def choose_control(arms: Iterable[str], control: str | None = None) -> str:
     """The arm every other is compared with: `control`, else "followers", else the first."""
     names = sorted(set(arms))
@@ -274,23 +182,6 @@ def choose_control(arms: Iterable[str], control: str | None = None) -> str:
             )
         return control
     return DEFAULT_CONTROL if DEFAULT_CONTROL in names else names[0]
-
-
-def sample_ratio(
-    counts: Mapping[str, int], planned: Mapping[str, float] | None = None
-) -> SampleRatio:
-    """Chi-square goodness of fit of units per arm against the planned weights (default equal)."""
-    weights = dict(planned) if planned is not None else dict.fromkeys(counts, 1.0)
-    if set(weights) != set(counts) or any(w <= 0 for w in weights.values()):
-        raise TrainingError(
-            f"The planned split must give a weight > 0 to each arm ({', '.join(counts)}); "
-            f"got {', '.join(f'{k}={v:g}' for k, v in weights.items())}."
-        )
-    observed = np.array([counts[a] for a in counts], dtype=float)
-    share = np.array([weights[a] for a in counts]) / sum(weights.values())
-    chi2 = float(((observed - share * observed.sum()) ** 2 / (share * observed.sum())).sum())
-    p = float(special.chdtrc(len(counts) - 1, chi2))  # chi-square upper tail
-    return SampleRatio(dict(counts), {a: weights[a] for a in counts}, chi2, p)
 
 
 def analyse_experiment(
@@ -372,55 +263,3 @@ def analyse_experiment(
         planned_skipped=len(armed) - len(measured),
         unassigned_skipped=len(placements) - len(armed),
     )
-
-
-def sample_size(
-    lift: float, baseline_mean: float, baseline_sd: float, alpha: float = 0.05, power: float = 0.8
-) -> int:
-    """Units per arm to detect a relative `lift` of a mean with a two-sided two-sample test.
-
-    Normal approximation: n = 2 (z[1 - alpha/2] + z[power])^2 sd^2 / (lift * mean)^2, rounded
-    up. Inputs are the control's mean and sd of the per-unit ratio, for example estimated
-    from past campaigns with `baseline`.
-    """
-    if not (0 < alpha < 1 and 0 < power < 1):
-        raise TrainingError(f"alpha and power must be between 0 and 1; got {alpha} and {power}.")
-    effect = lift * baseline_mean
-    if effect == 0 or not baseline_sd > 0:
-        raise TrainingError(
-            "The lift and the baseline mean must be non-zero and the baseline sd > 0; got lift "
-            f"{lift:g}, mean {baseline_mean:g}, sd {baseline_sd:g}."
-        )
-    z = float(special.ndtri(1 - alpha / 2) + special.ndtri(power))  # normal quantiles
-    return math.ceil(2 * (z * baseline_sd / effect) ** 2)
-
-
-def baseline(
-    placements: pd.DataFrame, metric: str, unit: str = "campaign_id"
-) -> tuple[float, float, int]:
-    """Mean and sd across past units of `metric` per unit cost, and how many units.
-
-    Uses every placement whose `metric` is measured, whatever its arm.
-    """
-    past = placements[placements[metric].notna()].assign(arm="past")
-    ratios = unit_ratios(past, unit, [metric])[metric]
-    if len(ratios) < 2:
-        raise TrainingError(
-            f"Estimating the spread of {metric} per unit cost needs at least two past "
-            f"{unit} values with outcomes; found {len(ratios)}."
-        )
-    return float(ratios.mean()), float(ratios.std(ddof=1)), len(ratios)
-
-
-def assign_arm(unit_id: str, arms: Sequence[str], salt: str) -> str:
-    """The arm of one unit: sha256(salt + unit_id) as an integer, modulo the number of arms.
-
-    Deterministic and stateless: the same salt, id and arm list always give the same arm,
-    so anyone can recompute an assignment; a new salt gives a fresh randomisation.
-    """
-    if len(arms) < 2 or len(set(arms)) != len(arms) or not all(arms):
-        raise TrainingError(
-            f"Give at least two distinct, non-empty arm names; got {', '.join(arms) or 'none'}."
-        )
-    digest = hashlib.sha256((salt + unit_id).encode("utf-8")).hexdigest()
-    return arms[int(digest, 16) % len(arms)]
