@@ -31,19 +31,24 @@ assumes every candidate misses in the same direction) and an approximation.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
+    "OBJECTIVE_TARGETS",
     "RESOLUTION",
+    "Plan",
+    "Portfolio",
     "follower_portfolio",
     "follower_priority",
     "greedy_select",
     "knapsack",
     "objective_target",
     "objective_values",
+    "plan",
     "portfolio_roi",
     "portfolio_total",
     "spend_per_campaign",
@@ -214,9 +219,19 @@ def knapsack(values: npt.ArrayLike, costs: npt.ArrayLike, budget: float) -> Mask
     return max(fits, key=lambda m: float(v[m].sum()))
 
 
+OBJECTIVE_TARGETS: Mapping[str, str] = {
+    "clicks": "clicks",
+    "referrals": "referrals",
+    "conversions": "conversions",
+    "revenue": "revenue",
+    "roi": "revenue",
+}
+"""The predicted target each objective needs: `revenue` for `roi`, else the objective."""
+
+
 def objective_target(objective: str) -> str:
-    """The predicted target an objective needs: `revenue` for `roi`, else the objective."""
-    return "revenue" if objective == "roi" else objective
+    """The predicted target an objective needs (`OBJECTIVE_TARGETS`)."""
+    return OBJECTIVE_TARGETS[objective]
 
 
 def objective_values(objective: str, predictions: Mapping[str, Floats], costs: Floats) -> Floats:
@@ -255,3 +270,64 @@ def portfolio_roi(revenue: float, cost: float) -> float | None:
     portfolio has no return to speak of, so it gets None rather than a division by 0.
     """
     return (revenue - cost) / cost if cost > 0 else None
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Candidates bought within a budget: which, what they cost, their predicted totals.
+
+    `totals[target]` is (expected, low, high) by `portfolio_total`; `roi` is
+    `portfolio_roi` of the expected revenue, None without a revenue model.
+    """
+
+    mask: Mask
+    cost: float
+    totals: Mapping[str, tuple[float, float, float]]
+    roi: float | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The model's portfolio and the follower rule's, for the same candidates and budget.
+
+    `value` is what the model's portfolio maximises per candidate (`objective_values`).
+    """
+
+    value: Floats
+    model: Portfolio
+    follower_rule: Portfolio
+
+
+def plan(
+    objective: str,
+    predictions: Mapping[str, Floats],
+    costs: Floats,
+    followers: Floats,
+    budget: float,
+) -> Plan:
+    """Spend `budget` twice: by the model (`knapsack` on the objective) and by followers.
+
+    Takes the objective, the model's predictions per column (`T`, `T_low`, `T_high`
+    for each target T, as `ModelBundle.predict_arrays` returns them), each
+    candidate's cost and displayed followers, and the budget. Returns both portfolios
+    with their totals, so that a caller compares them without spending again.
+    """
+    targets = [t for t in predictions if f"{t}_low" in predictions]
+    value = objective_values(objective, predictions, costs)
+
+    def bought(mask: Mask) -> Portfolio:
+        totals = {
+            t: portfolio_total(
+                predictions[t], predictions[f"{t}_low"], predictions[f"{t}_high"], mask
+            )
+            for t in targets
+        }
+        cost = float(costs[mask].sum())
+        roi = portfolio_roi(totals["revenue"][0], cost) if "revenue" in totals else None
+        return Portfolio(mask=mask, cost=cost, totals=totals, roi=roi)
+
+    return Plan(
+        value=value,
+        model=bought(knapsack(value, costs, budget)),
+        follower_rule=bought(follower_portfolio(followers, costs, budget)),
+    )

@@ -23,7 +23,7 @@ from features.relevance import RecentCaptions, TopicVectorizer, captions_of, rel
 from features.resonance import resonance_features
 from features.track_record import fit_priors, track_features
 
-__all__ = ["FAMILIES", "FEATURES", "FeatureBuilder", "History", "family_of"]
+__all__ = ["FAMILIES", "FEATURES", "FeatureBuilder", "family_of"]
 
 FAMILIES = ("reach", "resonance", "relevance", "track")
 
@@ -145,15 +145,15 @@ class FeatureBuilder:
                 "This FeatureBuilder is not fitted yet. Call 'fit' before 'transform'."
             )
 
-    def history(self, data: Dataset, targets: pd.DataFrame) -> History:
-        """Step 1 of `transform`: the targets keyed by `_p`, their posts, the joined window."""
+    def _history(self, data: Dataset, targets: pd.DataFrame) -> History:
+        """The targets keyed by `_p`, their posts, and the joined look-back window."""
         self._check_fitted()
         frame = targets_frame(targets)
         posts = prepare_posts(data.posts)
         return History(frame, posts, join_history(frame, posts, self.lookback_days))
 
-    def campaign_free(self, data: Dataset, history: History) -> pd.DataFrame:
-        """Step 2: reach, resonance and track record, which do not depend on the campaign."""
+    def _campaign_free(self, data: Dataset, history: History) -> pd.DataFrame:
+        """Reach, resonance and track record: the families that do not depend on the campaign."""
         return pd.concat(
             [
                 reach_features(history.targets, history.joined, data.accounts),
@@ -170,27 +170,19 @@ class FeatureBuilder:
             axis=1,
         )
 
-    def relevance(self, history: History, campaigns: pd.DataFrame) -> pd.DataFrame:
-        """Step 3: relevance, the only family that depends on the campaign."""
-        self._check_fitted()
-        return relevance_features(history.targets, history.joined, campaigns, self.vectorizer_)
+    def _campaign_free_state(
+        self, data: Dataset, targets: pd.DataFrame
+    ) -> tuple[pd.DataFrame, RecentCaptions]:
+        """What `transform` computes for `targets` before it looks at their campaign.
 
-    def recent_captions(self, history: History) -> RecentCaptions:
-        """Step 3's campaign-free half: each target's recent captions and their profile.
-
-        A service keeps this for its accounts and completes relevance per request
-        with `features.relevance.relevance_scores` (the scores step 3 computes).
+        Returns the campaign-free families (one row per target, indexed 0..n-1) and
+        each target's recent captions, from which `features.relevance.relevance_scores`
+        completes relevance for any brief. `features.online` keeps this for every
+        known account, so a request computes relevance alone.
         """
-        self._check_fitted()
-        return captions_of(history.targets, history.joined, self.vectorizer_)
-
-    @staticmethod
-    def assemble(targets: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
-        """Step 4: the feature table, in the targets' order, from the families' frames."""
-        features = pd.concat(parts, axis=1).reindex(columns=list(FEATURES))
-        values = features.reindex(targets["_p"].to_numpy()).to_numpy(dtype=np.float64)
-        keys = targets[TARGET_KEYS].reset_index(drop=True)
-        return pd.concat([keys, pd.DataFrame(values, columns=list(FEATURES))], axis=1)
+        history = self._history(data, targets)
+        captions = captions_of(history.targets, history.joined, self.vectorizer_)
+        return self._campaign_free(data, history), captions
 
     def transform(self, data: Dataset, targets: pd.DataFrame | None = None) -> pd.DataFrame:
         """Build one feature row per target placement.
@@ -200,11 +192,14 @@ class FeatureBuilder:
         `data.placements`). Returns the targets' `placement_id`, `account_id`,
         `campaign_id` and `posted_at` followed by `FEATURES`, in the targets'
         order. Only posts before each target and past placements whose window had
-        closed by then reach its row. The steps (`history`, `campaign_free`,
-        `relevance`, `assemble`) are public so that a service can keep the
-        campaign-free part of its accounts' latest state and compute only
-        relevance per request, through the same functions.
+        closed by then reach its row.
         """
-        history = self.history(data, data.placements if targets is None else targets)
-        parts = [self.campaign_free(data, history), self.relevance(history, data.campaigns)]
-        return self.assemble(history.targets, parts)
+        history = self._history(data, data.placements if targets is None else targets)
+        relevance = relevance_features(
+            history.targets, history.joined, data.campaigns, self.vectorizer_
+        )
+        parts = [self._campaign_free(data, history), relevance]
+        features = pd.concat(parts, axis=1).reindex(columns=list(FEATURES))
+        values = features.reindex(history.targets["_p"].to_numpy()).to_numpy(dtype=np.float64)
+        keys = history.targets[TARGET_KEYS].reset_index(drop=True)
+        return pd.concat([keys, pd.DataFrame(values, columns=list(FEATURES))], axis=1)

@@ -18,12 +18,12 @@ from starlette.types import Scope
 
 from serving.body import BodyLimits, check_shape
 from serving.decisions import DecisionLog
-from serving.errors import ServingError
+from serving.errors import NotReadyError, ServingError
 from serving.invalid import MAX_ERRORS, describe
 from serving.middleware import ApiKeyGate, BoundedBody, Measure
 from serving.routes import router
 from serving.settings import ServingSettings, get_settings
-from serving.state import NotReadyError, freeze_heap, load_state
+from serving.state import freeze_heap, load_state
 
 __all__ = ["create_app"]
 

@@ -13,9 +13,10 @@ from features.errors import DataContractError, FeaturesError
 from features.io import read_table_file, write_table
 from features.moment import first_unobserved
 from features.validate import check_references, coerce_table
+from serving.errors import NotReadyError
 from serving.scoring import effective_time, score_placements
 from serving.settings import ServingSettings
-from serving.state import NotReadyError, data_dir_of, end_of_data, load_model, load_state
+from serving.state import data_dir_of, end_of_data, load_model, load_state
 from training.artifacts.bundle import ModelBundle
 
 __all__ = ["predict_file", "predict_file_dask"]

@@ -18,7 +18,13 @@ from typing import Any
 
 import ijson
 
-from serving.errors import ServingError
+from serving.errors import (
+    InvalidJSONError,
+    ServingError,
+    TooManyCandidatesError,
+    TooManyHistoryPostsError,
+    UndecodableBodyError,
+)
 
 __all__ = [
     "BodyLimits",
@@ -31,30 +37,6 @@ __all__ = [
 
 MAX_FIELDS = 16
 """Fields of any one object: the widest in the schema (a history post) has 10."""
-
-
-class TooManyCandidatesError(ServingError):
-    """More candidates than the configured limit."""
-
-    status_code = 413
-
-
-class TooManyHistoryPostsError(ServingError):
-    """More history posts in one request than the configured limit."""
-
-    status_code = 413
-
-
-class UndecodableBodyError(ServingError):
-    """The body is not UTF-8 text."""
-
-    status_code = 400
-
-
-class InvalidJSONError(ServingError):
-    """The body is not JSON, or not shaped like any request: names where."""
-
-    status_code = 422
 
 
 @dataclass(frozen=True)

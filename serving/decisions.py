@@ -22,7 +22,7 @@ from sqlalchemy import Column, MetaData, String, Table, Text, event, func, selec
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 
-from serving.errors import ServingError
+from serving.errors import DecisionLogError
 from training.tracking.database import connect, driver_reason, redacted
 
 __all__ = ["DecisionLog", "DecisionLogError", "database_url"]
@@ -45,13 +45,6 @@ decisions = Table(
     Column("candidates", Text, nullable=False),
     Column("outputs", Text, nullable=False),
 )
-
-
-class DecisionLogError(ServingError):
-    """The decision log cannot be opened or cannot take a record; the message is one sentence
-    naming the log and why."""
-
-    status_code = 503
 
 
 def database_url(location: str) -> str:

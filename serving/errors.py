@@ -1,8 +1,22 @@
-"""Errors of the serving layer."""
+"""Every error the serving layer raises on purpose, with the HTTP status and exit code it means.
+
+One module, so that what a client or a script can get back is read in one place.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ServingError"]
+__all__ = [
+    "DecisionLogError",
+    "InvalidJSONError",
+    "NotReadyError",
+    "ObjectiveError",
+    "ReloadError",
+    "ServingError",
+    "SettingsError",
+    "TooManyCandidatesError",
+    "TooManyHistoryPostsError",
+    "UndecodableBodyError",
+]
 
 
 class ServingError(Exception):
@@ -14,3 +28,58 @@ class ServingError(Exception):
 
     status_code = 500
     exit_code = 1
+
+
+class SettingsError(ServingError):
+    """An INFLUENCE_ variable the service cannot run with; the message names it and why."""
+
+    exit_code = 2
+
+
+class NotReadyError(ServingError):
+    """The service has no model or no data to answer with."""
+
+    status_code = 503
+
+
+class ReloadError(ServingError):
+    """A reload that could not finish; the previous model keeps serving."""
+
+    status_code = 503
+
+
+class DecisionLogError(ServingError):
+    """The decision log cannot be opened or cannot take a record; the message is one sentence
+    naming the log and why."""
+
+    status_code = 503
+
+
+class TooManyCandidatesError(ServingError):
+    """More candidates than the configured limit."""
+
+    status_code = 413
+
+
+class TooManyHistoryPostsError(ServingError):
+    """More history posts in one request than the configured limit."""
+
+    status_code = 413
+
+
+class UndecodableBodyError(ServingError):
+    """The body is not UTF-8 text."""
+
+    status_code = 400
+
+
+class InvalidJSONError(ServingError):
+    """The body is not JSON, or not shaped like any request: names where."""
+
+    status_code = 422
+
+
+class ObjectiveError(ServingError):
+    """The objective asks for a target the model does not predict."""
+
+    status_code = 422

@@ -12,11 +12,11 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from features.budget import portfolio_roi, portfolio_total
+from features.budget import Portfolio
 from features.builder import FAMILIES
 from serving import schemas
 from serving.scoring import Scored
-from serving.state import ServiceState
+from training.artifacts.bundle import ModelBundle
 
 __all__ = ["candidate_errors", "candidate_scores", "portfolio"]
 
@@ -28,7 +28,7 @@ def _finite(x: float) -> float | None:
 
 
 def candidate_scores(
-    state: ServiceState,
+    bundle: ModelBundle,
     scored: Scored,
     rows: npt.NDArray[np.intp],
     explain: int,
@@ -39,12 +39,10 @@ def candidate_scores(
     The first `explain` of them carry LightGBM's contributions per family for
     `explain_targets` (default: every target); the others carry none.
     """
-    targets = state.bundle.targets
+    targets = bundle.targets
     p = {k: v[rows].tolist() for k, v in scored.predictions.items()}
     shown = rows[:explain]
-    explained = (
-        state.bundle.contributions_arrays(scored.x[shown], explain_targets) if shown.size else {}
-    )
+    explained = bundle.contributions_arrays(scored.x[shown], explain_targets) if shown.size else {}
     parts = {t: values.tolist() for t, values in explained.items()}
     index, cost = scored.index[rows].tolist(), scored.cost[rows].tolist()
     out = []
@@ -73,21 +71,17 @@ def candidate_scores(
     return out
 
 
-def portfolio(scored: Scored, mask: npt.NDArray[np.bool_], targets: list[str]) -> schemas.Portfolio:
-    """The candidates `mask` selects, their cost and predicted totals with intervals."""
-    p = scored.predictions
-    totals = {}
-    for t in targets:
-        expected, low, high = portfolio_total(p[t], p[f"{t}_low"], p[f"{t}_high"], mask)
-        totals[t] = schemas.Estimate(expected=expected, low=low, high=high)
-    cost = float(scored.cost[mask].sum())
-    roi = portfolio_roi(totals["revenue"].expected, cost) if "revenue" in totals else None
+def portfolio(scored: Scored, bought: Portfolio) -> schemas.Portfolio:
+    """A planned portfolio (`features.budget.plan`) as the API shows it."""
     return schemas.Portfolio(
-        account_ids=[a for a, m in zip(scored.account_ids, mask, strict=True) if m],
-        indices=scored.index[mask].tolist(),
-        cost=cost,
-        totals=totals,
-        roi=roi,
+        account_ids=[a for a, m in zip(scored.account_ids, bought.mask, strict=True) if m],
+        indices=scored.index[bought.mask].tolist(),
+        cost=bought.cost,
+        totals={
+            t: schemas.Estimate(expected=e, low=lo, high=hi)
+            for t, (e, lo, hi) in bought.totals.items()
+        },
+        roi=bought.roi,
     )
 
 

@@ -1,76 +1,29 @@
-"""The API's routes: thin, each validates, calls one domain function, returns a model."""
+"""The API's routes: each parses, calls one use case (`serving.predict`, `serving.rank`),
+records the decision and returns; dependencies are in `serving.dependencies`."""
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-import numpy as np
-import pandas as pd
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter
 
-from features.budget import follower_portfolio, knapsack, objective_target, objective_values
-from features.builder import FEATURES
+from serving import predict as predicting
+from serving import rank as ranking
 from serving import schemas
-from serving.decisions import DecisionLog, DecisionLogError
-from serving.errors import ServingError
-from serving.responses import candidate_errors, candidate_scores, portfolio
-from serving.scoring import CandidateError, CandidateIn, Scored, score
-from serving.settings import ServingSettings
-from serving.state import NotReadyError, ServiceState, freeze_heap, load_state
+from serving.decisions import DecisionLog
+from serving.dependencies import Protected, SettingsDep, StateDep, refusals
+from serving.errors import DecisionLogError, NotReadyError, ReloadError
+from serving.state import ServiceState, freeze_heap, load_state
 
 __all__ = ["router"]
-
-
-async def settings_of(request: Request) -> ServingSettings:
-    """The settings the app was created with."""
-    settings: ServingSettings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[ServingSettings, Depends(settings_of)]
-
-
-async def require_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
-    """Documents the X-API-Key header in the OpenAPI schema; nothing more.
-
-    `serving.middleware.ApiKeyGate` checks the key, before the body is read: by the
-    time a dependency runs, FastAPI has read and parsed the body already.
-    """
-
-
-async def current_state(request: Request) -> ServiceState:
-    """The state in force when the request started; 503 with the reason if there is none."""
-    state: ServiceState | None = request.app.state.current
-    if state is None:
-        problem = str(request.app.state.problem).rstrip(".")
-        raise NotReadyError(f"The service is not ready: {problem}.")
-    return state
-
-
-StateDep = Annotated[ServiceState, Depends(current_state)]
-Protected = [Depends(require_key)]
-
-
-def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The documented error answers of a route, so that the OpenAPI schema tells the truth."""
-    what = {
-        400: (schemas.Problem, "The body cannot be decoded (not UTF-8 text)."),
-        401: (schemas.Problem, "Missing or wrong API key (when one is configured)."),
-        408: (schemas.Problem, "The body did not arrive within the upload timeout."),
-        413: (schemas.Problem, "Body over the size limit, too many candidates or posts."),
-        422: (schemas.InvalidRequest, "The request breaks the schema; says what and where."),
-        503: (schemas.Problem, "Not ready (says why), or too many requests at once."),
-    }
-    return {c: {"model": what[c][0], "description": what[c][1]} for c in codes}
 
 
 router = APIRouter()
@@ -112,20 +65,6 @@ async def model_info(state: StateDep) -> schemas.ModelInfo:
         data_as_of=state.as_of.isoformat(),
         accounts=len(state.posts_of),
     )
-
-
-def _candidates(request: schemas.PredictRequest) -> list[CandidateIn]:
-    # How many candidates and posts a request may hold is checked on its raw body
-    # (serving.body), before it is parsed.
-    return [
-        CandidateIn(
-            account_id=c.account_id,
-            cost=c.cost,
-            posted_at=pd.Timestamp(c.posted_at) if c.posted_at else None,
-            history=[h.model_dump() for h in c.history] if c.history else None,
-        )
-        for c in request.candidates
-    ]
 
 
 INLINE_CANDIDATES = 8
@@ -201,23 +140,8 @@ async def predict(
     body: schemas.PredictRequest, request: Request, state: StateDep, settings: SettingsDep
 ) -> schemas.PredictResponse:
     """Expected clicks, referrals, conversions and revenue per candidate, with ROI and why."""
-    response = await _run(body, _predict, body, state, settings)
+    response = await _run(body, predicting.predict, body, state, settings)
     return await _logged(request, "predict", state, body, response)
-
-
-def _predict(
-    body: schemas.PredictRequest, state: ServiceState, settings: ServingSettings
-) -> schemas.PredictResponse:
-    candidates = _candidates(body)
-    scored = score(state, body.campaign.model_dump(), candidates, settings.max_history_posts)
-    rows = np.arange(len(scored), dtype=np.intp)
-    response = schemas.PredictResponse(
-        request_id=uuid.uuid4().hex,
-        model_version=state.version,
-        scores=candidate_scores(state, scored, rows, explain=len(scored)),
-        errors=candidate_errors(scored),
-    )
-    return response
 
 
 @router.post(
@@ -230,76 +154,8 @@ async def rank(
     body: schemas.RankRequest, request: Request, state: StateDep, settings: SettingsDep
 ) -> schemas.RankResponse:
     """The portfolio within budget that maximises the objective, beside the follower rule's."""
-    response = await _run(body, _rank, body, state, settings)
+    response = await _run(body, ranking.rank, body, state, settings)
     return await _logged(request, "rank", state, body, response)
-
-
-def _rank(
-    body: schemas.RankRequest, state: ServiceState, settings: ServingSettings
-) -> schemas.RankResponse:
-    targets = state.bundle.targets
-    needed = objective_target(body.objective)
-    if needed not in targets:
-        raise ObjectiveError(
-            f"The objective {body.objective!r} needs a {needed} model; this model predicts "
-            f"{', '.join(targets)}."
-        )
-    candidates = _candidates(body)
-    scored = score(state, body.campaign.model_dump(), candidates, settings.max_history_posts)
-    scored = _first_of_each_account(scored, candidates)
-    cost = scored.cost
-    value = objective_values(body.objective, scored.predictions, cost)
-    chosen = knapsack(value, cost, body.budget)
-    follower = follower_portfolio(scored.x[:, FEATURES.index("reach_followers")], cost, body.budget)
-    # Highest expected objective first: the ones explained when `explain` cuts the list.
-    bought = np.flatnonzero(chosen)[np.argsort(-value[chosen], kind="stable")]
-    response = schemas.RankResponse(
-        request_id=uuid.uuid4().hex,
-        model_version=state.version,
-        objective=body.objective,
-        budget=body.budget,
-        portfolio=portfolio(scored, chosen, targets),
-        follower_rule=portfolio(scored, follower, targets),
-        chosen=candidate_scores(state, scored, bought, body.explain, explain_targets=[needed]),
-        errors=candidate_errors(scored),
-    )
-    return response
-
-
-def _first_of_each_account(scored: Scored, candidates: list[CandidateIn]) -> Scored:
-    """A portfolio buys an account once: a repeated account_id becomes an error entry.
-
-    The first occurrence is the candidate; the errors stay in request order.
-    """
-    first: dict[str, int] = {}
-    repeats: list[CandidateError] = []
-    for i, c in enumerate(candidates):
-        if c.account_id in first:
-            repeats.append(
-                CandidateError(
-                    i,
-                    c.account_id,
-                    f"repeats account_id {c.account_id!r} of candidates[{first[c.account_id]}]; "
-                    "a portfolio buys an account once",
-                )
-            )
-        else:
-            first[c.account_id] = i
-    kept = scored.take(~np.isin(scored.index, [e.index for e in repeats]))
-    kept.errors = sorted([*scored.errors, *repeats], key=lambda e: e.index)
-    return kept
-
-
-class ObjectiveError(ServingError):
-    """The objective asks for a target the model does not predict."""
-
-    status_code = 422
-
-
-class ReloadError(ServingError):
-    """A reload that could not finish; the previous model keeps serving."""
-
-    status_code = 503
 
 
 @router.post(

@@ -9,8 +9,10 @@ not by an empty window between today and next month.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -18,12 +20,19 @@ import pandas as pd
 
 from features.builder import FEATURES
 from features.io import Dataset
-from features.relevance import relevance_scores
 from serving.histories import check_histories
 from serving.state import ServiceState
 from training.artifacts.bundle import ModelBundle
 
-__all__ = ["CandidateError", "CandidateIn", "Scored", "effective_time", "score", "score_placements"]
+__all__ = [
+    "CandidateError",
+    "CandidateIn",
+    "Scored",
+    "candidates_from",
+    "effective_time",
+    "score",
+    "score_placements",
+]
 
 REQUEST_CAMPAIGN = "request"
 
@@ -38,6 +47,36 @@ class CandidateIn:
     cost: float
     posted_at: pd.Timestamp | None = None
     history: list[dict[str, Any]] | None = None
+
+
+class _CandidateFields(Protocol):
+    """What `candidates_from` reads of a request's candidate (the API schema's fields)."""
+
+    account_id: str
+    cost: float
+
+    @property
+    def posted_at(self) -> datetime | None: ...
+
+    @property
+    def history(self) -> Sequence[Any] | None: ...
+
+
+def candidates_from(items: Sequence[_CandidateFields]) -> list[CandidateIn]:
+    """The domain's candidates from the API's: times as Timestamps, history posts as dicts.
+
+    How many candidates and posts a request may hold is checked on its raw body
+    (`serving.body`), before it is parsed.
+    """
+    return [
+        CandidateIn(
+            account_id=c.account_id,
+            cost=c.cost,
+            posted_at=pd.Timestamp(c.posted_at) if c.posted_at else None,
+            history=[h.model_dump() for h in c.history] if c.history else None,
+        )
+        for c in items
+    ]
 
 
 @dataclass(frozen=True)
@@ -169,36 +208,14 @@ def _campaign_frame(campaign: dict[str, str]) -> pd.DataFrame:
     )
 
 
-def _latest_rows(state: ServiceState, campaign: dict[str, str], accounts: list[str]) -> Floats:
-    """Feature rows of known accounts as of the end of the data, from the cached state.
-
-    The campaign-free families are the cached rows; relevance is completed by the
-    builder's own scoring step over each account's cached recent captions.
-    """
-    latest = state.latest
-    slots = np.array([latest.row_of[a] for a in accounts], dtype=np.intp)
-    x = latest.free[slots]
-    one = np.zeros(slots.size, dtype=np.intp)
-    relevance = relevance_scores(
-        latest.captions.take(slots),
-        latest.brief(campaign["topic"]),
-        one,
-        [campaign["brand"].lower()],
-        one,
-    )
-    for name, values in relevance.items():
-        x[:, FEATURES.index(name)] = values
-    return x
-
-
 def score(
     state: ServiceState, campaign: dict[str, str], candidates: list[CandidateIn], max_posts: int
 ) -> Scored:
     """Predict every candidate that can be scored; list the others with their reason.
 
     Known accounts described as of the end of the data (no `posted_at`, or one in
-    the future) use the cached latest state; the rest go through the full
-    `transform`. Both give the same rows (tested).
+    the future) use the state's `features.online` snapshot; the rest go through the
+    full `transform`. Both give the same rows (tests/features/test_online.py).
     """
     fast = [
         i
@@ -212,7 +229,7 @@ def score(
     times: list[pd.Timestamp] = []
     errors: list[CandidateError] = []
     if fast:
-        blocks.append(_latest_rows(state, campaign, [candidates[i].account_id for i in fast]))
+        blocks.append(state.online.rows([candidates[i].account_id for i in fast], campaign))
         order += fast
         times += [state.as_of] * len(fast)
     if rest_index:

@@ -9,15 +9,9 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from serving.errors import ServingError
+from serving.errors import SettingsError
 
 __all__ = ["ServingSettings", "SettingsError", "get_settings", "read_settings"]
-
-
-class SettingsError(ServingError):
-    """An INFLUENCE_ variable the service cannot run with; the message names it and why."""
-
-    exit_code = 2
 
 
 class ServingSettings(BaseSettings):

@@ -7,29 +7,24 @@ swaps the reference, so a request that started on the old state finishes on it.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import scipy.sparse as sp
 
-from features.builder import FEATURES
 from features.errors import FeaturesError
 from features.io import Dataset, load_dataset
 from features.moment import observed_until
-from features.relevance import RecentCaptions
-from serving.errors import ServingError
+from features.online import OnlineFeatures
+from serving.errors import NotReadyError
 from serving.settings import ServingSettings
 from training.artifacts.bundle import ModelBundle, load_bundle
 from training.errors import TrainingError
 
 __all__ = [
-    "LatestState",
     "ServiceState",
     "data_dir_of",
     "end_of_data",
@@ -37,61 +32,6 @@ __all__ = [
     "load_model",
     "load_state",
 ]
-
-
-class NotReadyError(ServingError):
-    """The service has no model or no data to answer with."""
-
-    status_code = 503
-
-
-BRIEF_CACHE = 1024
-"""Campaign briefs whose TF-IDF rows a state keeps (vectorising one costs about 3 ms)."""
-
-
-@dataclass(frozen=True)
-class LatestState:
-    """Every known account as of the end of the data, computed once per load.
-
-    `free` holds each account's feature row (`row_of` gives its row) with the
-    campaign-free families (reach, resonance, track record) filled in and
-    relevance missing; `captions` the recent captions relevance is scored from
-    per request. Both come from `FeatureBuilder`'s own steps, so a row completed
-    with `relevance_scores` equals the row `transform` would build (tested).
-    `brief` returns a campaign topic's TF-IDF row, remembered per topic.
-    """
-
-    free: npt.NDArray[np.float64]
-    row_of: dict[str, int]
-    captions: RecentCaptions
-    brief: Callable[[str], sp.csr_matrix]
-
-
-def _latest(bundle: ModelBundle, data: Dataset, as_of: pd.Timestamp) -> LatestState:
-    accounts = sorted(set(data.posts["account_id"]))
-    targets = pd.DataFrame(
-        {
-            "placement_id": [f"latest/{a}" for a in accounts],
-            "account_id": accounts,
-            "campaign_id": "latest",
-            "posted_at": as_of,
-        }
-    )
-    builder = bundle.builder
-    history = builder.history(data, targets)
-    free = builder.campaign_free(data, history)
-    rows = free.reindex(index=range(len(accounts)), columns=list(FEATURES))
-
-    @lru_cache(maxsize=BRIEF_CACHE)
-    def brief(topic: str) -> sp.csr_matrix:
-        return builder.vectorizer_.transform(pd.Series([topic]))
-
-    return LatestState(
-        free=rows.to_numpy(dtype=np.float64),
-        row_of={a: i for i, a in enumerate(accounts)},
-        captions=builder.recent_captions(history),
-        brief=brief,
-    )
 
 
 @dataclass(frozen=True)
@@ -104,12 +44,12 @@ class ServiceState:
     as_of: pd.Timestamp
     posts_of: dict[str, npt.NDArray[np.intp]]
     placements_of: dict[str, npt.NDArray[np.intp]]
-    latest: LatestState
-
-    @property
-    def version(self) -> str:
-        """The model version being served."""
-        return str(self.manifest.get("version", "unknown"))
+    online: OnlineFeatures
+    """Every known account's campaign-free features as of `as_of` (`features.online`)."""
+    version: str
+    """The model version being served."""
+    targets: tuple[str, ...]
+    """What the model predicts, in training order."""
 
     def knows(self, account_id: str) -> bool:
         """Whether the account is in the service's data."""
@@ -230,7 +170,7 @@ def load_state(settings: ServingSettings) -> ServiceState:
         raise NotReadyError(f"no data: {e}") from e
     as_of = end_of_data(data.posts["posted_at"], data.placements, data_dir)
     try:
-        latest = _latest(bundle, data, as_of)
+        online = OnlineFeatures.build(bundle.builder, data, as_of)
     except Exception as e:  # a model that cannot describe this data must not crash start-up
         raise NotReadyError(
             f"the model cannot describe the data in {settings.data_dir}: {e}"
@@ -242,7 +182,9 @@ def load_state(settings: ServingSettings) -> ServiceState:
         as_of=as_of,
         posts_of=_index(data.posts),
         placements_of=_index(data.placements),
-        latest=latest,
+        online=online,
+        version=str(manifest.get("version", "unknown")),
+        targets=tuple(bundle.targets),
     )
 
 

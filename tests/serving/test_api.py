@@ -612,43 +612,6 @@ def test_api_batch_and_training_paths_agree(
         assert batch[target].iloc[0] == pytest.approx(offline[target].iloc[0], rel=1e-12)
 
 
-def test_cached_latest_state_gives_the_rows_transform_builds(trained: Path, tmp_path: Path) -> None:
-    from features.builder import FEATURES
-    from serving.scoring import CandidateIn, score
-    from serving.state import load_state
-
-    state = load_state(settings_for(trained, tmp_path))
-    accounts = sorted(state.latest.row_of)[:300]
-    last = state.data.campaigns.iloc[-1]
-    # The request's campaign and one of the data's own (its brand is mentioned in captions).
-    for campaign in (CAMPAIGN, {"brand": str(last["brand"]), "topic": str(last["topic"])}):
-        candidates = [CandidateIn(account_id=a, cost=100.0 + i) for i, a in enumerate(accounts)]
-        cached = score(state, campaign, candidates, 100)
-        targets = pd.DataFrame(
-            {
-                "placement_id": [f"candidate-{i}" for i in range(len(accounts))],
-                "account_id": accounts,
-                "campaign_id": "request",
-                "posted_at": state.as_of,
-                "cost": [c.cost for c in candidates],
-            }
-        )
-        data = state.history(accounts)
-        data = type(data)(
-            accounts=data.accounts,
-            posts=data.posts,
-            campaigns=pd.DataFrame(
-                {"campaign_id": ["request"], **{k: [v] for k, v in campaign.items()}}
-            ),
-            placements=data.placements,
-        )
-        full = state.bundle.builder.transform(data, targets)
-        assert cached.index.tolist() == list(range(len(accounts)))
-        np.testing.assert_array_equal(cached.x, full[list(FEATURES)].to_numpy(dtype=np.float64))
-        if campaign is not CAMPAIGN:  # the data's own brand: some captions mention it
-            assert np.nansum(cached.x[:, FEATURES.index("relevance_brand_mentions")]) > 0
-
-
 def test_loaded_state_is_kept_out_of_the_collector_and_freed_on_reload(
     trained: Path, tmp_path: Path
 ) -> None:

@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 
 from features.io import load_dataset
 from serving.app import create_app
-from serving.decisions import DecisionLog, DecisionLogError
+from serving.decisions import DecisionLog
+from serving.errors import DecisionLogError
 from serving.settings import ServingSettings
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture

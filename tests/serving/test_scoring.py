@@ -51,7 +51,7 @@ def post(day: int, **changes: Any) -> dict[str, Any]:
 
 
 def test_each_refused_history_keeps_its_own_error(state: ServiceState) -> None:
-    known = sorted(state.latest.row_of)[0]
+    known = sorted(state.online.row_of)[0]
     many = [post(d, posted_at=f"June {d}") for d in range(1, 9)]
     several = [
         post(1, likes=1.5, shares=-1),
@@ -152,7 +152,7 @@ def _as_sent(posts: pd.DataFrame) -> list[dict[str, Any]]:
 
 def test_many_histories_at_once_score_as_each_alone(state: ServiceState) -> None:
     posts = state.data.posts
-    accounts = sorted(state.latest.row_of)[:40]
+    accounts = sorted(state.online.row_of)[:40]
     candidates = [
         CandidateIn(f"copy-of-{a}", 50.0 + k, None, _as_sent(posts[posts["account_id"] == a]))
         for k, a in enumerate(accounts)

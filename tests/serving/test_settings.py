@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from serving.settings import SettingsError, read_settings
+from serving.errors import SettingsError
+from serving.settings import read_settings
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]  # the `influence_cli` fixture
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,8 @@ import pytest
 
 from features.builder import FEATURES, FeatureBuilder
 from features.io import Dataset, load_dataset
-from serving.state import NotReadyError, load_model
+from serving.errors import NotReadyError
+from serving.state import load_model
 from training.artifacts.bundle import (
     FOLDER_MANIFEST,
     BundleError,
