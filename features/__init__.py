@@ -1,31 +1,61 @@
 """Feature layer: the data contract, validation, the simulator, the budget rules and
-point-in-time features."""
+point-in-time features.
+
+The library API (docs/python-api.md): `load_dataset(path)` or `validate_tables(...)` for
+a validated `Dataset`; `FeatureBuilder` for point-in-time features; `OnlineFeatures`
+for every known account's latest row; the budget rules. `FeatureBuilder` and
+`OnlineFeatures` (scikit-learn and SciPy behind them) are imported on first use, so
+that `import features` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from features.budget import (
     follower_portfolio,
     greedy_select,
     knapsack,
+    plan,
     portfolio_total,
     spend_per_campaign,
 )
 from features.contract import OUTCOMES, TABLES
 from features.errors import DataContractError, FeaturesError, NotFittedError, Problem, Rule
-from features.io import Dataset, load_dataset, validate_directory
+from features.io import Dataset, load_dataset, validate_directory, validate_tables
+
+if TYPE_CHECKING:
+    from features.builder import FeatureBuilder
+    from features.online import OnlineFeatures
 
 __all__ = [
     "OUTCOMES",
     "TABLES",
     "DataContractError",
     "Dataset",
+    "FeatureBuilder",
     "FeaturesError",
     "NotFittedError",
+    "OnlineFeatures",
     "Problem",
     "Rule",
     "follower_portfolio",
     "greedy_select",
     "knapsack",
     "load_dataset",
+    "plan",
     "portfolio_total",
     "spend_per_campaign",
     "validate_directory",
+    "validate_tables",
 ]
+
+_LAZY = {"FeatureBuilder": "features.builder", "OnlineFeatures": "features.online"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import `FeatureBuilder` or `OnlineFeatures` the first time it is asked for."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'features' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)

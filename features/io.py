@@ -35,6 +35,7 @@ __all__ = [
     "not_a_directory",
     "read_table_file",
     "validate_directory",
+    "validate_tables",
     "write_table",
 ]
 
@@ -127,9 +128,9 @@ def _check(
     if not data_dir.is_dir():
         return {}, [not_a_directory(data_dir)], []
     problems: list[Problem] = []
-    tables: dict[str, pd.DataFrame] = {}
+    raws: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
-    for name, spec in TABLES.items():
+    for name in TABLES:
         path, missing = _locate(data_dir, name)
         if path is None:
             problems += [missing] if missing else []
@@ -139,16 +140,58 @@ def _check(
         if raw is None:
             problems += [unreadable] if unreadable else []
             continue
-        typed, found = coerce_table(spec, raw, path.name)
-        problems += found
-        tables[name] = typed
+        raws[name] = raw
+    tables, found, warnings = _check_frames(raws, files, now, complete=not problems)
+    return tables, problems + found, warnings
+
+
+def _check_frames(
+    raws: dict[str, pd.DataFrame],
+    files: dict[str, str],
+    now: pd.Timestamp | None,
+    complete: bool = True,
+) -> tuple[dict[str, pd.DataFrame], list[Problem], list[Problem]]:
+    """Type and check the tables read (in `TABLES` order); then references and warnings.
+
+    `files[name]` names each table in its problems. References across tables are
+    checked only when all four tables were read (`complete`).
+    """
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for name, spec in TABLES.items():
+        if name in raws:
+            typed, found = coerce_table(spec, raws[name], files[name])
+            problems += found
+            tables[name] = typed
     warnings: list[Problem] = []
-    if len(tables) == len(TABLES):
+    if complete and len(tables) == len(TABLES):
         problems += check_references(tables, files)
         if not problems:
             warnings = history_warnings(tables["posts"], tables["placements"], files["placements"])
             warnings += future_warnings(tables["posts"], tables["placements"], files, now)
     return tables, problems, warnings
+
+
+def validate_tables(
+    *,
+    accounts: pd.DataFrame,
+    posts: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    placements: pd.DataFrame,
+    now: pd.Timestamp | None = None,
+) -> Dataset:
+    """Validate four in-memory tables against the contract; return them typed.
+
+    The notebook's `load_dataset`: the same rules, problems and warnings as
+    `validate_directory`, each problem naming its table (`accounts`, ...) where a
+    directory would name its file. Raises DataContractError listing every problem.
+    """
+    raws = {"accounts": accounts, "posts": posts, "campaigns": campaigns}
+    raws["placements"] = placements
+    tables, problems, warnings = _check_frames(raws, {name: name for name in TABLES}, now)
+    if problems:
+        raise DataContractError(problems)
+    return Dataset(**tables, warnings=tuple(warnings))
 
 
 def validate_directory(
