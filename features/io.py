@@ -59,6 +59,22 @@ class Dataset:
             h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
         return h.hexdigest()
 
+    def known_until(self, until: pd.Timestamp | None) -> Dataset:
+        """The data as it stood at `until`: later posts and placements dropped.
+
+        Outcomes of placements whose attribution window was still open at `until`
+        are kept: a time split decides which outcomes may be used for what.
+        """
+        if until is None:
+            return self
+        return Dataset(
+            accounts=self.accounts,
+            posts=self.posts[self.posts["posted_at"] < until],
+            campaigns=self.campaigns,
+            placements=self.placements[self.placements["posted_at"] < until],
+            warnings=self.warnings,
+        )
+
 
 def account_buckets(account_ids: pd.Series, buckets: int) -> npt.NDArray[np.int64]:
     """A stable bucket in 0..buckets-1 per account id: the same id, the same bucket, anywhere.

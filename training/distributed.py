@@ -3,7 +3,7 @@
 The same steps, split, baselines, metrics, intervals, MLflow run, registry and
 bundle as `training.pipeline.train`, which this module calls with two engine parts:
 
-- `DaskSource`: the data validated and partitioned by `features.distributed` (posts
+- `features.distributed.DaskTables`: the data validated and partitioned (posts
   stay on the workers), the feature state fitted once over the partitions, the
   feature tables built per partition of accounts and gathered: one row per
   placement, small beside the posts they summarise.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import importlib
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,21 +32,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.builder import FeatureBuilder
 from features.distributed import (
-    PartitionedData,
-    fit_builder,
-    load_partitioned,
-    transform,
+    DaskTables,
     worker_addresses,
 )
-from features.moment import first_unobserved, observed_until
 from training.errors import TrainingError
 from training.fitting import Refit, TrainConfig
 from training.pipeline import TrainResult, train
 from training.settings import TrainingSettings
 
-__all__ = ["METRIC_TOLERANCE", "DaskSource", "dask_refit", "train_on_dask"]
+__all__ = ["METRIC_TOLERANCE", "dask_refit", "train_on_dask"]
 
 METRIC_TOLERANCE = {"actions_per_cost": 0.10, "spearman": 0.04}
 """How far the Dask engine's held-out metrics may be from the pandas engine's on the
@@ -63,43 +57,6 @@ with seed 1 was 7.3% and 0.012 from the pandas run with seed 1 (7.9% in another 
 and at most 4.1% and 0.022 from the other two seeds. On a 300-account world (about
 120 later placements) the metrics are noisier still, so the test uses the larger one.
 """
-
-
-@dataclass(frozen=True)
-class DaskSource:
-    """`training.source.FeatureSource` over data partitioned on a Dask cluster."""
-
-    data: PartitionedData
-
-    @classmethod
-    def load(cls, client: Any, data_dir: Path, until: pd.Timestamp | None) -> DaskSource:
-        """Validate `data_dir` on the cluster behind `client`; keep it as it stood at `until`."""
-        return cls(load_partitioned(client, data_dir).known_until(until))
-
-    @property
-    def placements(self) -> pd.DataFrame:
-        """The placements table (on the driver)."""
-        return self.data.placements
-
-    def as_of(self, until: pd.Timestamp | None, now: pd.Timestamp | None = None) -> pd.Timestamp:
-        """`until`, or the latest observed post (found per partition) or placement."""
-        if until is not None:
-            return until
-        # Each partition's latest post up to now: the one `observed_until` would keep.
-        latest_post = self.data.known_until(first_unobserved(now)).latest_post()
-        return observed_until(pd.Series([latest_post]), self.data.placements, now)
-
-    def digest(self) -> str:
-        """The digest the pandas engine computes for the same data."""
-        return self.data.digest()
-
-    def fit(self, window_days: int, until: pd.Timestamp | None) -> FeatureBuilder:
-        """The feature state, fitted once over the partitions (equal to the pandas fit)."""
-        return fit_builder(self.data, FeatureBuilder(attribution_window_days=window_days), until)
-
-    def transform(self, builder: FeatureBuilder, targets: pd.DataFrame) -> pd.DataFrame:
-        """The feature table of `targets`, built per partition of accounts."""
-        return transform(self.data, builder, targets)
 
 
 def dask_refit(client: Any) -> Refit:
@@ -165,6 +122,6 @@ def train_on_dask(
         config,
         settings,
         progress,
-        load=partial(DaskSource.load, client),
+        load=partial(DaskTables.load, client),
         refit=dask_refit(client),
     )

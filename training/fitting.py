@@ -33,6 +33,7 @@ import pandas as pd
 
 from features.builder import FAMILIES
 from features.contract import OUTCOMES
+from features.engine import Tables, as_tables
 from features.io import Dataset
 from training.artifacts.bundle import ModelBundle, TargetModel
 from training.errors import TrainingError
@@ -47,7 +48,6 @@ from training.learners.boosters import (
 )
 from training.learners.intervals import ConformalInterval, calibrate
 from training.learners.sparse import kept_targets, too_few_reason
-from training.source import FeatureSource, as_source
 
 __all__ = [
     "INNER_VALIDATION_SHARE",
@@ -150,7 +150,7 @@ def _stopping_masks(
 
 
 def fit(
-    data: Dataset | FeatureSource,
+    data: Dataset | Tables,
     config: TrainConfig = TrainConfig(),  # frozen: one shared default is safe
     *,
     until: pd.Timestamp | None = None,
@@ -160,7 +160,7 @@ def fit(
 ) -> ModelBundle:
     """Fit the feature state, a booster and two baselines per target; return the bundle.
 
-    Takes a validated `Dataset` (or a `FeatureSource`, the Dask engine's), the
+    Takes a validated `Dataset` (or a `Tables`, the Dask engine's), the
     configuration, the moment to fit as of (None: everything known at
     `config.until`), optionally the rounds and intervals chosen on held-out campaigns,
     how a booster is refitted (this machine by default) and a callback told each step
@@ -169,7 +169,7 @@ def fit(
     Raises TrainingError with a plain sentence when too few outcomes are known.
     """
     config.check()
-    source = as_source(data)
+    source = as_tables(data)
     by = until if until is not None else source.as_of(config.until)
     asked = list(tuning.rounds) if tuning is not None else list(config.targets)
     rows = outcomes_known(source.placements, asked, config.window_days, by)

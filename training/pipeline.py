@@ -23,6 +23,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from features.builder import FEATURES
+from features.engine import PandasTables, Tables
 from features.io import Dataset
 from features.simulate import TRUTH_FILE
 from training.artifacts.bundle import ModelBundle, write_manifest
@@ -30,12 +31,10 @@ from training.artifacts.registry import Decision, promote
 from training.artifacts.run_log import has_champion, log_evaluation, log_model
 from training.evaluation.holdout import evaluate, holdout_split
 from training.evaluation.metrics import Evaluation
-from training.evaluation.split import known_until
 from training.fitting import Refit, TrainConfig, fit, local_refit
 from training.learners.boosters import params_for
 from training.learners.importance import family_shares, importance_table
 from training.settings import TrainingSettings
-from training.source import FeatureSource, PandasSource
 from training.tracking.runs import fail_stale_runs, process_tags
 from training.tracking.store import use_tracking
 
@@ -63,7 +62,7 @@ def train(
     config: TrainConfig,
     settings: TrainingSettings,
     progress: Callable[[str], None] = lambda _: None,
-    load: Callable[[Path, pd.Timestamp | None], FeatureSource] = PandasSource.load,
+    load: Callable[[Path, pd.Timestamp | None], Tables] = PandasTables.load,
     refit: Refit = local_refit,
 ) -> TrainResult:
     """Train, evaluate against the baselines, log, register and maybe promote.
@@ -81,9 +80,9 @@ def train(
     # The store first: one that cannot be used should fail now, not after minutes of training.
     client = MlflowClient(tracking_uri=_tracking(settings))
     progress("Validating the data")
-    source: FeatureSource
+    source: Tables
     if isinstance(data, Dataset):
-        source, truth, data_dir = PandasSource(known_until(data, config.until)), None, None
+        source, truth, data_dir = PandasTables(data.known_until(config.until)), None, None
     else:
         source, truth, data_dir = load(data, config.until), _truth(data), data
     split = holdout_split(source, config)

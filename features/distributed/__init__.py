@@ -24,6 +24,7 @@ placements of bucket i go with the posts of bucket i.
   (`pooled_priors`), so every sum is the same sum. Transform is
   `FeatureBuilder.transform`, unchanged, per bucket (it is partition-invariant),
   with the fitted builder sent to the workers; rows come back in the targets' order.
+- `tables`: `DaskTables`, the engine seam's (`features.engine.Tables`) Dask side.
 
 The names below are the engine's API, used by training, serving and the benchmarks.
 Nothing here starts a cluster at import: Dask is imported inside the functions.
@@ -33,9 +34,11 @@ from features.distributed.cluster import INSTALL_HINT, dask_client, require_dask
 from features.distributed.fitting import fit_builder, map_buckets, transform
 from features.distributed.loading import load_partitioned
 from features.distributed.partitioned import PartitionedData
+from features.distributed.tables import DaskTables
 
 __all__ = [
     "INSTALL_HINT",
+    "DaskTables",
     "PartitionedData",
     "dask_client",
     "fit_builder",

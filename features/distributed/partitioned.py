@@ -31,7 +31,7 @@ class PartitionedData:
     `accounts`, `campaigns` and `placements` are typed frames on the driver; `posts`
     holds one future per bucket: the typed posts of the accounts of that bucket,
     indexed by their row in the posts table. `until`, when set, hides posts and
-    placements from then on (as `training.evaluation.split.known_until` does).
+    placements from then on (as `features.io.Dataset.known_until` does).
     """
 
     client: Any

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from features import load_dataset, validate_directory
+from features.engine import PandasTables
 from features.moment import observed_until
-from training.source import PandasSource
 
 NOW = pd.Timestamp("2026-12-01T00:00:00Z")
 
@@ -47,8 +47,8 @@ def test_planned_and_future_rows_do_not_move_the_moment(data: Path) -> None:
     loaded = load_dataset(data)
     assert observed_until(loaded.posts["posted_at"], loaded.placements, NOW) == end
     # Training's moment (no --until) is the same; --until still wins.
-    assert PandasSource(loaded).as_of(None, NOW) == end
-    assert PandasSource(loaded).as_of(NOW, NOW) == NOW
+    assert PandasTables(loaded).as_of(None, NOW) == end
+    assert PandasTables(loaded).as_of(NOW, NOW) == NOW
     # A placement whose outcome arrived counts, whichever outcome it is.
     clicks_only = ("referrals", "conversions", "revenue")
     _append(

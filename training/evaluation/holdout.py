@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from features.engine import Tables, as_tables
 from features.io import Dataset
 from training.artifacts.bundle import ModelBundle, TargetModel
 from training.evaluation.metrics import Evaluation, evaluate_target
@@ -22,7 +23,6 @@ from training.evaluation.split import TimeSplit, time_split
 from training.fitting import TrainConfig, Tuning, power_of
 from training.learners.boosters import followers_frame, model_frame
 from training.learners.intervals import calibrate
-from training.source import FeatureSource, as_source
 
 __all__ = ["Holdout", "evaluate", "holdout_split", "policy_predictions"]
 
@@ -47,14 +47,14 @@ def policy_predictions(
     }
 
 
-def holdout_split(data: Dataset | FeatureSource, config: TrainConfig) -> TimeSplit:
+def holdout_split(data: Dataset | Tables, config: TrainConfig) -> TimeSplit:
     """The split `train` judges on: the latest `validation_share` of the campaigns validate.
 
     Only placements whose attribution window had closed when the data stands (its
     latest observed event, or `config.until`) take part: a later outcome is still
     accruing. Raises TrainingError when there are too few campaigns to split.
     """
-    source = as_source(data)
+    source = as_tables(data)
     return time_split(
         source.placements,
         list(config.targets),
@@ -93,7 +93,7 @@ class Holdout:
 
 def evaluate(
     bundle: ModelBundle,
-    data: Dataset | FeatureSource,
+    data: Dataset | Tables,
     split: TimeSplit,
     *,
     seed: int = 0,
@@ -106,7 +106,7 @@ def evaluate(
     fitted from, the split, the bootstrap seed, the budget share and, for simulated
     data, the expected outcomes (`truth.parquet`). Returns a `Holdout`.
     """
-    source = as_source(data)
+    source = as_tables(data)
     valid = split.valid.reset_index(drop=True)
     table = source.transform(bundle.builder, split.valid)
     evaluations: dict[str, Evaluation] = {}

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from features.io import Dataset
 from training.errors import TrainingError
 from training.learners.sparse import too_few_reason
 
-__all__ = ["TimeSplit", "known_until", "time_split"]
+__all__ = ["TimeSplit", "time_split"]
 
 MIN_CAMPAIGNS = 4
 
@@ -40,23 +39,6 @@ class TimeSplit:
             "valid_campaigns": self.valid["campaign_id"].nunique(),
             "cutoff": self.cutoff.isoformat(),
         }
-
-
-def known_until(data: Dataset, until: pd.Timestamp | None) -> Dataset:
-    """The data as it stood at `until`: later posts and placements dropped.
-
-    Outcomes of placements whose attribution window was still open at `until`
-    are kept: the split below decides which outcomes may be used for what.
-    """
-    if until is None:
-        return data
-    return Dataset(
-        accounts=data.accounts,
-        posts=data.posts[data.posts["posted_at"] < until],
-        campaigns=data.campaigns,
-        placements=data.placements[data.placements["posted_at"] < until],
-        warnings=data.warnings,
-    )
 
 
 def time_split(

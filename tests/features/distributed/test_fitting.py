@@ -35,12 +35,10 @@ def test_feature_table_and_state_equal_the_pandas_engine(
 def test_fit_until_a_cutoff_equals_the_pandas_engine(
     both: tuple[Dataset, PartitionedData],
 ) -> None:
-    from training.evaluation.split import known_until
-
     data, parted = both
     until = pd.Timestamp("2025-07-01", tz="UTC")
     cutoff = pd.Timestamp("2025-06-01", tz="UTC")
-    past, parted_past = known_until(data, until), parted.known_until(until)
+    past, parted_past = data.known_until(until), parted.known_until(until)
     single = FeatureBuilder().fit(past, until=cutoff)
     spread = fit_builder(parted_past, FeatureBuilder(), until=cutoff)
     assert_same_state(single, spread)

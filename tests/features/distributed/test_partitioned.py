@@ -17,8 +17,6 @@ def test_digest_and_latest_post_equal_the_pandas_engine(
 
 
 def test_known_until_equals_the_pandas_engine(both: tuple[Dataset, PartitionedData]) -> None:
-    from training.evaluation.split import known_until
-
     data, parted = both
     until = pd.Timestamp("2025-07-01", tz="UTC")
-    assert parted.known_until(until).digest() == known_until(data, until).digest()
+    assert parted.known_until(until).digest() == data.known_until(until).digest()

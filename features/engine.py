@@ -1,12 +1,15 @@
-"""Where a fit reads placements and builds features: one machine, or a cluster.
+"""The engine seam: where the tables are held and features built, one machine or a cluster.
 
-`FeatureSource` is the seam between the fitting code and the engine that holds the
-data: `PandasSource` keeps every table in this process; `training.distributed`'s
-`DaskSource` keeps the posts on the workers. Both give the same feature tables.
+`Tables` is what fitting, evaluation and training need of the data, whichever engine
+holds it: `PandasTables` keeps every table in this process; `features.distributed`'s
+`DaskTables` keeps the posts on the workers. Both give the same feature tables, the
+same moment and the same digest (tests/features/distributed/). `Engine` names the
+choice; the CLI parses `--engine` into it once and passes the tables down.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -16,12 +19,18 @@ import pandas as pd
 from features.builder import FeatureBuilder
 from features.io import Dataset, load_dataset
 from features.moment import observed_until
-from training.evaluation.split import known_until
 
-__all__ = ["FeatureSource", "PandasSource", "as_source"]
+__all__ = ["Engine", "PandasTables", "Tables", "as_tables"]
 
 
-class FeatureSource(Protocol):
+class Engine(enum.Enum):
+    """Where the tables are held: this process's memory, or a Dask cluster's workers."""
+
+    PANDAS = "pandas"
+    DASK = "dask"
+
+
+class Tables(Protocol):
     """The data as known, and `FeatureBuilder.fit` / `.transform` over all of it.
 
     `placements` is the placements table (on the driver); `fit` and `transform` are
@@ -51,15 +60,15 @@ class FeatureSource(Protocol):
 
 
 @dataclass(frozen=True)
-class PandasSource:
+class PandasTables:
     """The pandas engine: every table in this process's memory."""
 
     data: Dataset
 
     @classmethod
-    def load(cls, data_dir: Path, until: pd.Timestamp | None) -> PandasSource:
+    def load(cls, data_dir: Path, until: pd.Timestamp | None) -> PandasTables:
         """Validate and load `data_dir` as it stood at `until`."""
-        return cls(known_until(load_dataset(data_dir), until))
+        return cls(load_dataset(data_dir).known_until(until))
 
     @property
     def placements(self) -> pd.DataFrame:
@@ -85,6 +94,6 @@ class PandasSource:
         return builder.transform(self.data, targets)
 
 
-def as_source(data: Dataset | FeatureSource) -> FeatureSource:
-    """A `Dataset` as the pandas engine's source; any other source as it is."""
-    return PandasSource(data) if isinstance(data, Dataset) else data
+def as_tables(data: Dataset | Tables) -> Tables:
+    """A `Dataset` as the pandas engine's tables; any other engine's tables as they are."""
+    return PandasTables(data) if isinstance(data, Dataset) else data
