@@ -9,10 +9,11 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
@@ -25,11 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = SimulationConfig(accounts=60, campaigns=6, days=90, candidates=10, seed=3)
 
 # CI (which sets CI=true) draws the same examples on every run, so that its verdict on a
-# commit is repeatable; a developer's runs keep exploring new ones, and keep what fails
-# in .hypothesis/.
+# commit is repeatable. A developer's runs keep exploring new ones and keep what fails in
+# the checkout's own .hypothesis/ (wherever pytest is started), so that the next run
+# replays a failure first.
 settings.register_profile("ci", derandomize=True, database=None)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+settings.register_profile("dev", database=DirectoryBasedExampleDatabase(ROOT / ".hypothesis"))
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 # Modules whose tests fit models or start a Dask cluster themselves; with the tests that use
 # the session's trained workspace they are marked `model`, which `make test-fast` leaves out.
@@ -51,11 +53,25 @@ FITS_MODELS = frozenset(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark `model` every test that trains (itself or through the `trained` fixture)."""
+    """Mark `model` every test that trains (itself or through the `trained` fixture), and
+    `slow` every end-to-end test (tests/e2e/)."""
     for item in items:
-        module = item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+        path = item.nodeid.split("::")[0]
+        module = path.rsplit("/", 1)[-1].removesuffix(".py")
         if module in FITS_MODELS or "trained" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.model)
+        if path.startswith("tests/e2e/"):  # real processes, crashes, load: slow by nature
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[Any]:
+    """One local Dask cluster (two worker processes of one thread) for the whole session:
+    starting one costs seconds, and every Dask test can share it."""
+    from features.distributed import dask_client
+
+    with dask_client(workers=2) as c:
+        yield c
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ the tolerance between two pandas runs that differ only in their seed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.distributed import dask_client
 from serving.batch import predict_file, predict_file_dask
 from serving.settings import ServingSettings
 from training.artifacts.bundle import ModelBundle, load_bundle
@@ -29,10 +27,9 @@ from training.tracking.store import use_tracking
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    """Two worker processes of one thread each, for the whole module."""
-    with dask_client(workers=2) as c:
-        yield c
+def client(dask_cluster: Any) -> Any:
+    """The session's local cluster (tests/conftest.py)."""
+    return dask_cluster
 
 
 @pytest.fixture(scope="module")

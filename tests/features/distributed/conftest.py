@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from features.distributed import PartitionedData, dask_client, load_partitioned
+from features.distributed import PartitionedData, load_partitioned
 from features.io import Dataset, load_dataset
 from features.simulate import SimulationConfig, simulate_world, write_world
 
 WORLD = SimulationConfig(accounts=300, campaigns=20, days=240, candidates=20, seed=11)
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    """Two worker processes of one thread each, for the whole module."""
-    with dask_client(workers=2) as c:
-        yield c
+@pytest.fixture(scope="session")
+def client(dask_cluster: Any) -> Any:
+    """The session's local cluster (tests/conftest.py)."""
+    return dask_cluster
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +28,7 @@ def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def both(client: Any, world_dir: Path) -> tuple[Dataset, PartitionedData]:
     """The world loaded by the pandas engine and by the Dask engine."""
     return load_dataset(world_dir), load_partitioned(client, world_dir)
