@@ -228,7 +228,27 @@ def test_too_few_campaigns_is_one_clear_sentence(
         match=r"Targets must be among clicks, referrals, conversions, revenue; got likes\.",
     ):
         TrainConfig(targets=("likes",)).check()
-    assert np.isfinite(1.0)
+
+
+def test_a_fit_that_fails_inside_the_run_leaves_it_failed(tmp_path: Path) -> None:
+    # Ten campaigns, half validated: 3 earlier ones have closed windows at the cutoff,
+    # enough to split but too few for the earlier fit to choose its rounds on (4), which
+    # is found only inside the run.
+    write_world(
+        simulate_world(SimulationConfig(accounts=60, campaigns=10, candidates=8, seed=2)),
+        tmp_path / "w",
+    )
+    settings = TrainingSettings.under(tmp_path)
+    config = TrainConfig(targets=("clicks",), validation_share=0.5)
+    with pytest.raises(TrainingError, match=r"^Fitting needs placements with outcomes"):
+        train(tmp_path / "w", config, settings)
+    client = MlflowClient(tracking_uri=settings.tracking_uri())
+    experiment = client.get_experiment_by_name(settings.experiment)
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    assert [r.info.status for r in runs] == ["FAILED"]
+    assert runs[0].data.params["validation_share"] == "0.5"  # logged before the fit began
+    assert not list(settings.models_dir.glob("*.json"))  # and nothing was exported
 
 
 def test_placements_whose_window_is_still_open_are_not_validated_on(workspace: Path) -> None:
