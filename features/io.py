@@ -144,9 +144,9 @@ def _check(
     if not data_dir.is_dir():
         return {}, [not_a_directory(data_dir)], []
     problems: list[Problem] = []
-    raws: dict[str, pd.DataFrame] = {}
+    tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
-    for name in TABLES:
+    for name, spec in TABLES.items():
         path, missing = _locate(data_dir, name)
         if path is None:
             problems += [missing] if missing else []
@@ -156,36 +156,28 @@ def _check(
         if raw is None:
             problems += [unreadable] if unreadable else []
             continue
-        raws[name] = raw
-    tables, found, warnings = _check_frames(raws, files, now, complete=not problems)
+        typed, found = coerce_table(spec, raw, path.name)
+        problems += found
+        tables[name] = typed
+    found, warnings = _across_tables(tables, files, now, clean=not problems)
     return tables, problems + found, warnings
 
 
-def _check_frames(
-    raws: dict[str, pd.DataFrame],
+def _across_tables(
+    tables: dict[str, pd.DataFrame],
     files: dict[str, str],
     now: pd.Timestamp | None,
-    complete: bool = True,
-) -> tuple[dict[str, pd.DataFrame], list[Problem], list[Problem]]:
-    """Type and check the tables read (in `TABLES` order); then references and warnings.
-
-    `files[name]` names each table in its problems. References across tables are
-    checked only when all four tables were read (`complete`).
-    """
-    problems: list[Problem] = []
-    tables: dict[str, pd.DataFrame] = {}
-    for name, spec in TABLES.items():
-        if name in raws:
-            typed, found = coerce_table(spec, raws[name], files[name])
-            problems += found
-            tables[name] = typed
-    warnings: list[Problem] = []
-    if complete and len(tables) == len(TABLES):
-        problems += check_references(tables, files)
-        if not problems:
-            warnings = history_warnings(tables["posts"], tables["placements"], files["placements"])
-            warnings += future_warnings(tables["posts"], tables["placements"], files, now)
-    return tables, problems, warnings
+    clean: bool,
+) -> tuple[list[Problem], list[Problem]]:
+    """References between the tables once all four were read; then, if every table was
+    `clean` and the references hold, the warnings."""
+    if len(tables) != len(TABLES):
+        return [], []
+    problems = check_references(tables, files)
+    if problems or not clean:
+        return problems, []
+    warnings = history_warnings(tables["posts"], tables["placements"], files["placements"])
+    return [], warnings + future_warnings(tables["posts"], tables["placements"], files, now)
 
 
 def validate_tables(
@@ -204,7 +196,14 @@ def validate_tables(
     """
     raws = {"accounts": accounts, "posts": posts, "campaigns": campaigns}
     raws["placements"] = placements
-    tables, problems, warnings = _check_frames(raws, {name: name for name in TABLES}, now)
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for name, spec in TABLES.items():
+        tables[name], found = coerce_table(spec, raws[name], name)
+        problems += found
+    names = {name: name for name in TABLES}
+    across, warnings = _across_tables(tables, names, now, clean=not problems)
+    problems += across
     if problems:
         raise DataContractError(problems)
     return Dataset(**tables, warnings=tuple(warnings))
