@@ -54,16 +54,16 @@ class BacktestConfig:
     random_draws: int = 20
 
     def check(self) -> None:
-        """Raise TrainingError for a configuration that cannot run."""
+        """Raise TrainingError, naming the parameter, for a configuration that cannot run."""
         check_targets(self.targets)
-        if self.folds < 1 or not 0 < self.holdout_share < 1 or not 0 < self.budget_share <= 1:
-            raise TrainingError(
-                "folds must be at least 1, the held-out share between 0 and 1 and the budget "
-                f"share in (0, 1]; got {self.folds}, {self.holdout_share} and "
-                f"{self.budget_share}."
-            )
+        if self.folds < 1:
+            raise TrainingError(f"folds must be at least 1, got {self.folds}.")
+        if not 0 < self.holdout_share < 1:
+            raise TrainingError(f"holdout_share must be between 0 and 1, got {self.holdout_share}.")
+        if not 0 < self.budget_share <= 1:
+            raise TrainingError(f"budget_share must be in (0, 1], got {self.budget_share}.")
         if self.random_draws < 1:
-            raise TrainingError(f"random draws must be at least 1, got {self.random_draws}.")
+            raise TrainingError(f"random_draws must be at least 1, got {self.random_draws}.")
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def check_targets(targets: tuple[str, ...]) -> None:
     unknown = [t for t in targets if t not in OUTCOMES]
     if unknown or not targets:
         raise TrainingError(
-            f"Targets must be among {', '.join(OUTCOMES)}; got {', '.join(targets) or 'none'}."
+            f"targets must be among {', '.join(OUTCOMES)}; got {', '.join(targets) or 'none'}."
         )
 
 
