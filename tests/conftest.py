@@ -36,9 +36,9 @@ if os.environ.get("CI"):
 FITS_MODELS = frozenset(
     {
         "test_bundle",
-        "test_cli_dask",
         "test_compare",
         "test_distributed",
+        "test_engine",
         "test_fitting",
         "test_loading",
         "test_partitioned",
