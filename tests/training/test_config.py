@@ -1,10 +1,13 @@
-"""The backtest's configuration: each check names the parameter it refuses, in one sentence."""
+"""The configurations of a fit and a backtest: each check names the parameter it refuses."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from training.backtest.rolling import BacktestConfig
+from training.config import BacktestConfig
 from training.errors import TrainingError
 
 
@@ -28,3 +31,12 @@ def test_a_configuration_that_cannot_run_names_its_parameter(
     with pytest.raises(TrainingError, match=r"^(targets|folds|holdout|budget|random)") as raised:
         config.check()
     assert str(raised.value) == message
+
+
+def test_reading_a_default_loads_neither_lightgbm_nor_scikit_learn() -> None:
+    code = (
+        "import sys, training.config; "
+        "print(sorted(m for m in ('lightgbm', 'sklearn', 'mlflow') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
