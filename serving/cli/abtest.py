@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from features import OUTCOMES, DataContractError, load_dataset
 from features.io import atomic_path, read_table_file
 from serving.cli.console import err, out
-from serving.cli.data import DataDir
+from serving.cli.options import DataDir, Seed
 from training.errors import TrainingError
 from training.experiments.analysis import analyse_experiment
 from training.experiments.assignment import assign_arm
@@ -67,7 +67,7 @@ def analyse(
         str | None, typer.Option(help="Planned split as ARM=WEIGHT,... (default: equal).")
     ] = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples of campaigns.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Bootstrap seed: the same seed, the same CIs.")] = 0,
+    seed: Seed = 0,
     json_out: Annotated[Path | None, typer.Option("--out", help="Also write JSON here.")] = None,
 ) -> None:
     """Compare the arms of a live experiment (placements' `arm`) on actions per unit cost.
@@ -107,7 +107,9 @@ def plan(
     ] = None,
     baseline_mean: Annotated[float | None, typer.Option(help="Control mean per unit cost.")] = None,
     baseline_sd: Annotated[float | None, typer.Option(help="Its sd across campaigns.")] = None,
-    metric: Annotated[str, typer.Option(help="Outcome: " + ", ".join(OUTCOMES) + ".")] = "clicks",
+    metric: Annotated[str, typer.Option(help="Outcome: " + ", ".join(OUTCOMES) + ".")] = OUTCOMES[
+        0
+    ],
     alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
     power: Annotated[float, typer.Option(help="Chance of detecting the lift.")] = 0.8,
 ) -> None:

@@ -10,6 +10,17 @@ from rich.console import Console
 from rich.table import Table
 
 from serving.cli.console import err, out
+from serving.cli.options import (
+    BACKTEST,
+    BACKTEST_TARGETS,
+    BudgetShare,
+    DataDir,
+    Seed,
+    Targets,
+    Window,
+    targets_of,
+)
+from training.config import BacktestConfig
 
 __all__ = ["app", "compare", "print_compare_result"]
 
@@ -58,22 +69,20 @@ def print_compare_result(result: object, console: Console) -> None:
 
 @app.command()
 def compare(
-    data_dir: Annotated[Path, typer.Argument(help="The data directory to backtest on.")],
+    data_dir: DataDir,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for report.html, report.json, report.csv.")
     ],
-    budget_share: Annotated[
-        float, typer.Option(help="Share of each campaign's candidate cost every policy spends.")
-    ] = 0.3,
-    folds: Annotated[int, typer.Option(help="Rolling origins (blocks of later campaigns).")] = 4,
+    budget_share: BudgetShare = BACKTEST.budget_share,
+    folds: Annotated[
+        int, typer.Option(help="Rolling origins (blocks of later campaigns).")
+    ] = BACKTEST.folds,
     holdout_share: Annotated[
         float, typer.Option(help="Share of the latest campaigns predicted by the folds.")
-    ] = 0.5,
-    targets: Annotated[
-        str, typer.Option(help="Comma-separated outcomes; the first leads the report.")
-    ] = "clicks,referrals,conversions,revenue",
-    seed: Annotated[int, typer.Option(help="Seed of the models, random policy, bootstrap.")] = 0,
-    window: Annotated[int, typer.Option(help="Attribution window in days.")] = 30,
+    ] = BACKTEST.holdout_share,
+    targets: Targets = BACKTEST_TARGETS,
+    seed: Seed = BACKTEST.seed,
+    window: Window = BACKTEST.window_days,
 ) -> None:
     """Backtest the model against follower-count baselines; write an HTML report.
 
@@ -85,11 +94,10 @@ def compare(
     logged to MLflow (experiment influence-compare).
     """
     from training.backtest.compare import run_compare
-    from training.backtest.rolling import BacktestConfig
     from training.settings import get_settings
 
     config = BacktestConfig(
-        targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
+        targets=targets_of(targets),
         folds=folds,
         holdout_share=holdout_share,
         seed=seed,

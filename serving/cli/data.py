@@ -7,28 +7,27 @@ from typing import Annotated
 
 import typer
 
-from features import FeaturesError, load_dataset, validate_directory
+from features import FeaturesError, validate_directory
 from features.simulate import SimulationConfig, simulate_world, write_world
 from serving.cli.console import err, out
-from serving.cli.engine import (
+from serving.cli.engine import Engine, run_on
+from serving.cli.options import (
+    LOCAL_WORKERS,
+    SIMULATION,
+    TRAIN,
+    DataDir,
     EngineOption,
-    MemoryLimitOption,
-    RunOn,
-    SchedulerOption,
-    WorkersOption,
+    MemoryLimit,
+    Scheduler,
+    Seed,
+    Window,
+    Workers,
+    refuse_input_as_out,
 )
-from serving.cli.serve import refuse_input_as_out
 
-__all__ = ["DataDir", "app", "features", "simulate", "validate"]
+__all__ = ["app", "features", "simulate", "validate"]
 
 app = typer.Typer()
-
-DataDir = Annotated[
-    Path,
-    typer.Argument(
-        help="Folder with accounts, posts, campaigns and placements (.csv or .parquet)."
-    ),
-]
 
 
 @app.command()
@@ -57,11 +56,13 @@ def validate(data_dir: DataDir) -> None:
 @app.command()
 def simulate(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the data directory to.")],
-    accounts: Annotated[int, typer.Option(help="Number of accounts.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same world.")] = 0,
-    campaigns: Annotated[int, typer.Option(help="Number of campaigns.")] = 60,
-    days: Annotated[int, typer.Option(help="Days of account history.")] = 365,
-    candidates: Annotated[int, typer.Option(help="Placements (candidates) per campaign.")] = 50,
+    accounts: Annotated[int, typer.Option(help="Number of accounts.")] = SIMULATION.accounts,
+    seed: Seed = SIMULATION.seed,
+    campaigns: Annotated[int, typer.Option(help="Number of campaigns.")] = SIMULATION.campaigns,
+    days: Annotated[int, typer.Option(help="Days of account history.")] = SIMULATION.days,
+    candidates: Annotated[
+        int, typer.Option(help="Placements (candidates) per campaign.")
+    ] = SIMULATION.candidates,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
     partitions: Annotated[
         int,
@@ -77,7 +78,7 @@ def simulate(
             help="Run the later half of the campaigns as an experiment: arms model "
             "(true best per unit cost) and followers (biggest first), in `arm`.",
         ),
-    ] = False,
+    ] = SIMULATION.experiment,
 ) -> None:
     """Write a simulated data directory in the contract, plus its ground truth.
 
@@ -112,11 +113,11 @@ def simulate(
 def features(
     data_dir: DataDir,
     out_file: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
-    window: Annotated[int, typer.Option(help="Attribution window in days.")] = 30,
-    engine: EngineOption = "pandas",
-    scheduler: SchedulerOption = None,
-    workers: WorkersOption = 2,
-    memory_limit: MemoryLimitOption = None,
+    window: Window = TRAIN.window_days,
+    engine: EngineOption = Engine.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = LOCAL_WORKERS,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Build the point-in-time feature table: one row per placement.
 
@@ -125,24 +126,13 @@ def features(
     --engine dask the posts are read, validated and turned into features on a Dask
     cluster, per partition of accounts; the table is the pandas engine's, row for row.
     """
-    from features.builder import FeatureBuilder
     from features.io import write_table
 
     refuse_input_as_out(out_file, data_dir)
-    run_on = RunOn(engine, scheduler, workers, memory_limit)
-    if run_on.dask:
-        from features.distributed import fit_builder, load_partitioned, transform
-
-        with run_on.client() as client:
-            with err.status(f"Validating {data_dir} on the Dask cluster ..."):
-                parted = load_partitioned(client, data_dir)
-            with err.status(f"Building features for {len(parted.placements):,} placements ..."):
-                builder = fit_builder(parted, FeatureBuilder(attribution_window_days=window))
-                table = transform(parted, builder)
-    else:
-        with err.status(f"Validating {data_dir} ..."):
-            data = load_dataset(data_dir)
-        with err.status(f"Building features for {len(data.placements):,} placements ..."):
-            table = FeatureBuilder(attribution_window_days=window).fit(data).transform(data)
+    with run_on(engine, scheduler, workers, memory_limit) as runner:
+        with err.status(f"Validating {data_dir}{runner.where} ..."):
+            source = runner.load(data_dir, None)
+        with err.status(f"Building features for {len(source.placements):,} placements ..."):
+            table = source.transform(source.fit(window, None), source.placements)
     write_table(table, out_file)
     out.print(f"Wrote {out_file}: {len(table):,} rows, {table.shape[1] - 4} features.")

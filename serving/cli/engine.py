@@ -1,76 +1,151 @@
-"""The options that choose where a command runs: this process (pandas) or a Dask cluster."""
+"""Where a command runs, chosen once: this process (pandas) or a Dask cluster.
+
+`--engine` is parsed into `Engine`; `run_on` turns it, with `--scheduler`,
+`--workers` and `--memory-limit`, into a `Runner`: what the library needs from the
+engine, so that no command branches on it.
+
+- `load`: validate a data directory and open it as of a moment, as a
+  `training.source.FeatureSource` (the `load` of `training.pipeline.train`, and the
+  source of `influence features`' table);
+- `refit`: fit a booster with a given number of rounds (the `refit` of `train`);
+- `predict`: score a file of planned placements into a file (`serving.batch`).
+
+The pandas engine keeps everything in this process; the Dask engine starts a local
+cluster (or connects to `--scheduler`) for the length of the `with` block and runs
+the same code on it (`training.distributed`, `features.distributed`). Both import
+their libraries only when a command uses them, so `influence validate` stays quick.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
+import pandas as pd
 import typer
 
-__all__ = [
-    "ENGINES",
-    "EngineOption",
-    "MemoryLimitOption",
-    "RunOn",
-    "SchedulerOption",
-    "WorkersOption",
-]
+if TYPE_CHECKING:
+    from serving.settings import ServingSettings
+    from training.fitting import Refit
+    from training.source import FeatureSource
 
-ENGINES = ("pandas", "dask")
+__all__ = ["DaskRunner", "Engine", "PandasRunner", "Runner", "run_on"]
 
-EngineOption = Annotated[
-    str,
-    typer.Option(
-        "--engine",
-        help="pandas: everything in this process. dask: features and boosters on a Dask "
-        "cluster (pip install 'influence[dask]').",
-    ),
-]
-SchedulerOption = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler",
-        help="Address of a Dask scheduler, such as tcp://10.0.0.5:8786 (--engine dask); "
-        "default: a local cluster.",
-    ),
-]
-WorkersOption = Annotated[
-    int, typer.Option("--workers", help="Worker processes of the local Dask cluster.")
-]
-MemoryLimitOption = Annotated[
-    str | None,
-    typer.Option("--memory-limit", help="Memory per worker of the local Dask cluster, e.g. 4GB."),
-]
+
+class Engine(enum.StrEnum):
+    """The engines `--engine` chooses from (its `--help` lists them)."""
+
+    pandas = "pandas"
+    dask = "dask"
+
+
+class Runner(Protocol):
+    """What a command needs from its engine; `where` ends its progress messages."""
+
+    @property
+    def where(self) -> str:
+        """Where the work happens, for a progress message: "" or " on the Dask cluster"."""
+        ...
+
+    def load(self, data_dir: Path, until: pd.Timestamp | None) -> FeatureSource:
+        """Validate `data_dir` and open it as it stood at `until` (None: everything)."""
+        ...
+
+    @property
+    def refit(self) -> Refit:
+        """How a booster is fitted with a given number of rounds."""
+        ...
+
+    def predict(self, settings: ServingSettings, placements: Path, out_file: Path) -> int:
+        """Score the planned placements in `placements` into `out_file`; the row count."""
+        ...
+
+
+class PandasRunner:
+    """The pandas engine: every table in this process's memory."""
+
+    where = ""
+
+    def load(self, data_dir: Path, until: pd.Timestamp | None) -> FeatureSource:
+        """`training.source.PandasSource.load`."""
+        from training.source import PandasSource
+
+        return PandasSource.load(data_dir, until)
+
+    @property
+    def refit(self) -> Refit:
+        """`training.fitting.local_refit`."""
+        from training.fitting import local_refit
+
+        return local_refit
+
+    def predict(self, settings: ServingSettings, placements: Path, out_file: Path) -> int:
+        """`serving.batch.predict_file`."""
+        from serving.batch import predict_file
+
+        return predict_file(settings, placements, out_file)
 
 
 @dataclass(frozen=True)
-class RunOn:
-    """Where a command runs, from its --engine, --scheduler, --workers and --memory-limit."""
+class DaskRunner:
+    """The Dask engine on the cluster of `client`: posts, features and boosters there."""
 
-    engine: str = "pandas"
-    scheduler: str | None = None
-    workers: int = 2
-    memory_limit: str | None = None
+    client: Any
+    where = " on the Dask cluster"
 
-    def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
-            raise typer.BadParameter(
-                f"expected one of {', '.join(ENGINES)}, got {self.engine!r}", param_hint="--engine"
-            )
-        if self.engine == "pandas" and self.scheduler:
-            raise typer.BadParameter("applies to --engine dask only", param_hint="--scheduler")
+    def load(self, data_dir: Path, until: pd.Timestamp | None) -> FeatureSource:
+        """`training.distributed.DaskSource.load` on this cluster."""
+        from training.distributed import DaskSource
+
+        return DaskSource.load(self.client, data_dir, until)
 
     @property
-    def dask(self) -> bool:
-        """Whether the command runs on a Dask cluster."""
-        return self.engine == "dask"
+    def refit(self) -> Refit:
+        """`training.distributed.dask_refit` on this cluster."""
+        from training.distributed import dask_refit
 
-    @contextlib.contextmanager
-    def client(self) -> Iterator[Any]:
-        """A Dask client on `scheduler`, or on a local cluster started (and stopped) here."""
-        from features.distributed import dask_client
+        return dask_refit(self.client)
 
-        with dask_client(self.scheduler, self.workers, self.memory_limit) as client:
-            yield client
+    def predict(self, settings: ServingSettings, placements: Path, out_file: Path) -> int:
+        """`serving.batch.predict_file_dask` on this cluster."""
+        from serving.batch import predict_file_dask
+
+        return predict_file_dask(settings, self.client, placements, out_file)
+
+
+@contextlib.contextmanager
+def _pandas(scheduler: str | None, workers: int, memory_limit: str | None) -> Iterator[Runner]:
+    if scheduler:
+        raise typer.BadParameter("applies to --engine dask only", param_hint="--scheduler")
+    yield PandasRunner()
+
+
+@contextlib.contextmanager
+def _dask(scheduler: str | None, workers: int, memory_limit: str | None) -> Iterator[Runner]:
+    from features.distributed import dask_client
+
+    with dask_client(scheduler, workers, memory_limit) as client:
+        yield DaskRunner(client)
+
+
+_STARTS = {Engine.pandas: _pandas, Engine.dask: _dask}
+
+
+@contextlib.contextmanager
+def run_on(
+    engine: Engine, scheduler: str | None, workers: int, memory_limit: str | None
+) -> Iterator[Runner]:
+    """The `Runner` of `engine`, for the length of the `with` block.
+
+    Takes the parsed `--engine`, `--scheduler` (a Dask scheduler's address; None: a
+    local cluster), `--workers` and `--memory-limit` (of the local cluster). Raises
+    typer.BadParameter (exit 2) for a scheduler given to the pandas engine, and the
+    features layer's FeaturesError when Dask is missing or the scheduler cannot be
+    reached. A local cluster is stopped when the block ends.
+    """
+    with _STARTS[engine](scheduler, workers, memory_limit) as runner:
+        yield runner

@@ -8,39 +8,20 @@ from typing import Annotated
 
 import typer
 
-from features.contract import TABLES
 from serving.cli.console import err, out
-from serving.cli.engine import (
+from serving.cli.engine import Engine, run_on
+from serving.cli.options import (
+    LOCAL_WORKERS,
     EngineOption,
-    MemoryLimitOption,
-    RunOn,
-    SchedulerOption,
-    WorkersOption,
+    MemoryLimit,
+    Scheduler,
+    Workers,
+    refuse_input_as_out,
 )
 
-__all__ = ["app", "example_request", "predict", "refuse_input_as_out", "serve"]
+__all__ = ["app", "example_request", "predict", "serve"]
 
 app = typer.Typer()
-
-TABLE_FILES = tuple(f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet"))
-"""The names a data directory's tables may have."""
-
-
-def refuse_input_as_out(out_file: Path, data_dir: Path, *inputs: Path) -> None:
-    """Raise typer.BadParameter (exit 2) when `--out` would overwrite one of the command's inputs.
-
-    Takes the output path, the data directory (its table files, or anything inside a
-    table folder, are inputs) and any further input files (`--placements`). Paths are
-    compared resolved, so `./w/posts.csv` and a symlink to it are the same file.
-    """
-    target = Path(out_file).resolve()
-    tables = [(Path(data_dir) / name).resolve() for name in TABLE_FILES]
-    for source in [*tables, *(Path(p).resolve() for p in inputs)]:
-        if target == source or source in target.parents:
-            raise typer.BadParameter(
-                f"{out_file} is one of this command's inputs; write the output to another path",
-                param_hint="--out",
-            )
 
 
 def example_request(data_dir: Path, host: str, port: int, n: int = 3) -> str:
@@ -96,34 +77,33 @@ def serve(
 
 @app.command()
 def predict(
-    data_dir: Annotated[Path, typer.Argument(help="Data directory: histories and campaigns.")],
+    data_dir: Annotated[
+        Path, typer.Argument(metavar="DATA_DIR", help="Data directory: histories and campaigns.")
+    ],
     placements: Annotated[
         Path, typer.Option(help="Planned placements (.csv or .parquet) to score.")
     ],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the scores.")],
     model: Annotated[str | None, typer.Option(help="Model manifest or registry URI.")] = None,
-    engine: EngineOption = "pandas",
-    scheduler: SchedulerOption = None,
-    workers: WorkersOption = 2,
-    memory_limit: MemoryLimitOption = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = LOCAL_WORKERS,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Score planned placements in batch with the same code as the API.
 
     With --engine dask the histories stay on a Dask cluster and each partition of
     accounts is scored there; the file written is the pandas engine's.
     """
-    from serving.batch import predict_file, predict_file_dask
     from serving.settings import ServingSettings
 
     refuse_input_as_out(out_file, data_dir, placements)
-    run_on = RunOn(engine, scheduler, workers, memory_limit)
     settings = ServingSettings(data_dir=data_dir)
     if model:
         settings = settings.model_copy(update={"model_uri": model})
-    if run_on.dask:
-        with run_on.client() as client, err.status(f"Scoring {placements} ..."):
-            n = predict_file_dask(settings, client, placements, out_file)
-    else:
-        with err.status(f"Scoring {placements} ..."):
-            n = predict_file(settings, placements, out_file)
+    with (
+        run_on(engine, scheduler, workers, memory_limit) as runner,
+        err.status(f"Scoring {placements}{runner.where} ..."),
+    ):
+        n = runner.predict(settings, placements, out_file)
     out.print(f"Wrote {out_file}: {n:,} placements scored.", highlight=False)

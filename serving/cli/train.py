@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -13,13 +11,25 @@ from rich.markup import escape
 from rich.table import Table
 
 from serving.cli.console import err, out
-from serving.cli.engine import (
+from serving.cli.engine import Engine, run_on
+from serving.cli.options import (
+    LOCAL_WORKERS,
+    TRAIN,
+    TRAIN_TARGETS,
+    BudgetShare,
+    DataDir,
     EngineOption,
-    MemoryLimitOption,
-    RunOn,
-    SchedulerOption,
-    WorkersOption,
+    MemoryLimit,
+    Scheduler,
+    Seed,
+    Targets,
+    Until,
+    Window,
+    Workers,
+    targets_of,
+    until_of,
 )
+from training.config import TrainConfig
 
 __all__ = ["app", "print_train_result", "promote_command", "train"]
 
@@ -43,8 +53,9 @@ def _cell(table: pd.DataFrame, policy: str, metric: str, digits: int = 3) -> str
     return f"{value:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
 
 
-def print_train_result(result: object, console: Console) -> None:
-    """Print the comparison table of a `TrainResult`: model against baselines, with intervals."""
+def print_train_result(result: object, config: TrainConfig, console: Console) -> None:
+    """Print the comparison table of a `TrainResult` trained with `config`: model against
+    baselines, with intervals."""
     from training.pipeline import TrainResult
 
     assert isinstance(result, TrainResult)
@@ -56,7 +67,7 @@ def print_train_result(result: object, console: Console) -> None:
         )
         for column in (
             "policy",
-            f"{target}/cost, 30% budget",
+            f"{target}/cost, {config.budget_share:.0%} budget",
             "Spearman",
             "partial|followers",
             "NDCG@10",
@@ -102,25 +113,22 @@ def print_train_result(result: object, console: Console) -> None:
 
 @app.command()
 def train(
-    data_dir: Annotated[Path, typer.Argument(help="The data directory to learn from.")],
-    targets: Annotated[
-        str, typer.Option(help="Comma-separated outcomes; the first decides promotion.")
-    ] = "clicks,referrals,conversions,revenue",
-    until: Annotated[
-        str | None, typer.Option(help="Train as of this date: later data is ignored.")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    window: Annotated[int, typer.Option(help="Attribution window in days.")] = 30,
+    data_dir: DataDir,
+    targets: Targets = TRAIN_TARGETS,
+    until: Until = None,
+    seed: Seed = TRAIN.seed,
+    window: Window = TRAIN.window_days,
     validation_share: Annotated[
         float, typer.Option(help="Share of the latest campaigns held out for validation.")
-    ] = 0.3,
+    ] = TRAIN.validation_share,
+    budget_share: BudgetShare = TRAIN.budget_share,
     promote: Annotated[
         bool, typer.Option("--promote", help="Make it champion if it earns it.")
-    ] = False,
-    engine: EngineOption = "pandas",
-    scheduler: SchedulerOption = None,
-    workers: WorkersOption = 2,
-    memory_limit: MemoryLimitOption = None,
+    ] = TRAIN.promote,
+    engine: EngineOption = Engine.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = LOCAL_WORKERS,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Train one LightGBM model per outcome and compare it with the follower baselines.
 
@@ -130,27 +138,23 @@ def train(
     --engine dask, features are built and the boosters fitted (lightgbm.dask) on a
     Dask cluster.
     """
-    from training.errors import TrainingError
-    from training.fitting import TrainConfig
     from training.learners.sparse import WARNING
     from training.pipeline import train as run_training
     from training.settings import get_settings
 
-    try:
-        at = pd.Timestamp(until, tz="UTC") if until else None
-    except ValueError as e:
-        raise TrainingError(f"--until must be a date such as 2025-06-30, got {until!r}.") from e
     config = TrainConfig(
-        targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
-        until=at,
+        targets=targets_of(targets),
+        until=until_of(until),
         seed=seed,
         window_days=window,
         validation_share=validation_share,
+        budget_share=budget_share,
         promote=promote,
     )
-    run_on = RunOn(engine, scheduler, workers, memory_limit)
-    with contextlib.ExitStack() as stack:
-        status = stack.enter_context(err.status("Training ..."))
+    with (
+        err.status("Training ...") as status,
+        run_on(engine, scheduler, workers, memory_limit) as runner,
+    ):
 
         def progress(message: str) -> None:
             # A warning (a skipped target) must outlive the spinner line it would replace.
@@ -163,14 +167,10 @@ def train(
                 return
             status.update(message + " ...")
 
-        if run_on.dask:
-            from training.distributed import train_on_dask
-
-            client = stack.enter_context(run_on.client())
-            result = train_on_dask(data_dir, config, get_settings(), client, progress)
-        else:
-            result = run_training(data_dir, config, get_settings(), progress=progress)
-    print_train_result(result, out)
+        result = run_training(
+            data_dir, config, get_settings(), progress, load=runner.load, refit=runner.refit
+        )
+    print_train_result(result, config, out)
 
 
 @app.command(name="promote")
@@ -178,7 +178,7 @@ def promote_command(
     version: Annotated[str, typer.Argument(help="Registered version to promote.")],
     target: Annotated[
         str, typer.Option(help="The outcome whose budget metric decides.")
-    ] = "clicks",
+    ] = TRAIN.primary,
     force: Annotated[
         bool, typer.Option("--force", help="Promote even if it does not earn it.")
     ] = False,
