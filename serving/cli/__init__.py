@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.metadata import version
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -23,7 +25,7 @@ from serving.cli.console import err
 from serving.errors import ServingError
 from training.errors import TrainingError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "root"]
 
 app = typer.Typer(
     name="influence",
@@ -31,7 +33,33 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help, as written: rich markup would drop `[dask]` from `influence[dask]`, and
+    # rich's panels show every flag (even --help) with a `<bool>` type.
+    rich_markup_mode=None,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"influence {version('influence')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """`influence`'s own options, before any command: `--version` (and `--help`)."""
+
+
 app.add_typer(data.app)
 app.add_typer(train.app)
 app.add_typer(compare.app)

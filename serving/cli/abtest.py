@@ -103,7 +103,8 @@ def analyse(
 def plan(
     lift: Annotated[float, typer.Option(help="Relative lift to detect: 0.2 for +20%.")],
     data_dir: Annotated[
-        Path | None, typer.Argument(help="Past campaigns to estimate the baseline from.")
+        Path | None,
+        typer.Argument(metavar="DATA_DIR", help="Past campaigns to estimate the baseline from."),
     ] = None,
     baseline_mean: Annotated[float | None, typer.Option(help="Control mean per unit cost.")] = None,
     baseline_sd: Annotated[float | None, typer.Option(help="Its sd across campaigns.")] = None,
@@ -140,7 +141,9 @@ def plan(
 @app.command("assign")
 def assign(
     salt: Annotated[str, typer.Option(help="One per experiment; same salt and id, same arm.")],
-    campaign_ids: Annotated[list[str] | None, typer.Argument(help="Campaign ids.")] = None,
+    campaign_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="CAMPAIGN_ID", help="Campaign ids.")
+    ] = None,
     arms: Annotated[str, typer.Option(help="Arm names, comma-separated.")] = "model,followers",
     campaigns: Annotated[
         Path | None, typer.Option(help="A campaigns table (.csv or .parquet) to assign.")

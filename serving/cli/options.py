@@ -67,6 +67,7 @@ DataDir = Annotated[
 Targets = Annotated[
     str,
     typer.Option(
+        metavar="LIST",
         help=f"Comma-separated outcomes among {', '.join(OUTCOMES)}; the first leads "
         "(train promotes on it, compare's report opens with it).",
     ),
@@ -87,7 +88,7 @@ Until = Annotated[
 EngineOption = Annotated[
     Engine,
     typer.Option(
-        help="pandas: everything in this process. dask: features and boosters on a Dask "
+        help="pandas: everything in this process. dask: the posts and the work on a Dask "
         "cluster (pip install 'influence[dask]').",
     ),
 ]

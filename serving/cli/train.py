@@ -175,7 +175,9 @@ def train(
 
 @app.command(name="promote")
 def promote_command(
-    version: Annotated[str, typer.Argument(help="Registered version to promote.")],
+    version: Annotated[
+        str, typer.Argument(metavar="VERSION", help="Registered version to promote.")
+    ],
     target: Annotated[
         str, typer.Option(help="The outcome whose budget metric decides.")
     ] = TRAIN.primary,

@@ -64,13 +64,6 @@ def test_missing_directory_exits_2(influence_cli: Cli, tmp_path: Path) -> None:
     assert "is not a directory; give the folder holding the tables." in result.stderr
 
 
-def test_every_subcommand_has_help(influence_cli: Cli) -> None:
-    for command in ("validate", "simulate"):
-        result = influence_cli(command, "--help")
-        assert result.returncode == 0
-        assert "Usage" in result.stdout
-
-
 def test_a_folder_this_user_may_not_search_is_one_sentence_per_table(
     small_csv_dir: Path, tmp_path: Path
 ) -> None:
