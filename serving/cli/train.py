@@ -151,6 +151,7 @@ def train(
         budget_share=budget_share,
         promote=promote,
     )
+    config.check()  # before a cluster starts for it
     with (
         err.status("Training ...") as status,
         run_on(engine, scheduler, workers, memory_limit) as runner,

@@ -50,14 +50,6 @@ def test_simulate_then_validate_then_break_four_rules(influence_cli: Cli, tmp_pa
     assert "Traceback" not in result.stderr
 
 
-def test_bad_option_is_one_sentence_without_traceback(influence_cli: Cli, tmp_path: Path) -> None:
-    result = influence_cli("simulate", "--out", tmp_path / "w", "--days", "5")
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
-        "error: days must be at least 60 (histories need time), got 5."
-    )
-
-
 def test_missing_directory_exits_2(influence_cli: Cli, tmp_path: Path) -> None:
     result = influence_cli("validate", tmp_path / "absent")
     assert result.returncode == 2
