@@ -10,19 +10,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.console import Console
 from typer.core import TyperGroup
 
 from features import OUTCOMES, DataContractError, load_dataset
 from features.io import atomic_path, read_table_file
-from serving.cli.console import err, out
+from serving.cli.console import say, stderr, stdout
 from serving.cli.options import DataDir, Seed
+from serving.cli.tables import result_table, show
 from training.errors import TrainingError
-from training.experiments.analysis import analyse_experiment
+from training.experiments.analysis import ExperimentResult, analyse_experiment
 from training.experiments.assignment import assign_arm
 from training.experiments.planning import baseline, sample_size
 
-__all__ = ["ABTEST_COLUMNS", "analyse", "app", "assign", "plan"]
+__all__ = ["ROWS", "analyse", "app", "assign", "plan", "print_analysis"]
 
 
 class _AnalyseByDefault(TyperGroup):
@@ -42,8 +43,16 @@ app = typer.Typer(
     "`influence abtest DATA_DIR` is short for `influence abtest analyse DATA_DIR` "
     "(write ./plan for a data directory called plan).",
 )
-ABTEST_COLUMNS = ["arm", "campaigns", "mean per unit cost", "difference vs control"]
-ABTEST_COLUMNS += ["Welch 95% CI", "bootstrap 95% CI", "p-value", "lift %"]
+ROWS = (
+    "campaigns",
+    "mean per unit cost",
+    "difference vs control",
+    "Welch 95% CI",
+    "bootstrap 95% CI",
+    "p-value",
+    "lift %",
+)
+"""The analysis table's rows, one column per arm: `MetricResult.rows()` after the arm's name."""
 
 
 def _weights(text: str | None) -> dict[str, float] | None:
@@ -77,26 +86,34 @@ def analyse(
     lift), with a sample-ratio-mismatch check. Placements with empty outcomes are planned
     and skipped.
     """
+    err = stderr()
     with err.status(f"Reading {data_dir} ..."):
         placements = load_dataset(data_dir).placements
     with err.status(f"Analysing {len(placements):,} placements ..."):
         result = analyse_experiment(
             placements, control=control, planned=_weights(split), resamples=resamples, seed=seed
         )
-    for metric in result.metrics:
-        table = Table(*ABTEST_COLUMNS, title=f"{metric.metric} per unit cost, by campaign")
-        for row in metric.rows():
-            table.add_row(*row)
-        out.print(table)
-    out.print(result.sample_ratio.sentence("campaigns"), highlight=False, soft_wrap=True)
-    if result.planned_skipped:
-        out.print(f"Skipped {result.planned_skipped:,} planned placements (empty outcomes).")
-    if result.unassigned_skipped:
-        out.print(f"Skipped {result.unassigned_skipped:,} placements without an arm.")
+    print_analysis(result, stdout())
     if json_out is not None:
         with atomic_path(json_out) as tmp:
             tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-        out.print(f"Wrote {json_out}.", highlight=False)
+        say(stdout(), f"Wrote {json_out}.")
+
+
+def print_analysis(result: ExperimentResult, console: Console) -> None:
+    """Print an experiment's analysis: per outcome a table with one column per arm (so that
+    it fits 80 columns), then the sample-ratio check and what was skipped."""
+    for metric in result.metrics:
+        arms = metric.rows()
+        table = result_table("", *(arm[0] for arm in arms))
+        for i, label in enumerate(ROWS, start=1):
+            table.add_row(label, *(arm[i] for arm in arms))
+        show(console, f"{metric.metric} per unit cost, by campaign:", table)
+    say(console, result.sample_ratio.sentence("campaigns"))
+    if result.planned_skipped:
+        say(console, f"Skipped {result.planned_skipped:,} planned placements (empty outcomes).")
+    if result.unassigned_skipped:
+        say(console, f"Skipped {result.unassigned_skipped:,} placements without an arm.")
 
 
 @app.command("plan")
@@ -129,12 +146,11 @@ def plan(
         baseline_sd = sd if baseline_sd is None else baseline_sd
         source = f"from {n:,} past campaigns"
     n_arm = sample_size(lift, baseline_mean, baseline_sd, alpha, power)
-    out.print(
+    say(
+        stdout(),
         f"To detect a {lift:+.0%} lift in {metric} per unit cost (baseline mean "
         f"{baseline_mean:.4g}, sd {baseline_sd:.4g}, {source}) at alpha {alpha:g} and power "
         f"{power:g}: {n_arm:,} campaigns per arm.",
-        highlight=False,
-        soft_wrap=True,
     )
 
 

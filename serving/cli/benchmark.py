@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from serving.cli.console import err, out
+from serving.cli.console import say, stderr, stdout
+from serving.cli.tables import result_table, show
 
 __all__ = ["app", "peerindex"]
 
@@ -34,7 +34,7 @@ def peerindex(
 
     from training.benchmarks.peerindex import BASELINE, run_benchmark
 
-    with Progress(console=err, transient=True) as bar:
+    with Progress(console=stderr(), transient=True) as bar:
         task = bar.add_task("Cross-validating", total=None)
         result = run_benchmark(
             data,
@@ -43,19 +43,19 @@ def peerindex(
             folds=folds,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    table = Table("variant", "AUC mean", "AUC sd", "vs baseline", "folds", title="PeerIndex AUC")
+    table = result_table("variant", "AUC mean", "AUC sd", "vs baseline", "folds")
     for r in result.table.to_dict("records"):
         diff = "" if r["variant"] == BASELINE else f"{r['vs_baseline']:+.4f}"
         table.add_row(
             r["variant"], f"{r['auc_mean']:.4f}", f"{r['auc_sd']:.4f}", diff, f"{r['folds']}"
         )
-    out.print(table)
+    console = stdout()
+    show(console, "PeerIndex AUC:", table)
     margin, spread = result.margin()
     verdict = "beats" if margin > spread else "does not beat"
-    out.print(
+    say(
+        console,
         f"The pairwise model {verdict} the follower baseline by more than its CV spread "
         f"({margin:+.4f} AUC against a fold sd of {spread:.4f}). Wrote {out_file}; "
         f"MLflow run {result.run_id}.",
-        highlight=False,
-        soft_wrap=True,
     )

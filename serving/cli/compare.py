@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from serving.cli.console import err, out
+from serving.cli.console import say, stderr, stdout
 from serving.cli.options import (
     BACKTEST,
     BACKTEST_TARGETS,
@@ -20,50 +19,45 @@ from serving.cli.options import (
     Window,
     targets_of,
 )
+from serving.cli.tables import estimate, result_table, show
 from training.config import BacktestConfig
+
+if TYPE_CHECKING:
+    from training.backtest.compare import CompareResult
 
 __all__ = ["app", "compare", "print_compare_result"]
 
 app = typer.Typer()
 
 
-def print_compare_result(result: object, console: Console) -> None:
-    """Print each target's key table of a `CompareResult`, then where the report went."""
-    from training.backtest.compare import CompareResult
+def print_compare_result(result: CompareResult, console: Console) -> None:
+    """Print each target's key table of a `CompareResult` (within 80 columns), then where
+    the report went."""
     from training.evaluation.policies import POLICIES, POLICY_LABELS
 
-    assert isinstance(result, CompareResult)
     c = result.comparison
-
-    def cell(values: tuple[float, ...], signed: bool = False) -> str:
-        sign = "+" if signed else ""
-        value, low, high = (f"{v:{sign}.3g}" for v in values)
-        return f"{value} [{low}, {high}]"
-
     for target in dict.fromkeys(c.table["target"]):
-        table = Table(
-            title=f"{target} per unit cost on {result.campaigns} held-out campaigns "
-            f"({len(result.folds)} rolling origins); [95% campaign bootstrap]",
-            title_justify="left",
+        title = (
+            f"{target} per unit cost on {result.campaigns} held-out campaigns "
+            f"({len(result.folds)} rolling origins), 95% campaign-bootstrap intervals below "
+            "each value:"
         )
-        for column in ("policy", f"{target} per unit cost", "minus follower-count rule"):
-            table.add_column(column, no_wrap=True)
+        table = result_table("policy", f"{target}\nper unit cost", "minus\nfollower-count rule")
         for policy in POLICIES:
             rate = c.value(target, policy, "actions_per_cost")
             if rate[0] == rate[0]:  # not NaN: the policy ran (truth needs truth.parquet)
                 diff = c.value(target, policy, "minus_follower_rule")
                 table.add_row(
                     POLICY_LABELS[policy],
-                    cell(rate),
-                    "" if policy == "follower_rule" else cell(diff, signed=True),
+                    estimate(rate),
+                    "" if policy == "follower_rule" else estimate(diff, "+.3g"),
                 )
-        console.print(table)
-    console.print(
+        show(console, title, table)
+    say(
+        console,
         f"Report: {result.files.html} (numbers in {result.files.json.name} and "
         f"{result.files.csv.name} beside it); MLflow run {result.run_id} in experiment "
         f"influence-compare; {result.seconds:.0f} s.",
-        highlight=False,
-        soft_wrap=True,
     )
 
 
@@ -104,7 +98,7 @@ def compare(
         window_days=window,
         budget_share=budget_share,
     )
-    with err.status("Backtesting ...") as status:
+    with stderr().status("Backtesting ...") as status:
         result = run_compare(
             data_dir,
             out_dir,
@@ -112,4 +106,4 @@ def compare(
             get_settings(),
             progress=lambda m: status.update(m + " ..."),
         )
-    print_compare_result(result, out)
+    print_compare_result(result, stdout())

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from features import FeaturesError, validate_directory
 from features.simulate import SimulationConfig, simulate_world, write_world
-from serving.cli.console import err, out
+from serving.cli.console import say, stderr, stdout, warn
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
@@ -37,20 +38,19 @@ def validate(data_dir: DataDir) -> None:
     Exits 0 when the data is valid (warnings are printed but do not fail), 2 when
     any rule is broken.
     """
+    err = stderr()
     with err.status(f"Validating {data_dir} ..."):
         problems, warnings = validate_directory(data_dir)
     for w in warnings:
-        err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        warn(err, str(w))
     if problems:
         n = len(problems)
-        err.print(
-            f"[red]{data_dir} breaks the data contract in {n} place{'s' if n != 1 else ''}:[/]",
-            highlight=False,
-        )
+        message = f"{data_dir} breaks the data contract in {n} place{'s' if n != 1 else ''}:"
+        err.print(Text(message, style="red"), soft_wrap=True)
         for p in problems:
-            err.print(f"  - {p}", highlight=False, soft_wrap=True)
+            say(err, f"  - {p}", soft_wrap=True)
         raise typer.Exit(2)
-    out.print(f"{data_dir} is valid.", highlight=False)
+    say(stdout(), f"{data_dir} is valid.")
 
 
 @app.command()
@@ -97,15 +97,16 @@ def simulate(
         config.validate()
     except ValueError as e:
         raise FeaturesError(str(e)) from e
+    err = stderr()
     with err.status(f"Simulating {accounts:,} accounts over {days} days ..."):
         world = simulate_world(config)
     with err.status(f"Writing {len(world.posts):,} posts to {out_dir} ..."):
         write_world(world, out_dir, fmt, partitions)
-    out.print(
+    say(
+        stdout(),
         f"Wrote {out_dir}: {len(world.accounts):,} accounts, {len(world.posts):,} posts, "
         f"{len(world.campaigns):,} campaigns, {len(world.placements):,} placements "
         f"(ground truth in {out_dir / 'truth.parquet'}).",
-        highlight=False,
     )
 
 
@@ -129,10 +130,11 @@ def features(
     from features.io import write_table
 
     refuse_input_as_out(out_file, data_dir)
+    err = stderr()
     with run_on(engine, scheduler, workers, memory_limit) as runner:
         with err.status(f"Validating {data_dir}{runner.where} ..."):
             source = runner.load(data_dir, None)
         with err.status(f"Building features for {len(source.placements):,} placements ..."):
             table = source.transform(source.fit(window, None), source.placements)
     write_table(table, out_file)
-    out.print(f"Wrote {out_file}: {len(table):,} rows, {table.shape[1] - 4} features.")
+    say(stdout(), f"Wrote {out_file}: {len(table):,} rows, {table.shape[1] - 4} features.")

@@ -16,11 +16,10 @@ import re
 from typing import Any
 
 import typer
-from rich.markup import escape
 from typer.core import TyperGroup
 
 from features.errors import FeaturesError
-from serving.cli.console import err
+from serving.cli.console import error, stderr
 from serving.errors import ServingError
 from training.errors import TrainingError
 
@@ -73,18 +72,16 @@ class Reporting(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # typer's own: usage errors, --help, exit codes
         except (FeaturesError, TrainingError, ServingError) as e:
-            # Escaped: a message may hold brackets (`pip install 'influence[postgres]'`)
-            # that rich would otherwise take for markup and drop.
-            err.print(f"[red]error:[/] {escape(flagged(str(e)))}", highlight=False, soft_wrap=True)
+            # As written: a message may hold brackets (`pip install 'influence[postgres]'`).
+            error(stderr(), flagged(str(e)))
             raise typer.Exit(e.exit_code) from e
         except Exception as e:  # the last line of defence: no traceback for users
             if os.environ.get("INFLUENCE_DEBUG"):
                 raise
-            err.print(
-                f"[red]internal error:[/] {type(e).__name__}: {escape(str(e))}. "
-                "This is a bug in influence; run again with INFLUENCE_DEBUG=1 for the "
-                "traceback and report it.",
-                highlight=False,
-                soft_wrap=True,
+            error(
+                stderr(),
+                f"{type(e).__name__}: {e}. This is a bug in influence; run again with "
+                "INFLUENCE_DEBUG=1 for the traceback and report it.",
+                label="internal error:",
             )
             raise typer.Exit(1) from e

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from serving.cli.console import err, out
+from serving.cli.console import say, stderr, stdout
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
@@ -70,8 +70,8 @@ def serve(
     # driver or an unreachable database is then one sentence, not a traceback from
     # each worker's start-up.
     DecisionLog(read_settings().decision_log).close()
-    err.print(f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:", highlight=False)
-    out.print(example_request(data, host, port), highlight=False, soft_wrap=True)
+    say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
+    say(stdout(), example_request(data, host, port), soft_wrap=True)
     uvicorn.run("serving.main:app", host=host, port=port, workers=workers, log_level="warning")
 
 
@@ -103,7 +103,7 @@ def predict(
         settings = settings.model_copy(update={"model_uri": model})
     with (
         run_on(engine, scheduler, workers, memory_limit) as runner,
-        err.status(f"Scoring {placements}{runner.where} ..."),
+        stderr().status(f"Scoring {placements}{runner.where} ..."),
     ):
         n = runner.predict(settings, placements, out_file)
-    out.print(f"Wrote {out_file}: {n:,} placements scored.", highlight=False)
+    say(stdout(), f"Wrote {out_file}: {n:,} placements scored.")

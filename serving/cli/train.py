@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from serving.cli.console import err, out
+from serving.cli.console import say, stderr, stdout, warn
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
@@ -29,7 +27,11 @@ from serving.cli.options import (
     targets_of,
     until_of,
 )
+from serving.cli.tables import estimate, result_table, show
 from training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from training.pipeline import TrainResult
 
 __all__ = ["app", "print_train_result", "promote_command", "train"]
 
@@ -45,70 +47,63 @@ POLICY_LABEL = {
 }
 
 
-def _cell(table: pd.DataFrame, policy: str, metric: str, digits: int = 3) -> str:
+def _cell(table: pd.DataFrame, policy: str, metric: str, spec: str = ".3g") -> str:
     row = table[(table["policy"] == policy) & (table["metric"] == metric)]
     if row.empty:
         return ""
-    value, low, high = (float(row[c].iloc[0]) for c in ("value", "low", "high"))
-    return f"{value:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
+    return estimate(tuple(float(row[c].iloc[0]) for c in ("value", "low", "high")), spec)
 
 
-def print_train_result(result: object, config: TrainConfig, console: Console) -> None:
-    """Print the comparison table of a `TrainResult` trained with `config`: model against
-    baselines, with intervals."""
-    from training.pipeline import TrainResult
-
-    assert isinstance(result, TrainResult)
+def print_train_result(result: TrainResult, config: TrainConfig, console: Console) -> None:
+    """Print what `train` found with `config`: per target, the model against the baselines
+    with 95% campaign-bootstrap intervals (within 80 columns), then the run and its verdict."""
     for target, ev in result.evaluations.items():
-        table = Table(
-            title=f"{target} on {result.split['valid_campaigns']} later campaigns "
-            f"({result.split['valid_placements']} placements); [95% campaign bootstrap]",
-            title_justify="left",
+        title = (
+            f"{target} on {result.split['valid_campaigns']} later campaigns "
+            f"({result.split['valid_placements']} placements), 95% campaign-bootstrap "
+            "intervals below each value:"
         )
-        for column in (
+        table = result_table(
             "policy",
-            f"{target}/cost, {config.budget_share:.0%} budget",
+            f"{target}\nper cost at\n{config.budget_share:.0%} budget",
             "Spearman",
-            "partial|followers",
+            "partial\nSpearman |\nfollowers",
             "NDCG@10",
-        ):
-            table.add_column(column, no_wrap=True)
+        )
         for policy in POLICY_ORDER:
             if (ev.table["policy"] == policy).any():
                 table.add_row(
                     POLICY_LABEL[policy],
                     _cell(ev.table, policy, "actions_per_cost"),
-                    _cell(ev.table, policy, "spearman", 2),
-                    _cell(ev.table, policy, "partial_spearman", 2),
-                    _cell(ev.table, policy, "ndcg_at_10", 2),
+                    _cell(ev.table, policy, "spearman", ".2f"),
+                    _cell(ev.table, policy, "partial_spearman", ".2f"),
+                    _cell(ev.table, policy, "ndcg_at_10", ".2f"),
                 )
-        console.print(table)
         ratio, low, high = ev.budget_ratio
-        console.print(
-            f"  model / followers baseline on {target} per unit cost: {ratio:.2f}x "
+        note = (
+            f"Model / followers baseline on {target} per unit cost: {ratio:.2f}x "
             f"[{low:.2f}, {high:.2f}]; {result.coverage[target]:.0%} of later outcomes fell in "
-            "their 90% prediction interval (calibrated on the other half of the campaigns).",
-            highlight=False,
+            "their 90% prediction interval (calibrated on the other half of the campaigns)."
         )
+        show(console, title, table, note)
     shares = result.family_importance
-    console.print(
+    say(
+        console,
         "What the models learned from (share of gain): "
         + "; ".join(
             f"{t}: " + ", ".join(f"{f} {shares.loc[t, f]:.0%}" for f in shares.columns)
             for t in shares.index
-        ),
-        highlight=False,
+        )
+        + ".",
     )
-    console.print(
+    say(
+        console,
         f"Run {result.run_id} registered as version {result.version} (alias challenger); "
         f"bundle manifest {result.manifest}; {result.seconds:.0f} s.",
-        highlight=False,
     )
     if result.decision is not None:
         verdict = "promoted to champion" if result.decision.promote else "not promoted"
-        console.print(
-            f"Version {result.version} {verdict}: {result.decision.reason}.", highlight=False
-        )
+        say(console, f"Version {result.version} {verdict}: {result.decision.reason}.")
 
 
 @app.command()
@@ -152,6 +147,7 @@ def train(
         promote=promote,
     )
     config.check()  # before a cluster starts for it
+    err = stderr()
     with (
         err.status("Training ...") as status,
         run_on(engine, scheduler, workers, memory_limit) as runner,
@@ -160,18 +156,14 @@ def train(
         def progress(message: str) -> None:
             # A warning (a skipped target) must outlive the spinner line it would replace.
             if message.startswith(WARNING):
-                err.print(
-                    f"[yellow]warning:[/] {escape(message.removeprefix(WARNING))}.",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                return
-            status.update(message + " ...")
+                warn(err, message.removeprefix(WARNING) + ".")
+            else:
+                status.update(message + " ...")
 
         result = run_training(
             data_dir, config, get_settings(), progress, load=runner.load, refit=runner.refit
         )
-    print_train_result(result, config, out)
+    print_train_result(result, config, stdout())
 
 
 @app.command(name="promote")
@@ -195,6 +187,6 @@ def promote_command(
     use_tracking(settings)
     decision = promote(settings.registered_model, version, target, settings.models_dir, force)
     verdict = "promoted to champion" if decision.promote else "not promoted"
-    out.print(f"Version {version} {verdict}: {decision.reason}.", highlight=False)
+    say(stdout(), f"Version {version} {verdict}: {decision.reason}.")
     if not decision.promote:
         raise typer.Exit(1)

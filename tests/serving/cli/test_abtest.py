@@ -1,4 +1,4 @@
-"""`influence abtest`, run as a real process: the analysis, the plan and the assignment."""
+"""`influence abtest` in-process: the analysis (within 80 columns), the plan, the assignment."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import dataclasses
 import hashlib
 import json
 import math
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from scipy import stats
+from typer.testing import CliRunner
 
 from features.simulate import World, write_world
-
-Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
+from serving.cli import app
 
 
 @pytest.fixture
@@ -36,18 +35,23 @@ def experiment_dir(tmp_path: Path, small_world: World) -> Path:
 
 
 def test_cli_abtest_analyses_a_data_directory(
-    influence_cli: Cli, experiment_dir: Path, tmp_path: Path
+    experiment_dir: Path, tmp_path: Path, fits: Callable[..., None]
 ) -> None:
     result_file = tmp_path / "out" / "abtest.json"
-    done = influence_cli("abtest", experiment_dir, "--out", result_file)
-    assert done.returncode == 0, done.stderr
-    assert "clicks per unit cost, by campaign" in done.stdout
-    assert "Welch 95% CI" in done.stdout
+    runner = CliRunner()
+    done = runner.invoke(
+        app, ["abtest", str(experiment_dir), "--out", str(result_file)], env={"COLUMNS": "80"}
+    )
+    assert done.exit_code == 0, done.output
+    fits(done.stdout)
+    text = " ".join(done.stdout.split())
+    assert "clicks per unit cost, by campaign" in text
+    assert "Welch 95% CI" in text
     assert (
         "Sample ratio: campaigns per arm followers 3, model 3 against a planned 1:1 split "
-        "(p = 1.0000): no mismatch." in done.stdout
+        "(p = 1.0000): no mismatch." in text
     )
-    assert "Skipped 2 planned placements (empty outcomes)." in done.stdout
+    assert "Skipped 2 planned placements (empty outcomes)." in text
     assert sorted(p.name for p in result_file.parent.iterdir()) == ["abtest.json"]
 
     report = json.loads(result_file.read_text())
@@ -66,24 +70,32 @@ def test_cli_abtest_analyses_a_data_directory(
     )
     assert clicks["differences"][0]["p_value"] == pytest.approx(ref.pvalue, rel=1e-12)
 
-    same = influence_cli("abtest", "analyse", experiment_dir, "--out", tmp_path / "again.json")
-    assert same.returncode == 0, same.stderr
-    assert json.loads((tmp_path / "again.json").read_text()) == report
+    # Every number of the JSON's model arm, whole, in the printed table.
+    model = next(a for a in clicks["arms"] if a["arm"] == "model")
+    difference = clicks["differences"][0]
+    assert f"{model['mean']:.4g}" in done.stdout.split()
+    assert f"[{difference['welch_low']:.4g}, {difference['welch_high']:.4g}]" in done.stdout
+
+    again = tmp_path / "again.json"
+    same = runner.invoke(app, ["abtest", "analyse", str(experiment_dir), "--out", str(again)])
+    assert same.exit_code == 0, same.output
+    assert json.loads(again.read_text()) == report
 
 
-def test_cli_abtest_plan_and_assign(influence_cli: Cli) -> None:
-    planned = influence_cli(
-        "abtest", "plan", "--lift", "0.2", "--baseline-mean", "1", "--baseline-sd", "1"
+def test_cli_abtest_plan_and_assign() -> None:
+    runner = CliRunner()
+    planned = runner.invoke(
+        app, ["abtest", "plan", "--lift", "0.2", "--baseline-mean", "1", "--baseline-sd", "1"]
     )
-    assert planned.returncode == 0, planned.stderr
-    assert planned.stdout.strip() == (
+    assert planned.exit_code == 0, planned.output
+    assert " ".join(planned.stdout.split()) == (
         "To detect a +20% lift in clicks per unit cost (baseline mean 1, sd 1, given) at alpha "
         "0.05 and power 0.8: 393 campaigns per arm."
     )
-    assigned = influence_cli(
-        "abtest", "assign", "--salt", "s1", "--arms", "model,followers", "c1", "c2"
+    assigned = runner.invoke(
+        app, ["abtest", "assign", "--salt", "s1", "--arms", "model,followers", "c1", "c2"]
     )
-    assert assigned.returncode == 0, assigned.stderr
+    assert assigned.exit_code == 0, assigned.output
     arms = ["model", "followers"]
     expected = [
         f"c{i},{arms[int(hashlib.sha256(f's1c{i}'.encode()).hexdigest(), 16) % 2]}" for i in (1, 2)
@@ -91,9 +103,9 @@ def test_cli_abtest_plan_and_assign(influence_cli: Cli) -> None:
     assert assigned.stdout.splitlines() == ["campaign_id,arm", *expected]
 
 
-def test_cli_abtest_without_arms_is_one_sentence(influence_cli: Cli, small_csv_dir: Path) -> None:
-    done = influence_cli("abtest", small_csv_dir)
-    assert done.returncode == 1
+def test_cli_abtest_without_arms_is_one_sentence(small_csv_dir: Path) -> None:
+    done = CliRunner().invoke(app, ["abtest", str(small_csv_dir)])
+    assert done.exit_code == 1
     assert done.stderr.strip() == (
         "error: placements have no `arm` column values: an experiment needs the arm (selection "
         "policy, for example model or followers) that chose each placement."
