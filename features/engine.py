@@ -12,22 +12,27 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
-from features.builder import FeatureBuilder
 from features.io import Dataset, load_dataset
+
+if TYPE_CHECKING:  # the builder brings scikit-learn: imported where a fit needs it
+    from features.builder import FeatureBuilder
 from features.moment import observed_until
 
 __all__ = ["Engine", "PandasTables", "Tables", "as_tables"]
 
 
-class Engine(enum.Enum):
-    """Where the tables are held: this process's memory, or a Dask cluster's workers."""
+class Engine(enum.StrEnum):
+    """Where the tables are held: this process's memory, or a Dask cluster's workers.
 
-    PANDAS = "pandas"
-    DASK = "dask"
+    Members are named as `--engine` spells them, so that its `--help` lists the values.
+    """
+
+    pandas = "pandas"
+    dask = "dask"
 
 
 class Tables(Protocol):
@@ -87,6 +92,8 @@ class PandasTables:
 
     def fit(self, window_days: int, until: pd.Timestamp | None) -> FeatureBuilder:
         """`FeatureBuilder.fit` on the data."""
+        from features.builder import FeatureBuilder
+
         return FeatureBuilder(attribution_window_days=window_days).fit(self.data, until=until)
 
     def transform(self, builder: FeatureBuilder, targets: pd.DataFrame) -> pd.DataFrame:

@@ -38,9 +38,9 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 FITS_MODELS = frozenset(
     {
         "test_bundle",
-        "test_cli_dask",
         "test_compare",
         "test_distributed",
+        "test_engine",
         "test_fitting",
         "test_loading",
         "test_partitioned",
@@ -48,6 +48,7 @@ FITS_MODELS = frozenset(
         "test_pipeline",
         "test_python_api",
         "test_sparse",
+        "test_train",
     }
 )
 
@@ -78,6 +79,18 @@ def dask_cluster() -> Iterator[Any]:
 def small_world() -> World:
     """A world small enough to build in milliseconds."""
     return simulate_world(SMALL)
+
+
+TRAINABLE = SimulationConfig(accounts=300, campaigns=20, seed=4)
+
+
+@pytest.fixture(scope="session")
+def trainable_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A world big enough to train and backtest on (20 campaigns), small enough for seconds;
+    tests copy it before changing it."""
+    out = tmp_path_factory.mktemp("trainable") / "world"
+    write_world(simulate_world(TRAINABLE), out)
+    return out
 
 
 @pytest.fixture(scope="session")

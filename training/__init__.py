@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from training.artifacts.bundle import ModelBundle, load_bundle
-    from training.backtest.rolling import Backtest, BacktestConfig, run_backtest
+    from training.backtest.rolling import Backtest, run_backtest
+    from training.config import BacktestConfig, TrainConfig
     from training.errors import TrainingError
     from training.evaluation.holdout import Holdout, evaluate, holdout_split
-    from training.fitting import TrainConfig, Tuning, fit
+    from training.fitting import Tuning, fit
     from training.pipeline import TrainResult, train
     from training.settings import TrainingSettings
 
@@ -47,10 +48,10 @@ __all__ = [
 
 _HOME = {
     "Backtest": "training.backtest.rolling",
-    "BacktestConfig": "training.backtest.rolling",
+    "BacktestConfig": "training.config",
     "Holdout": "training.evaluation.holdout",
     "ModelBundle": "training.artifacts.bundle",
-    "TrainConfig": "training.fitting",
+    "TrainConfig": "training.config",
     "TrainResult": "training.pipeline",
     "TrainingError": "training.errors",
     "TrainingSettings": "training.settings",

@@ -32,15 +32,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.builder import FAMILIES
-from features.contract import OUTCOMES
 from features.engine import Tables, as_tables
 from features.io import Dataset
 from training.artifacts.bundle import ModelBundle, TargetModel
+from training.config import TrainConfig
 from training.errors import TrainingError
 from training.evaluation.split import MIN_CAMPAIGNS, time_split
 from training.learners.boosters import (
     HeuristicBaseline,
-    check_targets,
     fit_booster,
     followers_frame,
     model_frame,
@@ -64,42 +63,6 @@ INNER_VALIDATION_SHARE = 0.2
 """Share of the training campaigns (the latest) whose placements choose the number of rounds."""
 
 Floats = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """What to fit and how; every field has a default and is logged as a run parameter.
-
-    `targets`: outcomes to model (the first decides promotion); `until`: ignore data
-    from this moment on; `validation_share`: the latest campaigns `train` judges on;
-    `window_days`: the attribution window; `budget_share`: the share of a campaign's
-    candidates' summed cost the budget metric spends; `promote`: ask for champion.
-    """
-
-    targets: tuple[str, ...] = OUTCOMES
-    until: pd.Timestamp | None = None
-    seed: int = 0
-    validation_share: float = 0.3
-    window_days: int = 30
-    budget_share: float = 0.3
-    promote: bool = False
-
-    @property
-    def primary(self) -> str:
-        """The target whose budget metric decides promotion: the first one asked for."""
-        return self.targets[0]
-
-    def check(self) -> None:
-        """Raise TrainingError, naming the parameter, for a configuration that cannot train."""
-        check_targets(self.targets)
-        if not 0 < self.validation_share < 1:
-            raise TrainingError(
-                f"validation_share must be between 0 and 1, got {self.validation_share}."
-            )
-        if self.window_days < 1:
-            raise TrainingError(f"window_days must be at least 1, got {self.window_days}.")
-        if not 0 < self.budget_share <= 1:
-            raise TrainingError(f"budget_share must be in (0, 1], got {self.budget_share}.")
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def dask_client(
             yield client
         return
     if workers < 1:
-        raise FeaturesError(f"--workers must be at least 1, got {workers}.")
+        raise FeaturesError(f"workers must be at least 1, got {workers}.")
     with (
         distributed.LocalCluster(
             n_workers=workers,

@@ -86,14 +86,14 @@ def test_fit_as_of_a_moment_learns_only_from_windows_closed_by_then(data: Datase
         (TrainConfig(budget_share=0.0), "budget_share must be in (0, 1], got 0.0."),
         (
             TrainConfig(targets=("likes",)),
-            "Targets must be among clicks, referrals, conversions, revenue; got likes.",
+            "targets must be among clicks, referrals, conversions, revenue; got likes.",
         ),
     ],
 )
 def test_a_configuration_that_cannot_fit_names_its_parameter(
     data: Dataset, config: TrainConfig, message: str
 ) -> None:
-    with pytest.raises(TrainingError, match=r"^(Targets|window|validation|budget)") as raised:
+    with pytest.raises(TrainingError, match=r"^(targets|window|validation|budget)") as raised:
         fit(data, config)
     assert str(raised.value) == message
 

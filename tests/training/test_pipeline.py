@@ -225,7 +225,7 @@ def test_too_few_campaigns_is_one_clear_sentence(
         train(tmp_path / "w", TrainConfig(targets=("clicks",)), settings)
     with pytest.raises(
         TrainingError,
-        match=r"Targets must be among clicks, referrals, conversions, revenue; got likes\.",
+        match=r"targets must be among clicks, referrals, conversions, revenue; got likes\.",
     ):
         TrainConfig(targets=("likes",)).check()
 

@@ -25,12 +25,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features.contract import OUTCOMES
 from features.io import Dataset
+from training.config import BacktestConfig, TrainConfig
 from training.errors import TrainingError
 from training.evaluation.holdout import policy_predictions
-from training.fitting import TrainConfig, fit
-from training.learners.boosters import check_targets
+from training.fitting import fit
 from training.learners.importance import importance_table
 from training.learners.sparse import too_few_reason
 
@@ -39,31 +38,6 @@ __all__ = ["Backtest", "BacktestConfig", "Fold", "rolling_origins", "run_backtes
 MIN_TRAIN_CAMPAIGNS = 4
 
 Floats = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class BacktestConfig:
-    """What the backtest compares and how; every field is logged as a run parameter."""
-
-    targets: tuple[str, ...] = OUTCOMES
-    folds: int = 4
-    holdout_share: float = 0.5
-    seed: int = 0
-    window_days: int = 30
-    budget_share: float = 0.3
-    random_draws: int = 20
-
-    def check(self) -> None:
-        """Raise TrainingError for a configuration that cannot run."""
-        check_targets(self.targets)
-        if self.folds < 1 or not 0 < self.holdout_share < 1 or not 0 < self.budget_share <= 1:
-            raise TrainingError(
-                "folds must be at least 1, the held-out share between 0 and 1 and the budget "
-                f"share in (0, 1]; got {self.folds}, {self.holdout_share} and "
-                f"{self.budget_share}."
-            )
-        if self.random_draws < 1:
-            raise TrainingError(f"random draws must be at least 1, got {self.random_draws}.")
 
 
 @dataclass(frozen=True)

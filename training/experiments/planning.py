@@ -26,8 +26,10 @@ def sample_size(
     up. Inputs are the control's mean and sd of the per-unit ratio, for example estimated
     from past campaigns with `baseline`.
     """
-    if not (0 < alpha < 1 and 0 < power < 1):
-        raise TrainingError(f"alpha and power must be between 0 and 1; got {alpha} and {power}.")
+    if not 0 < alpha < 1:
+        raise TrainingError(f"alpha must be between 0 and 1, got {alpha}.")
+    if not 0 < power < 1:
+        raise TrainingError(f"power must be between 0 and 1, got {power}.")
     effect = lift * baseline_mean
     if effect == 0 or not baseline_sd > 0:
         raise TrainingError(

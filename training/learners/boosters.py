@@ -19,8 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.builder import FEATURES
-from features.contract import OUTCOMES
-from training.errors import TrainingError
+from training.config import check_targets
 
 __all__ = [
     "FOLLOWER_FEATURES",
@@ -39,15 +38,6 @@ MAX_ROUNDS = 2000
 EARLY_STOPPING = 50
 
 Floats = npt.NDArray[np.float64]
-
-
-def check_targets(targets: tuple[str, ...]) -> None:
-    """Raise TrainingError unless `targets` is a non-empty selection of the contract's outcomes."""
-    unknown = [t for t in targets if t not in OUTCOMES]
-    if unknown or not targets:
-        raise TrainingError(
-            f"Targets must be among {', '.join(OUTCOMES)}; got {', '.join(targets) or 'none'}."
-        )
 
 
 def params_for(target: str, seed: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from features.distributed import INSTALL_HINT, require_dask
+from features.distributed import INSTALL_HINT, dask_client, require_dask
 from features.errors import FeaturesError
 
 
@@ -18,3 +18,11 @@ def test_without_dask_one_sentence_says_how_to_install(monkeypatch: pytest.Monke
     assert INSTALL_HINT == (
         "The dask engine needs Dask, which is not installed here: pip install 'influence[dask]'."
     )
+
+
+def test_a_local_cluster_without_workers_names_the_parameter() -> None:
+    with (
+        pytest.raises(FeaturesError, match=r"^workers must be at least 1, got 0\.$"),
+        dask_client(workers=0),
+    ):
+        pass

@@ -16,6 +16,10 @@ def test_sample_size_against_hand_values() -> None:
     assert sample_size(0.1, 0.05, 0.04, alpha=0.05, power=0.9) == 1345
     with pytest.raises(TrainingError, match=r"^The lift and the baseline mean must be non-zero "):
         sample_size(0.0, 1.0, 1.0)
+    with pytest.raises(TrainingError, match=r"^alpha must be between 0 and 1, got 1\.5\.$"):
+        sample_size(0.2, 1.0, 1.0, alpha=1.5)
+    with pytest.raises(TrainingError, match=r"^power must be between 0 and 1, got 0\.0\.$"):
+        sample_size(0.2, 1.0, 1.0, power=0.0)
 
 
 def test_baseline_from_past_campaigns(hand: pd.DataFrame) -> None:

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from features.io import load_dataset
-from features.simulate import SimulationConfig, simulate_world, write_world
 from training.backtest.rolling import BacktestConfig, rolling_origins
 from training.errors import TrainingError
 from training.evaluation.split import time_split
@@ -21,14 +20,11 @@ from training.settings import TrainingSettings
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
 
-WORLD = SimulationConfig(accounts=300, campaigns=20, seed=4)
 
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("sparse") / "world"
-    write_world(simulate_world(WORLD), out)
-    return out
+@pytest.fixture
+def world(trainable_world: Path) -> Path:
+    """The session's trainable world (300 accounts, 20 campaigns, seed 4)."""
+    return trainable_world
 
 
 def _changed(world: Path, tmp: Path, **columns: float | None) -> Path:

@@ -1,4 +1,5 @@
-"""`--engine dask` on the command line: the pandas engine's files, from a Dask cluster."""
+"""`--engine`: the pandas engine's files from a Dask cluster (run as real processes, on a local
+cluster of two), and the choice parsed and refused in-process."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from typer.testing import CliRunner
+
+from serving.cli import app
+from serving.cli.engine import Engine, run_on
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
 
@@ -56,15 +61,26 @@ def test_simulate_features_train_predict_on_a_local_dask_cluster(
     assert scores["dask"] == scores["pandas"]
 
 
-def test_unknown_engine_and_a_scheduler_without_dask_are_refused(
-    influence_cli: Cli, tmp_path: Path
-) -> None:
-    unknown = influence_cli("features", tmp_path, "--out", tmp_path / "f.parquet", "--engine", "x")
-    assert unknown.returncode == 2
-    assert "Invalid value for --engine: expected one of pandas, dask, got 'x'" in unknown.stderr
-    stray = influence_cli(
-        "features", tmp_path, "--out", tmp_path / "f.parquet", "--scheduler", "tcp://h:8786"
+def test_unknown_engine_and_a_scheduler_without_dask_are_refused(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = str(tmp_path / "f.parquet")
+    unknown = runner.invoke(app, ["features", str(tmp_path), "--out", out, "--engine", "x"])
+    assert unknown.exit_code == 2
+    assert "Invalid value for '--engine': Value error, 'x' is not one of 'pandas', 'dask'." in (
+        " ".join(unknown.stderr.split())
     )
-    assert stray.returncode == 2
+    stray = runner.invoke(
+        app, ["features", str(tmp_path), "--out", out, "--scheduler", "tcp://h:8786"]
+    )
+    assert stray.exit_code == 2
     assert "Invalid value for --scheduler: applies to --engine dask only" in stray.stderr
     assert not (tmp_path / "f.parquet").exists()
+
+
+def test_every_engine_has_a_runner_and_help_lists_them() -> None:
+    assert [e.value for e in Engine] == ["pandas", "dask"]
+    for command in ("features", "train", "predict"):
+        text = CliRunner().invoke(app, [command, "--help"]).stdout
+        assert "--engine <pandas|dask>" in text
+    with run_on(Engine.pandas, None, 2, None) as runner:
+        assert runner.where == ""

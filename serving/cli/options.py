@@ -1,0 +1,145 @@
+"""The options several commands share, declared once, with the library's defaults.
+
+Each option is an `Annotated` alias: its flag and help text are here, and a command
+declares it as `window: Window = TRAIN.window_days`, so the default it shows is the
+one the library itself uses (`training.config.TrainConfig` for `train`,
+`BacktestConfig` for `compare`, `features.simulate.SimulationConfig` for
+`simulate`, `features.contract.OUTCOMES` for the targets), never a retyped number.
+The helpers turn an option's text into what the library takes (`targets_of`,
+`until_of`) and refuse an `--out` that would overwrite an input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from features.contract import OUTCOMES, TABLES
+from features.simulate import SimulationConfig
+from serving.cli.engine import Engine
+from training.config import BacktestConfig, TrainConfig
+
+__all__ = [
+    "BACKTEST",
+    "BACKTEST_TARGETS",
+    "LOCAL_WORKERS",
+    "SIMULATION",
+    "TRAIN",
+    "TRAIN_TARGETS",
+    "BudgetShare",
+    "DataDir",
+    "EngineOption",
+    "MemoryLimit",
+    "Scheduler",
+    "Seed",
+    "Targets",
+    "Until",
+    "Window",
+    "Workers",
+    "refuse_input_as_out",
+    "targets_of",
+    "until_of",
+]
+
+TRAIN = TrainConfig()
+"""`influence train`'s defaults."""
+BACKTEST = BacktestConfig()
+"""`influence compare`'s defaults."""
+TRAIN_TARGETS = ",".join(TRAIN.targets)
+"""`influence train --targets`' default, as its text."""
+BACKTEST_TARGETS = ",".join(BACKTEST.targets)
+"""`influence compare --targets`' default, as its text."""
+SIMULATION = SimulationConfig()
+"""`influence simulate`'s defaults."""
+LOCAL_WORKERS = 2
+"""`--workers`: `features.distributed.dask_client`'s default (a test holds them equal)."""
+
+DataDir = Annotated[
+    Path,
+    typer.Argument(
+        metavar="DATA_DIR",
+        help="Folder with accounts, posts, campaigns and placements (.csv or .parquet).",
+    ),
+]
+Targets = Annotated[
+    str,
+    typer.Option(
+        metavar="LIST",
+        help=f"Comma-separated outcomes among {', '.join(OUTCOMES)}; the first leads "
+        "(train promotes on it, compare's report opens with it).",
+    ),
+]
+Window = Annotated[
+    int,
+    typer.Option("--window", help="Attribution window in days after each placement."),
+]
+Seed = Annotated[int, typer.Option(help="Random seed: the same seed and inputs, the same result.")]
+BudgetShare = Annotated[
+    float,
+    typer.Option(help="Share of each campaign's candidate cost that every policy spends."),
+]
+Until = Annotated[
+    str | None,
+    typer.Option(metavar="DATE", help="Train as of this date (2025-06-30): later data is ignored."),
+]
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        help="pandas: everything in this process. dask: the posts and the work on a Dask "
+        "cluster (pip install 'influence[dask]').",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ADDRESS",
+        help="Address of a Dask scheduler, such as tcp://10.0.0.5:8786 (--engine dask); "
+        "default: a local cluster.",
+    ),
+]
+Workers = Annotated[int, typer.Option(help="Worker processes of the local Dask cluster.")]
+MemoryLimit = Annotated[
+    str | None,
+    typer.Option(metavar="SIZE", help="Memory per worker of the local Dask cluster, e.g. 4GB."),
+]
+
+
+def targets_of(text: str) -> tuple[str, ...]:
+    """The outcomes named in a `--targets` text, in order (blanks dropped)."""
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def until_of(text: str | None) -> pd.Timestamp | None:
+    """`--until` as a UTC timestamp (None: no limit); typer.BadParameter unless a date."""
+    if not text:
+        return None
+    try:
+        return pd.Timestamp(text, tz="UTC")
+    except ValueError as e:
+        raise typer.BadParameter(
+            f"expected a date such as 2025-06-30, got {text!r}", param_hint="--until"
+        ) from e
+
+
+TABLE_FILES = tuple(f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet"))
+"""The names a data directory's tables may have."""
+
+
+def refuse_input_as_out(out_file: Path, data_dir: Path, *inputs: Path) -> None:
+    """Raise typer.BadParameter (exit 2) when `--out` would overwrite one of the command's inputs.
+
+    Takes the output path, the data directory (its table files, or anything inside a
+    table folder, are inputs) and any further input files (`--placements`). Paths are
+    compared resolved, so `./w/posts.csv` and a symlink to it are the same file.
+    """
+    target = Path(out_file).resolve()
+    tables = [(Path(data_dir) / name).resolve() for name in TABLE_FILES]
+    for source in [*tables, *(Path(p).resolve() for p in inputs)]:
+        if target == source or source in target.parents:
+            raise typer.BadParameter(
+                f"{out_file} is one of this command's inputs; write the output to another path",
+                param_hint="--out",
+            )

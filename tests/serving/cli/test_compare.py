@@ -1,0 +1,45 @@
+"""`influence compare` in-process: its options reach the backtest, its tables fit 80 columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from serving.cli import app
+
+
+def test_compare_prints_every_policy_s_numbers_within_80_columns(
+    trainable_world: Path, workspace: Path, fits: Callable[..., None]
+) -> None:
+    report = workspace / "report"
+    done = CliRunner().invoke(
+        app,
+        [
+            *("compare", str(trainable_world), "--out", str(report), "--folds", "2"),
+            *("--targets", "conversions,clicks", "--budget-share", "0.25", "--seed", "2"),
+        ],
+        env={"COLUMNS": "80"},
+    )
+    assert done.exit_code == 0, done.output
+    fits(done.stdout)
+    config = json.loads((report / "report.json").read_text())["config"]
+    assert (config["folds"], config["budget_share"], config["seed"]) == (2, 0.25, 2)
+    assert config["targets"] == ["conversions", "clicks"]
+
+    # Every policy's rate and difference from the report, whole, in the printed tables.
+    table = pd.read_csv(report / "report.csv")
+    table = table[(table["tier"] == "all") & (table["policy"] != "candidates")]
+    shown = done.stdout.split()
+    for metric, spec in (("actions_per_cost", ".3g"), ("minus_follower_rule", "+.3g")):
+        rows = table[table["metric"] == metric].dropna(subset=["value"])
+        assert len(rows) >= 2 * 5
+        for row in rows.itertuples():
+            value, low, high = (format(x, spec) for x in (row.value, row.low, row.high))
+            assert value in shown, (row.target, row.policy, metric)
+            assert f"[{low}, {high}]" in done.stdout, (row.target, row.policy, metric)
+    text = " ".join(shown)
+    assert f"Report: {report / 'report.html'}" in text
