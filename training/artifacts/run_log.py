@@ -25,6 +25,7 @@ from training.artifacts.pyfunc import MODEL_CODE
 from training.artifacts.registry import CHALLENGER, CHAMPION
 from training.evaluation.metrics import Evaluation
 from training.learners.importance import plot_family_importance
+from training.tracking.quiet import quieted
 
 __all__ = ["PIP_REQUIREMENTS", "has_champion", "log_evaluation", "log_model"]
 
@@ -92,18 +93,23 @@ def log_model(
     """
     run_id = bundle.metadata["run_id"]
     signature = infer_signature(example, bundle.predict(example, example["cost"]))
-    _quiet_mlflow()
     with atomic_path(models_dir / f"influence-{run_id[:12]}") as staged:
         write_bundle(bundle, staged)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(MODEL_CODE),  # models from code: nothing is pickled
-            artifacts={"bundle": str(staged)},
-            code_paths=[str(Path(features.__file__).parent), str(Path(training.__file__).parent)],
-            signature=signature,
-            input_example=example,
-            pip_requirements=PIP_REQUIREMENTS,
-        )
+        # MLflow's notices about how the pyfunc was logged (as code, with the bundle folder
+        # as its artifact) are not the user's to act on.
+        with quieted(logging.ERROR, "mlflow.pyfunc", "mlflow.models.model"):
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(MODEL_CODE),  # models from code: nothing is pickled
+                artifacts={"bundle": str(staged)},
+                code_paths=[
+                    str(Path(features.__file__).parent),
+                    str(Path(training.__file__).parent),
+                ],
+                signature=signature,
+                input_example=example,
+                pip_requirements=PIP_REQUIREMENTS,
+            )
         version = _register(client, registered_model, info.model_id, run_id)
         client.set_registered_model_alias(registered_model, CHALLENGER, version)
     return version
@@ -137,13 +143,3 @@ def _register(client: MlflowClient, name: str, model_id: str, run_id: str) -> st
         name, source=f"models:/{model_id}", run_id=run_id, model_id=model_id
     )
     return str(version.version)
-
-
-def _quiet_mlflow() -> None:
-    """Silence MLflow's notices that tell a user nothing they can act on.
-
-    The pyfunc is logged as code (`training/artifacts/pyfunc_code.py`) with the bundle folder as
-    its artifact; MLflow's notices about how it was logged are not the user's to act on.
-    """
-    for name in ("mlflow.pyfunc", "mlflow.models.model"):
-        logging.getLogger(name).setLevel(logging.ERROR)

@@ -14,6 +14,7 @@ import mlflow
 from training.errors import TrainingError
 from training.settings import TrainingSettings
 from training.tracking.database import connect, is_database_url
+from training.tracking.quiet import quieted
 
 __all__ = ["TrackingStoreError", "use_tracking"]
 
@@ -44,21 +45,22 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> s
             "MLFLOW_TRACKING_URI (or INFLUENCE_MLFLOW_TRACKING_URI)",
             TrackingStoreError,
         ).dispose()
-    if database:
-        # The store's own start-up chatter (schema migrations) is noise on a user's terminal.
-        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(uri)
     name = experiment or settings.experiment
     location = (settings.mlruns_dir / "artifacts").resolve().as_uri() if database else None
     # The embedded store is created (schema and all) by the first call that touches it; two
     # first-ever runs at once would both create it. A lock beside it lets one go first.
     lock = settings.mlruns_dir / LOCK_FILE if uri.startswith("sqlite:///") else None
-    with _locked(lock):
+    # The store's own start-up chatter (schema migrations) is noise on a user's terminal.
+    noisy = STORE_LOGGERS if database else ()
+    with quieted(logging.WARNING, *noisy), _locked(lock):
         exp_id = _experiment(name, location)
     mlflow.set_experiment(experiment_id=exp_id)
     return exp_id
 
+
+STORE_LOGGERS = ("mlflow.store.db.utils", "alembic")
+"""What a database store logs while it creates or migrates its schema."""
 
 LOCK_FILE = ".store.lock"
 """Beside the embedded store: held while the store and the experiment are created."""
