@@ -125,6 +125,18 @@ def influence_cli() -> Cli:
 
 
 @pytest.fixture
+def global_tracking_uri() -> Iterator[Callable[[str], None]]:
+    """`global_tracking_uri(uri)` sets MLflow's process-wide tracking URI (and the
+    MLFLOW_TRACKING_URI variable it mirrors), as a user's script would; put back as it was
+    (unset included) after the test. The library never sets it: only tests and users do."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+    yield mlflow.set_tracking_uri
+    mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None unsets it
+
+
+@pytest.fixture
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
