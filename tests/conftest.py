@@ -41,6 +41,7 @@ FITS_MODELS = frozenset(
         "test_distributed",
         "test_fitting",
         "test_loading",
+        "test_no_global_state",
         "test_partitioned",
         "test_peerindex",
         "test_pipeline",
