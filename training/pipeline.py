@@ -9,8 +9,9 @@ challenger, and promoted to champion only when it earns it.
 
 The data is validated and split before the run opens: a data set that cannot train
 leaves no run behind. A failure while fitting or logging leaves the run FAILED. Every
-MLflow call goes through the command's store handle (`training.tracking.store.Tracking`):
-no MLflow global is read or set.
+MLflow call goes through the command's store handle (`training.tracking.store.Tracking`);
+MLflow's globals are left alone, but for the one registry call that cannot do without
+(`training.tracking.logged_model.create_version`), which puts them back.
 """
 
 from __future__ import annotations
