@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,9 @@ from serving.errors import NotReadyError
 from serving.settings import ServingSettings
 from training.artifacts.bundle import ModelBundle, load_bundle
 from training.errors import TrainingError
+
+if TYPE_CHECKING:
+    from training.tracking.store import Tracking
 
 __all__ = [
     "ServiceState",
@@ -76,51 +79,60 @@ def _take(
     return frame.iloc[rows]
 
 
-def load_model(uri: str) -> tuple[ModelBundle, dict[str, Any]]:
+def load_model(uri: str, tracking: Tracking | None = None) -> tuple[ModelBundle, dict[str, Any]]:
     """Load the bundle from a manifest path or a registry URI (`models:/name@alias`).
 
     Both go through `load_bundle`: files inside the manifest's folder only, each
-    sha256 checked, nothing unpickled. Raises NotReadyError naming the reason when
-    it cannot be loaded.
+    sha256 checked, nothing unpickled. A registry URI is read from the store of
+    `tracking` (`use_tracking` of the training settings when not given). Raises
+    NotReadyError naming the reason when it cannot be loaded.
     """
     try:
         if uri.startswith("models:/"):
-            return _from_registry(uri)
+            if tracking is None:
+                from training.settings import get_settings
+                from training.tracking.store import use_tracking
+
+                tracking = use_tracking(get_settings())
+            return _from_registry(uri, tracking)
         return load_bundle(Path(uri))
     except (TrainingError, OSError) as e:
         raise NotReadyError(f"no model: {e}") from e
 
 
-def _from_registry(uri: str) -> tuple[ModelBundle, dict[str, Any]]:
+def _from_registry(uri: str, tracking: Tracking) -> tuple[ModelBundle, dict[str, Any]]:
     """The registered model's bundle folder, downloaded and read by `load_bundle`.
 
     MLflow's own loader would run the model's code from the store; only the
-    artifacts are fetched here. `models:/name@alias` and `models:/name/N` report
-    the version they name.
+    artifacts are fetched here, through the handle's client (MLflow's download of a
+    `models:/` URI would resolve it in the process-wide registry instead). The
+    version named (`models:/name@alias`, `models:/name/N`, a stage or `latest`) is
+    reported; a logged model's own URI (`models:/<model id>`) has none.
     """
     import tempfile
 
     import mlflow
     from mlflow.models import Model
-    from mlflow.tracking import MlflowClient
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
 
     from training.artifacts.bundle import FOLDER_MANIFEST
     from training.artifacts.files import contained
-    from training.settings import get_settings
-    from training.tracking.store import use_tracking
 
-    use_tracking(get_settings())
-    name, _, alias = uri.removeprefix("models:/").partition("@")
-    name, _, number = name.partition("/")
+    client = tracking.client
     with tempfile.TemporaryDirectory(prefix="influence-model-") as tmp:
         try:
-            client = MlflowClient()
-            version = "unknown"  # a stage or `latest`: MLflow resolves it, we do not
-            if alias:
-                version = str(client.get_model_version_by_alias(name, alias).version)
-            elif number.isdigit():
-                version = str(client.get_model_version(name, number).version)
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
+            # MLflow's own resolver of a `models:/` URI, given our client (it has no types).
+            found = get_model_name_and_version(client, uri)  # type: ignore[no-untyped-call]
+            if len(found) == 1:  # models:/<model id>: a logged model, registered or not
+                version, source = "unknown", client.get_logged_model(found[0]).artifact_location
+            else:
+                version = str(found[1])
+                source = client.get_model_version_download_uri(found[0], version)
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=source, dst_path=tmp, tracking_uri=tracking.uri
+                )
+            )
             artifacts = Model.load(str(local)).flavors["python_function"]["artifacts"]
             folder = str(artifacts["bundle"]["path"])
         except Exception as e:  # MLflow raises many kinds for a missing or broken model

@@ -43,6 +43,7 @@ FITS_MODELS = frozenset(
         "test_engine",
         "test_fitting",
         "test_loading",
+        "test_no_global_state",
         "test_partitioned",
         "test_peerindex",
         "test_pipeline",
@@ -151,6 +152,18 @@ def influence_cli() -> Cli:
         )
 
     return run
+
+
+@pytest.fixture
+def global_tracking_uri() -> Iterator[Callable[[str], None]]:
+    """`global_tracking_uri(uri)` sets MLflow's process-wide tracking URI (and the
+    MLFLOW_TRACKING_URI variable it mirrors), as a user's script would; put back as it was
+    (unset included) after the test. The library never sets it: only tests and users do."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+    yield mlflow.set_tracking_uri
+    mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None unsets it
 
 
 @pytest.fixture

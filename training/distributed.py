@@ -40,6 +40,7 @@ from training.errors import TrainingError
 from training.fitting import Refit, TrainConfig
 from training.pipeline import TrainResult, train
 from training.settings import TrainingSettings
+from training.tracking.store import Tracking
 
 __all__ = ["METRIC_TOLERANCE", "dask_refit", "train_on_dask"]
 
@@ -110,6 +111,7 @@ def train_on_dask(
     settings: TrainingSettings,
     client: Any,
     progress: Callable[[str], None] = lambda _: None,
+    tracking: Tracking | None = None,
 ) -> TrainResult:
     """`training.pipeline.train` with the Dask engine: features and boosters on the cluster.
 
@@ -124,4 +126,5 @@ def train_on_dask(
         progress,
         load=partial(DaskTables.load, client),
         refit=dask_refit(client),
+        tracking=tracking,
     )

@@ -8,7 +8,10 @@ rounds and intervals that judgement chose (`training.fitting`), registered as th
 challenger, and promoted to champion only when it earns it.
 
 The data is validated and split before the run opens: a data set that cannot train
-leaves no run behind. A failure while fitting or logging leaves the run FAILED.
+leaves no run behind. A failure while fitting or logging leaves the run FAILED. Every
+MLflow call goes through the command's store handle (`training.tracking.store.Tracking`);
+MLflow's globals are left alone, but for the one registry call that cannot do without
+(`training.tracking.logged_model.create_version`), which puts them back.
 """
 
 from __future__ import annotations
@@ -18,9 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import mlflow
 import pandas as pd
-from mlflow.tracking import MlflowClient
 
 from features.builder import FEATURES
 from features.engine import PandasTables, Tables
@@ -36,7 +37,7 @@ from training.learners.boosters import params_for
 from training.learners.importance import family_shares, importance_table
 from training.settings import TrainingSettings
 from training.tracking.runs import fail_stale_runs, process_tags
-from training.tracking.store import use_tracking
+from training.tracking.store import Tracking, use_tracking
 
 __all__ = ["TrainResult", "train"]
 
@@ -64,6 +65,7 @@ def train(
     progress: Callable[[str], None] = lambda _: None,
     load: Callable[[Path, pd.Timestamp | None], Tables] = PandasTables.load,
     refit: Refit = local_refit,
+    tracking: Tracking | None = None,
 ) -> TrainResult:
     """Train, evaluate against the baselines, log, register and maybe promote.
 
@@ -71,14 +73,17 @@ def train(
     configuration, the layer's settings and a callback that receives a short
     message as each step starts. `load` (validate and open a directory as of
     `--until`) and `refit` default to this machine; `training.distributed` passes
-    the Dask engine's. Returns the run's numbers and where the bundle went. Raises
-    TrainingError (or the features layer's DataContractError) with a plain sentence
-    on bad input.
+    the Dask engine's. `tracking` is the command's MLflow store and experiment
+    (`use_tracking(settings)` when not given). Returns the run's numbers and where
+    the bundle went. Raises TrainingError (or the features layer's DataContractError)
+    with a plain sentence on bad input.
     """
     started = time.perf_counter()
     config.check()
     # The store first: one that cannot be used should fail now, not after minutes of training.
-    client = MlflowClient(tracking_uri=_tracking(settings))
+    if tracking is None:
+        tracking = use_tracking(settings)
+    fail_stale_runs(tracking)  # runs a killed `train` left RUNNING
     progress("Validating the data")
     source: Tables
     if isinstance(data, Dataset):
@@ -87,19 +92,20 @@ def train(
         source, truth, data_dir = load(data, config.until), _truth(data), data
     split = holdout_split(source, config)
 
-    with mlflow.start_run(tags=process_tags()) as run:
-        mlflow.log_params(
+    with tracking.run(tags=process_tags()) as run_id:
+        tracking.log_params(
+            run_id,
             {
                 **{k: v for k, v in asdict(config).items() if k != "targets"},
                 "data_dir": str(data_dir),
                 "data_digest": source.digest(),
                 **split.describe(),
-            }
+            },
         )
         progress("Fitting on the earlier campaigns")
         earlier = fit(source, config, until=split.cutoff, refit=refit, progress=progress)
         config = replace(config, targets=tuple(earlier.targets))  # skipped targets: no output
-        mlflow.log_param("targets", ",".join(config.targets))
+        tracking.log_params(run_id, {"targets": ",".join(config.targets)})
         progress("Judging it on the later campaigns")
         holdout = evaluate(
             earlier,
@@ -112,30 +118,39 @@ def train(
         progress("Refitting on everything known")
         bundle = fit(source, config, tuning=holdout.tuning(earlier), refit=refit)
         bundle.metadata["metrics"] = _summary(holdout.evaluations)
-        bundle.metadata["run_id"] = run.info.run_id
-        mlflow.log_params(
+        bundle.metadata["run_id"] = run_id
+        tracking.log_params(
+            run_id,
             {
                 **{f"rounds.{t}": m.booster.current_iteration() for t, m in bundle.models.items()},
                 **{f"lgbm.{k}": v for k, v in params_for(config.primary, config.seed).items()},
-            }
+            },
         )
         progress("Logging the run and the model to MLflow")
         importance = importance_table({t: m.booster for t, m in bundle.models.items()})
-        log_evaluation(holdout.evaluations, holdout.coverage, importance)
+        log_evaluation(tracking, run_id, holdout.evaluations, holdout.coverage, importance)
         example = holdout.table[list(FEATURES)].head(5)
         example = example.assign(cost=split.valid["cost"].head(5).to_numpy())
-        version = log_model(client, bundle, example, settings.models_dir, settings.registered_model)
+        version = log_model(
+            tracking, bundle, example, settings.models_dir, settings.registered_model
+        )
     manifest = write_manifest(
         settings.models_dir / f"influence-v{version}.json",
-        settings.models_dir / f"influence-{run.info.run_id[:12]}",
+        settings.models_dir / f"influence-{run_id[:12]}",
         {"version": version, **bundle.metadata},
     )
     decision = None
-    if config.promote or not has_champion(client, settings.registered_model):
+    if config.promote or not has_champion(tracking, settings.registered_model):
         progress("Deciding on promotion")
-        decision = promote(settings.registered_model, version, config.primary, settings.models_dir)
+        decision = promote(
+            settings.registered_model,
+            version,
+            config.primary,
+            settings.models_dir,
+            tracking=tracking,
+        )
     return TrainResult(
-        run_id=run.info.run_id,
+        run_id=run_id,
         version=version,
         evaluations=holdout.evaluations,
         coverage=holdout.coverage,
@@ -146,12 +161,6 @@ def train(
         seconds=time.perf_counter() - started,
         bundle=bundle,
     )
-
-
-def _tracking(settings: TrainingSettings) -> str:
-    """Point MLflow at the store, fail runs a killed `train` left RUNNING; return the URI."""
-    fail_stale_runs(use_tracking(settings))
-    return mlflow.get_tracking_uri()
 
 
 def _truth(data_dir: Path) -> pd.DataFrame | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,8 +35,8 @@ def client(dask_cluster: Any) -> Any:
 def runs(client: Any, trained: Path) -> tuple[ModelBundle, dict[str, float], TrainResult]:
     """The pandas run of `trained` (bundle and logged metrics) and a Dask run on its data."""
     bundle, manifest = load_bundle(trained / "models" / "champion.json")
-    use_tracking(TrainingSettings.under(trained))
-    metrics = dict(mlflow.get_run(manifest["run_id"]).data.metrics)
+    store = use_tracking(TrainingSettings.under(trained))
+    metrics = dict(store.client.get_run(manifest["run_id"]).data.metrics)
     settings = TrainingSettings.under(trained.parent / "dask-run")
     spread = train_on_dask(trained / "world", TrainConfig(seed=1), settings, client)
     return bundle, metrics, spread

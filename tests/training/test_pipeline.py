@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mlflow
@@ -27,7 +27,6 @@ from training.evaluation.split import time_split
 from training.fitting import TrainConfig
 from training.pipeline import TrainResult, train
 from training.settings import TrainingSettings, get_settings
-from training.tracking.store import use_tracking
 
 WORLD = SimulationConfig(accounts=1500, campaigns=50, seed=7)
 TARGETS = ("clicks", "revenue")
@@ -71,7 +70,7 @@ def test_first_model_that_beats_followers_becomes_champion(
     assert first.decision is not None
     assert first.decision.promote
     assert first.decision.reason.startswith("it beats the followers baseline on clicks")
-    client = MlflowClient()
+    client = MlflowClient(settings.tracking_uri())
     for alias in ("champion", "challenger"):
         assert str(client.get_model_version_by_alias("influence", alias).version) == first.version
     manifest = json.loads((settings.models_dir / "champion.json").read_text())
@@ -80,14 +79,22 @@ def test_first_model_that_beats_followers_becomes_champion(
 
 
 @pytest.fixture
-def registry_env(settings: TrainingSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The API's environment for `models:/` URIs: this module's store, settings re-read."""
+def registry_env(
+    settings: TrainingSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    global_tracking_uri: Callable[[str], None],
+) -> Iterator[None]:
+    """The API's environment for `models:/` URIs: this module's store, settings re-read.
+
+    MLflow's own loader (`mlflow.pyfunc.load_model`) finds the store where a user's
+    script would have put it: in MLflow's process-wide tracking URI, set for this test.
+    """
     monkeypatch.setenv("INFLUENCE_MLFLOW_TRACKING_URI", settings.tracking_uri())
     monkeypatch.setenv("INFLUENCE_MLRUNS_DIR", str(settings.mlruns_dir))
     get_settings.cache_clear()
+    global_tracking_uri(settings.tracking_uri())
     yield
     get_settings.cache_clear()
-    use_tracking(settings)
 
 
 def test_logged_and_exported_models_predict_exactly_as_trained(
@@ -161,7 +168,7 @@ def test_retraining_same_data_and_seed_gives_same_metrics_and_no_promotion(
     assert (
         "not promoted: it does not beat the current champion on clicks per unit cost" in done.stdout
     )
-    client = MlflowClient()
+    client = MlflowClient(settings.tracking_uri())
     runs = client.search_runs(
         [client.get_experiment_by_name("influence").experiment_id], order_by=["start_time ASC"]
     )

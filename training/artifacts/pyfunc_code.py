@@ -1,7 +1,8 @@
 """The model MLflow logs as code: running this file defines the influence pyfunc.
 
-`mlflow.pyfunc.log_model(python_model=<this file>)` stores the file instead of a
-pickled object, and MLflow runs it on load; `InfluencePyfunc.load_context` then reads
+`mlflow.pyfunc.save_model(python_model=<this file>)` (through
+`training.tracking.logged_model.log_pyfunc`) stores the file instead of a pickled
+object, and MLflow runs it on load; `InfluencePyfunc.load_context` then reads
 the bundle folder artifact with the checked loader.
 """
 

@@ -20,6 +20,8 @@ from mlflow.tracking import MlflowClient
 from features.io import atomic_path
 from training.artifacts.bundle import read_manifest
 from training.errors import TrainingError
+from training.settings import get_settings
+from training.tracking.store import Tracking, use_tracking
 
 __all__ = ["CHALLENGER", "CHAMPION", "Decision", "budget_key", "decide", "promote"]
 
@@ -74,15 +76,24 @@ def _champion_score(client: MlflowClient, name: str, key: str) -> tuple[str | No
 
 
 def promote(
-    name: str, version: str, primary: str, models_dir: Path, force: bool = False
+    name: str,
+    version: str,
+    primary: str,
+    models_dir: Path,
+    force: bool = False,
+    *,
+    tracking: Tracking | None = None,
 ) -> Decision:
     """Move `champion` to `version` if it earns it (or `force`), and export its bundle.
 
-    Reads the budget metrics from the version's run and from the champion's run.
-    Returns the decision; the alias and `models/champion.json` change only when
-    it is to promote.
+    Reads the budget metrics from the version's run and from the champion's run, in
+    the store of `tracking`, the command's handle (`use_tracking(get_settings())` when
+    not given). Returns the decision; the alias and `models/champion.json` change only
+    when it is to promote.
     """
-    client = MlflowClient()
+    if tracking is None:
+        tracking = use_tracking(get_settings())
+    client = tracking.client
     try:
         candidate = client.get_model_version(name, version)
     except MlflowException as e:

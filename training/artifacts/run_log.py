@@ -1,8 +1,8 @@
 """What a training run writes: its parameters, metrics and artifacts to MLflow, and its bundle.
 
-Every call here takes the `MlflowClient` of the store `training.tracking.store` chose and
-works inside the active run that `training.pipeline` opened; the bundle goes to
-`models/` only once its version is registered.
+Every call here takes the command's store handle (`training.tracking.store.Tracking`) and
+writes to the run that `training.pipeline` opened with it, by its id; the bundle goes
+to `models/` only once its version is registered.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import logging
 import tempfile
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.entities import LoggedModel
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
@@ -25,6 +26,9 @@ from training.artifacts.pyfunc import MODEL_CODE
 from training.artifacts.registry import CHALLENGER, CHAMPION
 from training.evaluation.metrics import Evaluation
 from training.learners.importance import plot_family_importance
+from training.tracking.logged_model import create_version, log_pyfunc
+from training.tracking.quiet import quieted
+from training.tracking.store import Tracking
 
 __all__ = ["PIP_REQUIREMENTS", "has_champion", "log_evaluation", "log_model"]
 
@@ -40,9 +44,13 @@ PIP_REQUIREMENTS = [
 
 
 def log_evaluation(
-    evaluations: dict[str, Evaluation], coverage: dict[str, float], importance: pd.DataFrame
+    tracking: Tracking,
+    run_id: str,
+    evaluations: dict[str, Evaluation],
+    coverage: dict[str, float],
+    importance: pd.DataFrame,
 ) -> None:
-    """Log every metric with its interval, the metrics table and the feature importance.
+    """Log to run `run_id` every metric with its interval, the metrics table and the importance.
 
     Metric keys are `target.policy.metric` (with `_low`/`_high`), the budget ratio
     against the followers baseline and the held-out interval coverage per target.
@@ -66,84 +74,81 @@ def log_evaluation(
         }
         if np.isfinite(coverage[target]):
             metrics[f"{target}.interval_coverage"] = coverage[target]
-    mlflow.log_metrics(metrics)
+    tracking.log_metrics(run_id, metrics)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         table.to_csv(out / "metrics.csv", index=False)
         importance.to_csv(out / "importance.csv", index=False)
         plot_family_importance(importance, out / "importance_by_family.png")
         for name in ("metrics.csv", "importance.csv", "importance_by_family.png"):
-            mlflow.log_artifact(str(out / name))
+            tracking.client.log_artifact(run_id, str(out / name))
 
 
 def log_model(
-    client: MlflowClient,
+    tracking: Tracking,
     bundle: ModelBundle,
     example: pd.DataFrame,
     models_dir: Path,
     registered_model: str,
 ) -> str:
-    """Log `bundle` as the run's pyfunc model, register it as challenger; return its version.
+    """Log `bundle` as its run's pyfunc model, register it as challenger; return its version.
 
-    `example` is a few feature rows with a `cost` column (the signature's input). The
-    bundle folder `models_dir/influence-<run id>` appears only once the version is
-    registered, so that a run killed before then leaves no bundle that no manifest
-    names (tests/e2e/test_crash.py).
+    The run is `bundle.metadata["run_id"]`; the model is logged through the handle's
+    client (`training.tracking.logged_model.log_pyfunc`). `example` is a few feature
+    rows with a `cost` column (the signature's input). The bundle folder
+    `models_dir/influence-<run id>` appears only once the version is registered, so
+    that a run killed before then leaves no bundle that no manifest names
+    (tests/e2e/test_crash.py).
     """
     run_id = bundle.metadata["run_id"]
     signature = infer_signature(example, bundle.predict(example, example["cost"]))
-    _quiet_mlflow()
     with atomic_path(models_dir / f"influence-{run_id[:12]}") as staged:
         write_bundle(bundle, staged)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(MODEL_CODE),  # models from code: nothing is pickled
-            artifacts={"bundle": str(staged)},
-            code_paths=[str(Path(features.__file__).parent), str(Path(training.__file__).parent)],
-            signature=signature,
-            input_example=example,
-            pip_requirements=PIP_REQUIREMENTS,
-        )
-        version = _register(client, registered_model, info.model_id, run_id)
-        client.set_registered_model_alias(registered_model, CHALLENGER, version)
+        # MLflow's notices about how the pyfunc was logged (as code, with the bundle folder
+        # as its artifact) are not the user's to act on.
+        with quieted(logging.ERROR, "mlflow.pyfunc", "mlflow.models.model"):
+            model = log_pyfunc(
+                tracking.client,
+                run_id,
+                "model",
+                python_model=str(MODEL_CODE),  # models from code: nothing is pickled
+                artifacts={"bundle": str(staged)},
+                code_paths=[
+                    str(Path(features.__file__).parent),
+                    str(Path(training.__file__).parent),
+                ],
+                signature=signature,
+                input_example=example,
+                pip_requirements=PIP_REQUIREMENTS,
+            )
+        version = _register(tracking.client, registered_model, model, run_id)
+        tracking.client.set_registered_model_alias(registered_model, CHALLENGER, version)
     return version
 
 
-def has_champion(client: MlflowClient, name: str) -> bool:
+def has_champion(tracking: Tracking, name: str) -> bool:
     """Whether the registered model `name` has a champion yet."""
     try:
-        client.get_model_version_by_alias(name, CHAMPION)
-    except mlflow.exceptions.MlflowException:
+        tracking.client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
         return False
     return True
 
 
-def _register(client: MlflowClient, name: str, model_id: str, run_id: str) -> str:
+def _register(client: MlflowClient, name: str, model: LoggedModel, run_id: str) -> str:
     """Register the logged model as a new version of `name`; return the version.
 
-    Done through the client rather than `log_model(registered_model_name=...)`,
+    Done through the client rather than `mlflow.pyfunc.log_model(registered_model_name=...)`,
     which prints registry notices straight to stderr.
     """
     try:
         client.get_registered_model(name)
-    except mlflow.exceptions.MlflowException:
+    except MlflowException:
         try:
             client.create_registered_model(name)
-        except mlflow.exceptions.MlflowException:
+        except MlflowException:
             # Two first-ever runs registering at once: the loser's create fails; the
             # winner's model is there now, and any other cause fails again here.
             client.get_registered_model(name)
-    version = client.create_model_version(
-        name, source=f"models:/{model_id}", run_id=run_id, model_id=model_id
-    )
+    version = create_version(client, name, model, run_id)
     return str(version.version)
-
-
-def _quiet_mlflow() -> None:
-    """Silence MLflow's notices that tell a user nothing they can act on.
-
-    The pyfunc is logged as code (`training/artifacts/pyfunc_code.py`) with the bundle folder as
-    its artifact; MLflow's notices about how it was logged are not the user's to act on.
-    """
-    for name in ("mlflow.pyfunc", "mlflow.models.model"):
-        logging.getLogger(name).setLevel(logging.ERROR)

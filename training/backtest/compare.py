@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 
@@ -23,7 +22,7 @@ from training.backtest.report import ReportFiles, write_report
 from training.backtest.rolling import BacktestConfig, Fold, run_backtest
 from training.evaluation.policies import Comparison, compare_policies
 from training.settings import TrainingSettings
-from training.tracking.store import use_tracking
+from training.tracking.store import Tracking, use_tracking
 
 __all__ = ["EXPERIMENT", "CompareResult", "run_compare"]
 
@@ -61,13 +60,16 @@ def run_compare(
     config: BacktestConfig,
     settings: TrainingSettings,
     progress: Callable[[str], None] = lambda _: None,
+    tracking: Tracking | None = None,
 ) -> CompareResult:
     """Backtest the model against the follower baselines; write and log the report.
 
     Takes the data directory (validated on entry; `truth.parquet` beside the tables
     adds the truth policy), the report folder, the configuration, the training
-    layer's settings (MLflow store) and a callback told what each step is doing.
-    Raises TrainingError (or DataContractError) with a plain sentence on bad input.
+    layer's settings (MLflow store), a callback told what each step is doing and the
+    command's MLflow handle (`use_tracking(settings, experiment=EXPERIMENT)` when not
+    given). Raises TrainingError (or DataContractError) with a plain sentence on bad
+    input.
     """
     started = time.perf_counter()
     config.check()
@@ -79,14 +81,16 @@ def run_compare(
     progress("Spending every policy's budget on the held-out campaigns")
     comparison = compare_policies(backtest, config)
     progress("Writing the report and logging it to MLflow")
-    use_tracking(settings, experiment=EXPERIMENT)
-    with mlflow.start_run() as run:
+    if tracking is None:
+        tracking = use_tracking(settings, experiment=EXPERIMENT)
+    with tracking.run() as run_id:
         meta: dict[str, object] = {
             "data_dir": str(data_dir),
             "data_digest": data.digest(),
-            "run_id": run.info.run_id,
+            "run_id": run_id,
         }
-        mlflow.log_params(
+        tracking.log_params(
+            run_id,
             {
                 **{k: v for k, v in asdict(config).items() if k != "targets"},
                 "targets": ",".join(config.targets),
@@ -94,15 +98,15 @@ def run_compare(
                 "data_digest": meta["data_digest"],
                 "truth": truth is not None,
                 **{f"fold.{f.index}.origin": f.origin.isoformat() for f in backtest.folds},
-            }
+            },
         )
-        mlflow.log_metrics(_metrics(comparison.table))
+        tracking.log_metrics(run_id, _metrics(comparison.table))
         files = write_report(out_dir, backtest, comparison, config, meta)
         for path in (files.html, files.json, files.csv):
-            mlflow.log_artifact(str(path))
+            tracking.client.log_artifact(run_id, str(path))
     return CompareResult(
         files=files,
-        run_id=run.info.run_id,
+        run_id=run_id,
         comparison=comparison,
         folds=backtest.folds,
         campaigns=int(backtest.frame["campaign_id"].nunique()),

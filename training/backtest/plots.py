@@ -1,8 +1,9 @@
 """The backtest report's figures, as PNG bytes to embed in one self-contained HTML file.
 
-matplotlib with the Agg backend (files only: no display on servers or in CI). One
-panel per target where a figure covers every target; each policy keeps one colour in
-every figure.
+matplotlib's object-oriented API: each figure is a `matplotlib.figure.Figure` saved with
+`savefig`, so that no backend is chosen and no pyplot state is touched (files only: no
+display on servers or in CI). One panel per target where a figure covers every target;
+each policy keeps one colour in every figure.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from training.evaluation.policies import POLICIES, POLICY_LABELS, TIERS, Comparison
 from training.learners.importance import plot_family_importance
@@ -38,30 +40,21 @@ COLOURS = {
 }
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _panels(n: int, width: float = 5.2, height: float = 3.6) -> tuple[Any, list[Any]]:
+def _panels(n: int, width: float = 5.2, height: float = 3.6) -> tuple[Figure, list[Any]]:
     cols = min(n, 2)
     rows = math.ceil(n / cols)
-    fig, axes = _pyplot().subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig = Figure(figsize=(width * cols, height * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     flat = list(axes.ravel())
     for ax in flat[n:]:
         ax.set_visible(False)
     return fig, flat[:n]
 
 
-def _png(fig: Any) -> bytes:
+def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=100)
-    _pyplot().close(fig)
     return buffer.getvalue()
 
 
@@ -146,8 +139,8 @@ def plot_importance(importance: pd.DataFrame) -> bytes:
 
 def plot_tiers(comparison: Comparison, target: str) -> bytes:
     """Where each policy spends by follower tier, and what each tier returns per unit cost."""
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig = Figure(figsize=(11, 3.8))
+    left, right = fig.subplots(1, 2)
     tiers = [name for name, _ in TIERS]
     shown = [p for p in (*POLICIES, "candidates") if p != "random"]
     table = comparison.table

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lightgbm as lgb
-import mlflow
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -30,10 +29,11 @@ from sklearn.model_selection import StratifiedGroupKFold
 from features.io import atomic_path
 from training.errors import TrainingError
 from training.settings import get_settings
-from training.tracking.store import use_tracking
+from training.tracking.store import Tracking, use_tracking
 
 __all__ = [
     "BASELINE",
+    "EXPERIMENT",
     "FAMILIES",
     "FEATURE_COLUMNS",
     "LABEL",
@@ -71,6 +71,8 @@ FEATURE_COLUMNS = tuple(f"{side}_{c}" for side in "AB" for c in SIDE_COLUMNS)
 FAMILIES = ("reach", "resonance", "network")
 BASELINE = "follower_baseline"
 MODEL = "all_families"
+EXPERIMENT = "peerindex-benchmark"
+"""The MLflow experiment of the benchmark's runs."""
 
 Progress = Callable[[int, int], None]
 
@@ -344,12 +346,15 @@ def run_benchmark(
     folds: int = 5,
     config: ModelConfig | None = None,
     progress: Progress | None = None,
+    tracking: Tracking | None = None,
 ) -> BenchmarkResult:
     """Cross-validate on `data` (train.csv), predict `test.csv` beside it into `out`, log a run.
 
-    The predictions are written atomically; the MLflow run (experiment
+    The predictions are written atomically; the MLflow run (experiment `EXPERIMENT`,
     "peerindex-benchmark") holds the parameters, the AUC table as metrics and as
-    `auc_table.csv`, and the per-fold AUCs as `auc_per_fold.csv`.
+    `auc_table.csv`, and the per-fold AUCs as `auc_per_fold.csv`. `tracking` is the
+    command's MLflow handle (`use_tracking(get_settings(), experiment=EXPERIMENT)` when
+    not given).
     """
     data, config = Path(data), config or ModelConfig()
     test_path = data.parent / "test.csv"
@@ -364,17 +369,19 @@ def run_benchmark(
     predictions = predict_pairs(train, test, config)
     with atomic_path(Path(out)) as tmp:
         predictions.to_csv(tmp, index=False)
-    use_tracking(get_settings(), experiment="peerindex-benchmark")
-    with mlflow.start_run(run_name="peerindex") as run:
-        mlflow.log_params(
+    if tracking is None:
+        tracking = use_tracking(get_settings(), experiment=EXPERIMENT)
+    with tracking.run(name="peerindex") as run_id:
+        tracking.log_params(
+            run_id,
             asdict(config)
             | {"seeds": ",".join(map(str, seeds)), "folds": folds, "pairs": len(train)}
-            | {"data_sha256": hashlib.sha256(data.read_bytes()).hexdigest(), "data": str(data)}
+            | {"data_sha256": hashlib.sha256(data.read_bytes()).hexdigest(), "data": str(data)},
         )
         names = table["variant"].tolist()
         metrics = dict(zip([f"auc_mean_{n}" for n in names], table["auc_mean"], strict=True))
         metrics |= dict(zip([f"auc_sd_{n}" for n in names], table["auc_sd"], strict=True))
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        mlflow.log_text(table.to_csv(index=False), "auc_table.csv")
-        mlflow.log_text(per_fold.to_csv(index=False), "auc_per_fold.csv")
-    return BenchmarkResult(table, per_fold, Path(out), run.info.run_id)
+        tracking.log_metrics(run_id, {k: float(v) for k, v in metrics.items()})
+        tracking.client.log_text(run_id, table.to_csv(index=False), "auc_table.csv")
+        tracking.client.log_text(run_id, per_fold.to_csv(index=False), "auc_per_fold.csv")
+    return BenchmarkResult(table, per_fold, Path(out), run_id)

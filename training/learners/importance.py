@@ -38,14 +38,15 @@ def family_shares(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_family_importance(table: pd.DataFrame, path: Path) -> Path:
-    """Save a grouped bar chart of gain share per family and target as PNG; return the path."""
-    import matplotlib
+    """Save a grouped bar chart of gain share per family and target as PNG; return the path.
 
-    matplotlib.use("Agg")  # files only: no display on servers or in CI
-    import matplotlib.pyplot as plt
+    Drawn on a `matplotlib.figure.Figure` (no pyplot, no backend chosen: files only).
+    """
+    from matplotlib.figure import Figure  # matplotlib is loaded when a chart is drawn
 
     shares = family_shares(table)
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig = Figure(figsize=(7, 3.5))
+    ax = fig.subplots()
     width = 0.8 / max(1, len(shares.index))
     x = np.arange(len(shares.columns))
     for i, target in enumerate(shares.index):
@@ -56,5 +57,4 @@ def plot_family_importance(table: pd.DataFrame, path: Path) -> Path:
     ax.legend(frameon=False, fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 
-from mlflow.tracking import MlflowClient
+from training.tracking.store import Tracking
 
 __all__ = ["HOST_TAG", "PID_TAG", "fail_stale_runs", "process_tags"]
 
@@ -36,17 +36,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def fail_stale_runs(experiment_id: str) -> list[str]:
-    """Mark FAILED the experiment's RUNNING runs whose process on this host is gone.
+def fail_stale_runs(tracking: Tracking) -> list[str]:
+    """Mark FAILED the RUNNING runs of the handle's experiment whose process on this host is gone.
 
-    Takes the experiment id (as `use_tracking` returns it, with MLflow pointed at the
-    store). Runs without the tags (started by something else), from another host, or
-    whose process still lives are left alone. Returns the ids of the runs marked.
+    Takes the store handle (`use_tracking`). Runs without the tags (started by something
+    else), from another host, or whose process still lives are left alone. Returns the
+    ids of the runs marked.
     """
-    client = MlflowClient()
+    client = tracking.client
     host = socket.gethostname()
     marked: list[str] = []
-    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'"):
+    for run in client.search_runs([tracking.experiment_id], "attributes.status = 'RUNNING'"):
         tags = run.data.tags
         pid = tags.get(PID_TAG, "")
         if tags.get(HOST_TAG) != host or not pid.isdigit() or _alive(int(pid)):

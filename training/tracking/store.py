@@ -1,37 +1,92 @@
 """MLflow set-up: the embedded store by default; a tracking server or a shared database by
-configuration."""
+configuration.
+
+`use_tracking` builds a `Tracking` handle once per command; everything that talks to
+MLflow takes it and goes through its client. Nothing here reads or sets MLflow's
+process-wide state (`mlflow.set_tracking_uri`, `mlflow.set_experiment`, the active
+run): two handles on two stores can live in one process.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import mlflow
+from mlflow.entities import Metric, Param
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags
 
 from training.errors import TrainingError
 from training.settings import TrainingSettings
 from training.tracking.database import connect, is_database_url
+from training.tracking.quiet import quieted
 
-__all__ = ["TrackingStoreError", "use_tracking"]
+__all__ = ["Tracking", "TrackingStoreError", "use_tracking"]
 
 
 class TrackingStoreError(TrainingError):
     """The MLflow store's database cannot be used: its driver is missing or it is unreachable."""
 
 
-def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> str:
-    """Point MLflow at the configured store and experiment; return the experiment id.
+@dataclass(frozen=True)
+class Tracking:
+    """One command's MLflow store: its URI, the experiment its runs go to, a client bound to it.
 
-    Called at the start of a command, never at import. With the embedded default the
-    `mlruns/` folder is created. When MLflow talks to a database itself (SQLite or a
-    shared one such as PostgreSQL) a new experiment's artifacts go under `mlruns/`
-    (MLflow's default is `./mlruns` wherever the command runs); a tracking server
-    decides for itself. A database whose driver is missing or that cannot be reached
-    raises TrackingStoreError at once, with one sentence, instead of MLflow's retries
-    (about 100 s) and its traceback.
+    `client` is an `MlflowClient` built with the URI as both tracking and registry URI;
+    runs are created, logged and ended through it (`run`, `log_params`, `log_metrics`,
+    `client.log_artifact`), never through MLflow's fluent API and its global state.
+    """
+
+    uri: str
+    experiment_id: str
+    client: MlflowClient = field(repr=False, compare=False)
+
+    @contextlib.contextmanager
+    def run(self, tags: Mapping[str, str] | None = None, name: str | None = None) -> Iterator[str]:
+        """Create a run in the experiment and yield its id; end it FINISHED, or FAILED.
+
+        As `mlflow.start_run`'s context: the run gets MLflow's context tags (user,
+        source, git commit) besides `tags`, and any exception, KeyboardInterrupt
+        included, ends it FAILED before going on.
+        """
+        run = self.client.create_run(
+            self.experiment_id, tags=resolve_tags(dict(tags or {})), run_name=name
+        )
+        status = "FAILED"
+        try:
+            yield run.info.run_id
+            status = "FINISHED"
+        finally:
+            self.client.set_terminated(run.info.run_id, status=status)
+
+    def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
+        """Log `params` to the run, each value as its `str` (as `mlflow.log_params` does)."""
+        self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
+        """Log `metrics` to the run at step 0, all with this moment's timestamp."""
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        )
+
+
+def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> Tracking:
+    """The configured store and experiment (`settings.experiment` unless named), as a handle.
+
+    Called once at the start of a command, never at import; sets no MLflow global. With
+    the embedded default the `mlruns/` folder is created. When MLflow talks to a
+    database itself (SQLite or a shared one such as PostgreSQL) a new experiment's
+    artifacts go under `mlruns/` (MLflow's default is `./mlruns` wherever the command
+    runs); a tracking server decides for itself. A database whose driver is missing or
+    that cannot be reached raises TrackingStoreError at once, with one sentence,
+    instead of MLflow's retries (about 100 s) and its traceback.
     """
     uri = settings.tracking_uri()
     database = is_database_url(uri)
@@ -44,21 +99,21 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> s
             "MLFLOW_TRACKING_URI (or INFLUENCE_MLFLOW_TRACKING_URI)",
             TrackingStoreError,
         ).dispose()
-    if database:
-        # The store's own start-up chatter (schema migrations) is noise on a user's terminal.
-        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    mlflow.set_tracking_uri(uri)
     name = experiment or settings.experiment
     location = (settings.mlruns_dir / "artifacts").resolve().as_uri() if database else None
-    # The embedded store is created (schema and all) by the first call that touches it; two
+    # The embedded store is created (schema and all) by the first client on it; two
     # first-ever runs at once would both create it. A lock beside it lets one go first.
     lock = settings.mlruns_dir / LOCK_FILE if uri.startswith("sqlite:///") else None
-    with _locked(lock):
-        exp_id = _experiment(name, location)
-    mlflow.set_experiment(experiment_id=exp_id)
-    return exp_id
+    # The store's own start-up chatter (schema migrations) is noise on a user's terminal.
+    noisy = STORE_LOGGERS if database else ()
+    with quieted(logging.WARNING, *noisy), _locked(lock):
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # opens (or creates) the store
+        exp_id = _experiment(client, name, location)
+    return Tracking(uri=uri, experiment_id=exp_id, client=client)
 
+
+STORE_LOGGERS = ("mlflow.store.db.utils", "alembic")
+"""What a database store logs while it creates or migrates its schema."""
 
 LOCK_FILE = ".store.lock"
 """Beside the embedded store: held while the store and the experiment are created."""
@@ -75,19 +130,19 @@ def _locked(path: Path | None) -> Iterator[None]:
         yield
 
 
-def _experiment(name: str, location: str | None) -> str:
+def _experiment(client: MlflowClient, name: str, location: str | None) -> str:
     """The id of experiment `name`, created when absent.
 
     A shared store (a database or a server) has no lock of ours: when another process
     created the experiment between the look-up and the creation, it is looked up again.
     """
-    found = mlflow.get_experiment_by_name(name)
+    found = client.get_experiment_by_name(name)
     if found is not None:
         return str(found.experiment_id)
     try:
-        return str(mlflow.create_experiment(name, artifact_location=location))
-    except mlflow.exceptions.MlflowException:
-        again = mlflow.get_experiment_by_name(name)
+        return str(client.create_experiment(name, artifact_location=location))
+    except MlflowException:
+        again = client.get_experiment_by_name(name)
         if again is None:
             raise
         return str(again.experiment_id)

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 from sklearn.metrics import roc_auc_score
 
 from training.benchmarks.peerindex import (
@@ -216,12 +216,15 @@ def test_benchmark_writes_predictions_and_logs_a_run(tmp_path: Path, mlflow_stor
     assert written["p_a_more_influential"].between(0, 1).all()
     assert sorted(p.name for p in out.parent.iterdir()) == ["predictions.csv"]  # no temp left
 
-    run = mlflow.get_run(result.run_id)
+    client = MlflowClient(get_settings().tracking_uri())
+    run = client.get_run(result.run_id)
     assert run.data.params["folds"] == "3"
     auc = run.data.metrics["auc_mean_all_families"]
     assert auc == pytest.approx(result.table["auc_mean"][1])
     assert "auc_sd_follower_baseline" in run.data.metrics
-    table = mlflow.artifacts.load_text(f"runs:/{result.run_id}/auc_table.csv")
+    (tmp_path / "logged").mkdir()
+    logged = client.download_artifacts(result.run_id, "auc_table.csv", str(tmp_path / "logged"))
+    table = Path(logged).read_text()
     assert table.splitlines()[0] == "variant,auc_mean,auc_sd,folds,vs_baseline"
 
 

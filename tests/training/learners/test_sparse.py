@@ -6,9 +6,9 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from features.io import load_dataset
 from training.backtest.rolling import BacktestConfig, rolling_origins
@@ -62,11 +62,9 @@ def test_a_target_that_is_zero_everywhere_is_skipped_with_a_warning(
 def test_skipped_target_is_absent_from_bundle_and_metrics(world: Path, tmp_path: Path) -> None:
     data = _changed(world, tmp_path, referrals=0.0)
     said: list[str] = []
+    settings = TrainingSettings.under(tmp_path)
     result = train(
-        data,
-        TrainConfig(targets=("referrals", "clicks"), seed=1),
-        TrainingSettings.under(tmp_path),
-        progress=said.append,
+        data, TrainConfig(targets=("referrals", "clicks"), seed=1), settings, progress=said.append
     )
     warnings = [m for m in said if m.startswith("warning: ")]
     rows = warnings[0].split()[5] if warnings else "?"
@@ -77,7 +75,7 @@ def test_skipped_target_is_absent_from_bundle_and_metrics(world: Path, tmp_path:
     assert result.bundle.targets == ["clicks"]
     assert list(result.evaluations) == ["clicks"]
     assert set(result.bundle.metadata["metrics"]) == {"clicks"}
-    run = mlflow.get_run(result.run_id)
+    run = MlflowClient(settings.tracking_uri()).get_run(result.run_id)
     assert run.data.params["targets"] == "clicks"
     assert not [k for k in run.data.metrics if k.startswith("referrals")]
 

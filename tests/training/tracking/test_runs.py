@@ -7,19 +7,17 @@ import socket
 import subprocess
 from pathlib import Path
 
-from mlflow.tracking import MlflowClient
-
 from training.settings import TrainingSettings
 from training.tracking.runs import HOST_TAG, PID_TAG, fail_stale_runs
 from training.tracking.store import use_tracking
 
 
 def test_only_runs_of_a_gone_process_on_this_host_are_failed(tmp_path: Path) -> None:
-    experiment = use_tracking(TrainingSettings.under(tmp_path))
+    tracking = use_tracking(TrainingSettings.under(tmp_path))
+    experiment, client = tracking.experiment_id, tracking.client
     gone = subprocess.Popen(["true"])
     gone.wait()
     here = socket.gethostname()
-    client = MlflowClient()
     tags = {
         "dead": {PID_TAG: str(gone.pid), HOST_TAG: here},
         "alive": {PID_TAG: str(os.getpid()), HOST_TAG: here},
@@ -30,7 +28,7 @@ def test_only_runs_of_a_gone_process_on_this_host_are_failed(tmp_path: Path) -> 
     finished = client.create_run(experiment, tags=tags["dead"]).info.run_id
     client.set_terminated(finished, status="FINISHED")
 
-    assert fail_stale_runs(experiment) == [ids["dead"]]
+    assert fail_stale_runs(tracking) == [ids["dead"]]
     status = {name: client.get_run(i).info.status for name, i in ids.items()}
     assert status == {
         "dead": "FAILED",
@@ -39,4 +37,4 @@ def test_only_runs_of_a_gone_process_on_this_host_are_failed(tmp_path: Path) -> 
         "untagged": "RUNNING",
     }
     assert client.get_run(finished).info.status == "FINISHED"
-    assert fail_stale_runs(experiment) == []
+    assert fail_stale_runs(tracking) == []

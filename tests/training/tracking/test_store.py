@@ -1,4 +1,5 @@
-"""The embedded MLflow store: two first-ever `influence train` runs at once both succeed."""
+"""The embedded MLflow store: two first-ever `influence train` runs at once both succeed; a
+handle's runs end FINISHED, or FAILED when their block raises, as `mlflow.start_run`'s do."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from features.simulate import SimulationConfig, simulate_world, write_world
 from training.artifacts.bundle import load_bundle
+from training.settings import TrainingSettings
+from training.tracking.store import use_tracking
 
 # Small enough that a run takes about 10 s, big enough to have closed campaigns to check on.
 WORLD = SimulationConfig(accounts=300, campaigns=20, seed=7)
@@ -48,3 +51,29 @@ def test_two_first_ever_runs_at_once_both_succeed(
     bundle, manifest = load_bundle(tmp_path / "models" / "champion.json")
     assert manifest["version"] in {"1", "2"}
     assert bundle.targets == ["clicks"]
+
+
+def test_a_handles_run_ends_finished_or_failed_by_how_its_block_ends(tmp_path: Path) -> None:
+    tracking = use_tracking(TrainingSettings.under(tmp_path), experiment="lifecycle")
+    ids: dict[str, str] = {}
+    with tracking.run(tags={"kind": "fine"}, name="fine") as ids["fine"]:
+        tracking.log_params(ids["fine"], {"folds": 3, "truth": False})
+        tracking.log_metrics(ids["fine"], {"clicks.model.actions_per_cost": 0.25})
+    with pytest.raises(ValueError, match="broken"), tracking.run() as ids["raised"]:
+        raise ValueError("broken")
+    with pytest.raises(KeyboardInterrupt, match="stop"), tracking.run() as ids["interrupted"]:
+        raise KeyboardInterrupt("stop")
+
+    runs = {name: tracking.client.get_run(run_id) for name, run_id in ids.items()}
+    assert {name: r.info.status for name, r in runs.items()} == {
+        "fine": "FINISHED",
+        "raised": "FAILED",
+        "interrupted": "FAILED",
+    }
+    fine = runs["fine"]
+    assert fine.info.experiment_id == tracking.experiment_id
+    assert fine.info.run_name == "fine"
+    assert fine.data.tags["kind"] == "fine"
+    assert "mlflow.user" in fine.data.tags  # MLflow's context tags, as start_run gives them
+    assert fine.data.params == {"folds": "3", "truth": "False"}
+    assert fine.data.metrics == {"clicks.model.actions_per_cost": 0.25}
