@@ -32,7 +32,11 @@ def peerindex(
     """
     from rich.progress import Progress
 
-    from training.benchmarks.peerindex import BASELINE, run_benchmark
+    from training.benchmarks.peerindex import BASELINE, EXPERIMENT, run_benchmark
+    from training.settings import get_settings
+    from training.tracking.store import use_tracking
+
+    tracking = use_tracking(get_settings(), experiment=EXPERIMENT)
 
     with Progress(console=stderr(), transient=True) as bar:
         task = bar.add_task("Cross-validating", total=None)
@@ -42,6 +46,7 @@ def peerindex(
             seeds=range(seeds),
             folds=folds,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            tracking=tracking,
         )
     table = result_table("variant", "AUC mean", "AUC sd", "vs baseline", "folds")
     for r in result.table.to_dict("records"):

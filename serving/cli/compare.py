@@ -87,8 +87,9 @@ def compare(
     compares what they bought with paired 95% campaign-bootstrap intervals, and is also
     logged to MLflow (experiment influence-compare).
     """
-    from training.backtest.compare import run_compare
+    from training.backtest.compare import EXPERIMENT, run_compare
     from training.settings import get_settings
+    from training.tracking.store import use_tracking
 
     config = BacktestConfig(
         targets=targets_of(targets),
@@ -98,12 +99,15 @@ def compare(
         window_days=window,
         budget_share=budget_share,
     )
+    settings = get_settings()
+    tracking = use_tracking(settings, experiment=EXPERIMENT)
     with stderr().status("Backtesting ...") as status:
         result = run_compare(
             data_dir,
             out_dir,
             config,
-            get_settings(),
+            settings,
             progress=lambda m: status.update(m + " ..."),
+            tracking=tracking,
         )
     print_compare_result(result, stdout())

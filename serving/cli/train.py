@@ -136,6 +136,7 @@ def train(
     from training.learners.sparse import WARNING
     from training.pipeline import train as run_training
     from training.settings import get_settings
+    from training.tracking.store import use_tracking
 
     config = TrainConfig(
         targets=targets_of(targets),
@@ -147,6 +148,8 @@ def train(
         promote=promote,
     )
     config.check()  # before a cluster starts for it
+    settings = get_settings()
+    tracking = use_tracking(settings)  # a store that cannot be used fails before any work
     err = stderr()
     with (
         err.status("Training ...") as status,
@@ -161,7 +164,13 @@ def train(
                 status.update(message + " ...")
 
         result = run_training(
-            data_dir, config, get_settings(), progress, load=runner.load, refit=runner.refit
+            data_dir,
+            config,
+            settings,
+            progress,
+            load=runner.load,
+            refit=runner.refit,
+            tracking=tracking,
         )
     print_train_result(result, config, stdout())
 
@@ -184,8 +193,10 @@ def promote_command(
     from training.tracking.store import use_tracking
 
     settings = get_settings()
-    use_tracking(settings)
-    decision = promote(settings.registered_model, version, target, settings.models_dir, force)
+    tracking = use_tracking(settings)
+    decision = promote(
+        settings.registered_model, version, target, settings.models_dir, force, tracking=tracking
+    )
     verdict = "promoted to champion" if decision.promote else "not promoted"
     say(stdout(), f"Version {version} {verdict}: {decision.reason}.")
     if not decision.promote:
