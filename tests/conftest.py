@@ -40,7 +40,7 @@ FITS_MODELS = frozenset(
         "test_bundle",
         "test_compare",
         "test_distributed",
-        "test_engine",
+        "test_cli_dask",
         "test_fitting",
         "test_loading",
         "test_no_global_state",
