@@ -59,3 +59,8 @@ def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'features' has no attribute {name!r}")
     return getattr(importlib.import_module(_LAZY[name]), name)
+
+
+def __dir__() -> list[str]:
+    """The public names too, for autocompletion, though they are imported on first use."""
+    return sorted(set(globals()) | set(__all__))

@@ -103,4 +103,11 @@ class PandasTables:
 
 def as_tables(data: Dataset | Tables) -> Tables:
     """A `Dataset` as the pandas engine's tables; any other engine's tables as they are."""
-    return PandasTables(data) if isinstance(data, Dataset) else data
+    if isinstance(data, Dataset):
+        return PandasTables(data)
+    if not hasattr(data, "transform"):
+        raise TypeError(
+            f"expected a Dataset (features.load_dataset(path)) or an engine's tables, got "
+            f"{type(data).__name__}"
+        )
+    return data

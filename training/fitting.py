@@ -132,7 +132,9 @@ def fit(
     Raises TrainingError with a plain sentence when too few outcomes are known.
     """
     config.check()
-    source = as_tables(data)
+    # A dataset is cut at `config.until` here too, as `train` cuts it: nothing from then on
+    # may shape the feature state.
+    source = as_tables(data.known_until(config.until) if isinstance(data, Dataset) else data)
     by = until if until is not None else source.as_of(config.until)
     asked = list(tuning.rounds) if tuning is not None else list(config.targets)
     rows = outcomes_known(source.placements, asked, config.window_days, by)

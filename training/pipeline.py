@@ -7,8 +7,10 @@ side with the follower-count baseline; then refitted on everything known with th
 rounds and intervals that judgement chose (`training.fitting`), registered as the
 challenger, and promoted to champion only when it earns it.
 
-The data is validated and split before the run opens: a data set that cannot train
-leaves no run behind. A failure while fitting or logging leaves the run FAILED. Every
+The data is validated and split before the run opens, so that a data set that breaks the
+contract or has too few campaigns to split leaves no run behind. A failure once the run
+is open (too few campaigns for the earlier fit to choose its rounds on, a target with
+nothing to learn, the store) leaves the run FAILED. Every
 MLflow call goes through the command's store handle (`training.tracking.store.Tracking`);
 MLflow's globals are left alone, but for the one registry call that cannot do without
 (`training.tracking.logged_model.create_version`), which puts them back.
@@ -97,7 +99,7 @@ def train(
             run_id,
             {
                 **{k: v for k, v in asdict(config).items() if k != "targets"},
-                "data_dir": str(data_dir),
+                "data_dir": str(data_dir) if data_dir else "(in memory)",
                 "data_digest": source.digest(),
                 **split.describe(),
             },

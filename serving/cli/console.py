@@ -12,6 +12,7 @@ is never taken for rich markup.
 from __future__ import annotations
 
 import os
+import textwrap
 
 from rich.console import Console
 from rich.text import Text
@@ -36,7 +37,17 @@ def say(console: Console, text: str, *, soft_wrap: bool = False) -> None:
     parsed rather than read: a command to paste, one problem per line.
     """
     known = console.is_terminal or os.environ.get("COLUMNS", "").isdigit()
-    console.print(Text(text), soft_wrap=soft_wrap or not known)
+    if soft_wrap or not known:
+        console.print(Text(text), soft_wrap=True)
+        return
+    # Wrapped at spaces only: a word wider than what is left of the line (a path, a URL)
+    # moves to the next line whole, never folded in two, since it is what a user copies.
+    lines = text.splitlines() or [""]
+    wrapped = [
+        textwrap.fill(line, console.width, break_long_words=False, break_on_hyphens=False)
+        for line in lines
+    ]
+    console.print(Text("\n".join(wrapped)), soft_wrap=True)
 
 
 def warn(console: Console, text: str) -> None:

@@ -107,3 +107,21 @@ def test_too_few_closed_windows_is_one_sentence_with_the_cause(small_world: Worl
         "outcomes are still inside their 30-day attribution window at 2025-03-31, the moment "
         "the data stands at (the first window closes on 2025-04-03)."
     )
+
+
+def test_fit_as_of_config_until_ignores_what_came_later(data: Dataset) -> None:
+    until = data.placements["posted_at"].quantile(0.8)
+    config = TrainConfig(targets=("clicks",), seed=2, until=until)
+    whole, cut = fit(data, config), fit(data.known_until(until), config)
+    assert whole.builder.priors_ == cut.builder.priors_
+    assert (
+        whole.builder.vectorizer_.vectorizer_.vocabulary_
+        == cut.builder.vectorizer_.vectorizer_.vocabulary_
+    )
+    for target, model in whole.models.items():
+        assert model.booster.model_to_string() == cut.models[target].booster.model_to_string()
+
+
+def test_a_path_where_a_dataset_belongs_says_so(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"^expected a Dataset \(features\.load_dataset\(path\)\)"):
+        fit(tmp_path)  # type: ignore[arg-type]
