@@ -46,7 +46,6 @@ __all__ = [
     "follower_priority",
     "greedy_select",
     "knapsack",
-    "objective_target",
     "objective_values",
     "plan",
     "portfolio_roi",
@@ -229,11 +228,6 @@ OBJECTIVE_TARGETS: Mapping[str, str] = {
 """The predicted target each objective needs: `revenue` for `roi`, else the objective."""
 
 
-def objective_target(objective: str) -> str:
-    """The predicted target an objective needs (`OBJECTIVE_TARGETS`)."""
-    return OBJECTIVE_TARGETS[objective]
-
-
 def objective_values(objective: str, predictions: Mapping[str, Floats], costs: Floats) -> Floats:
     """What a portfolio for `objective` maximises, per candidate, for `knapsack`.
 
@@ -244,7 +238,7 @@ def objective_values(objective: str, predictions: Mapping[str, Floats], costs: F
     """
     if objective == "roi":
         return np.asarray(predictions["revenue"] - costs, dtype=np.float64)
-    return predictions[objective_target(objective)]
+    return predictions[OBJECTIVE_TARGETS[objective]]
 
 
 def portfolio_total(

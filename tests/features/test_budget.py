@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from features.budget import (
+    OBJECTIVE_TARGETS,
     _fix,
     follower_portfolio,
     greedy_select,
     knapsack,
-    objective_target,
     objective_values,
     portfolio_roi,
     portfolio_total,
@@ -93,8 +93,8 @@ def test_value_per_cost_puts_a_free_candidate_first() -> None:
 def test_roi_objective_buys_net_return_and_never_a_loss() -> None:
     predictions = {"clicks": np.array([5.0, 1.0]), "revenue": np.array([30.0, 8.0])}
     cost = np.array([10.0, 10.0])
-    assert objective_target("roi") == "revenue"
-    assert objective_target("clicks") == "clicks"
+    assert OBJECTIVE_TARGETS["roi"] == "revenue"
+    assert OBJECTIVE_TARGETS["clicks"] == "clicks"
     assert objective_values("clicks", predictions, cost).tolist() == [5.0, 1.0]
     net = objective_values("roi", predictions, cost)
     assert net.tolist() == [20.0, -2.0]
