@@ -113,6 +113,10 @@ def evaluate(
     coverage: dict[str, float] = {}
     predictions: dict[str, dict[str, Floats]] = {}
     outcomes: dict[str, Floats] = {}
+    # The simulator's expected outcomes of the later placements, in their order: one join.
+    known = None
+    if truth is not None:
+        known = valid[["placement_id"]].merge(truth, on="placement_id", how="left")
     for target, model in bundle.models.items():
         predictions[target] = policy_predictions(model, table, valid["cost"])
         outcomes[target] = valid[target].to_numpy(dtype=float)
@@ -125,10 +129,7 @@ def evaluate(
                 target: outcomes[target],
             }
         )
-        expected = None
-        if truth is not None:
-            merged = valid[["placement_id"]].merge(truth, on="placement_id", how="left")
-            expected = merged[target].to_numpy(dtype=float)
+        expected = None if known is None else known[target].to_numpy(dtype=float)
         power = power_of(target)
         evaluations[target] = evaluate_target(
             target, frame, predictions[target], power, seed, budget_share, expected
