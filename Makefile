@@ -8,6 +8,10 @@ SEED ?= 7
 ACCOUNTS ?= 2000
 PORT ?= 8000
 REPORT ?= work/report
+# Test processes: two keep both cores of the reference machine busy (LightGBM runs on one
+# thread); tests of one file stay in one process, so module fixtures are built once.
+JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile
 
 .PHONY: setup demo test test-fast lint
 
@@ -32,7 +36,7 @@ lint: setup  ## ruff (lint and format) and mypy
 	$(BIN)/mypy
 
 test: lint  ## lint, then the whole test suite; pytest's "no tests ran" (exit 5) fails too
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-fast: setup  ## the inner loop: the tests that neither train a model nor start a server
-	$(BIN)/python -m pytest -q -m "not slow and not model"
+	$(PYTEST) -m "not slow and not model"

@@ -35,9 +35,17 @@ def settings_for(root: Path, tmp: Path, **overrides: Any) -> ServingSettings:
     return ServingSettings(**values)
 
 
-@pytest.fixture
-def client(trained: Path, tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(trained, tmp_path))) as c:
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared client's folder: its decision log is `decisions.db` here."""
+    return tmp_path_factory.mktemp("api")
+
+
+@pytest.fixture(scope="module")
+def client(trained: Path, workdir: Path) -> Iterator[TestClient]:
+    """One app for the module's read-only tests: loading the state costs about 2 s, and
+    none of them changes it (a reload loads the same model and data)."""
+    with TestClient(create_app(settings_for(trained, workdir))) as c:
         yield c
 
 
@@ -514,7 +522,7 @@ def test_every_answer_is_in_the_decision_log(
 
 
 def test_a_decision_records_what_was_asked_and_answered(
-    client: TestClient, trained: Path, tmp_path: Path, accounts: list[str]
+    client: TestClient, workdir: Path, accounts: list[str]
 ) -> None:
     history = [{"posted_at": "2025-01-01T00:00:00Z", "followers": 10, "likes": 1, "comments": 0,
                 "shares": 0}]  # fmt: skip
@@ -523,7 +531,7 @@ def test_a_decision_records_what_was_asked_and_answered(
         {"account_id": "newcomer", "cost": 20.0, "history": history},
     ]
     answer = client.post("/predict", json={"campaign": CAMPAIGN, "candidates": candidates}).json()
-    with sqlite3.connect(tmp_path / "decisions.db") as db:
+    with sqlite3.connect(workdir / "decisions.db") as db:
         row = db.execute(
             "SELECT endpoint, model_version, campaign, candidates, outputs FROM decisions "
             "WHERE request_id = ?",

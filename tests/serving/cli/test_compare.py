@@ -43,3 +43,6 @@ def test_compare_prints_every_policy_s_numbers_within_80_columns(
             assert f"[{low}, {high}]" in done.stdout, (row.target, row.policy, metric)
     text = " ".join(shown)
     assert f"Report: {report / 'report.html'}" in text
+    assert {p.name for p in report.iterdir()} == {"report.html", "report.json", "report.csv"}
+    assert "clicks per unit cost on 10 held-out campaigns (2 rolling origins)" in text
+    assert "follower-count rule (biggest first)" in done.stdout

@@ -5,10 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -170,33 +167,3 @@ def test_too_many_folds_is_one_clear_sentence(workspace: Path) -> None:
     with pytest.raises(TrainingError, match=r"has only \d+ earlier campaigns whose 30-day"):
         run_backtest(data, None, BacktestConfig(folds=2, holdout_share=0.95))
     assert math.isfinite(CONFIG.budget_share)
-
-
-def test_cli_writes_the_report_and_prints_its_path(
-    workspace: Path, settings: TrainingSettings
-) -> None:
-    env = {
-        **os.environ,
-        "INFLUENCE_MLFLOW_TRACKING_URI": settings.tracking_uri(),
-        "INFLUENCE_MLRUNS_DIR": str(settings.mlruns_dir),
-        "COLUMNS": "200",
-    }
-    out = workspace / "cli-report"
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "serving", "compare", str(workspace / "world")),
-            *("--out", str(out), "--targets", "clicks", "--folds", "2", "--budget-share", "0.25"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
-    assert f"Report: {out / 'report.html'}" in done.stdout
-    assert "clicks per unit cost on 22 held-out campaigns (2 rolling origins)" in done.stdout
-    assert "follower-count rule (biggest first)" in done.stdout
-    assert {p.name for p in out.iterdir()} == {"report.html", "report.json", "report.csv"}
-    config = json.loads((out / "report.json").read_text())["config"]
-    assert config["budget_share"] == 0.25
-    assert config["folds"] == 2
