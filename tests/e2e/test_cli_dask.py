@@ -1,11 +1,17 @@
 """`--engine dask` end to end: simulate, features, train and predict as real processes on a
-local cluster of two, giving the pandas engine's files."""
+local cluster of two, giving the pandas engine's files.
+
+`features` starts its own cluster (`--workers 2`); `train` and `predict` connect to the
+session's (`--scheduler`), as they would to an agency's running cluster, so that both ways
+of finding a cluster are exercised and the test starts one cluster fewer per command.
+"""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -13,8 +19,9 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fix
 
 
 def test_simulate_features_train_predict_on_a_local_dask_cluster(
-    influence_cli: Cli, tmp_path: Path
+    influence_cli: Cli, tmp_path: Path, dask_cluster: Any
 ) -> None:
+    scheduler = ("--scheduler", dask_cluster.scheduler.address)
     world = tmp_path / "W"
     made = influence_cli(
         "simulate", "--out", world, "--accounts", "150", "--campaigns", "12", "--days", "300",
@@ -36,7 +43,11 @@ def test_simulate_features_train_predict_on_a_local_dask_cluster(
         check_exact=True,
     )
 
-    trained = influence_cli("train", world, "--seed", "1", "--engine", "dask", cwd=tmp_path)
+    # One target: the engine's path is the same for each, and each costs a distributed fit.
+    trained = influence_cli(
+        "train", world, "--seed", "1", "--engine", "dask", "--targets", "clicks", *scheduler,
+        cwd=tmp_path,
+    )  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     assert "registered as version 1" in trained.stdout
     assert (tmp_path / "models" / "champion.json").exists()
@@ -49,7 +60,8 @@ def test_simulate_features_train_predict_on_a_local_dask_cluster(
     for engine in ("pandas", "dask"):
         done = influence_cli(
             "predict", world, "--placements", tmp_path / "planned.parquet",
-            "--out", tmp_path / f"scores-{engine}.csv", "--engine", engine, cwd=tmp_path,
+            "--out", tmp_path / f"scores-{engine}.csv", "--engine", engine,
+            *(scheduler if engine == "dask" else ()), cwd=tmp_path,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert "40 placements scored" in done.stdout

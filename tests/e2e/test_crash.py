@@ -30,9 +30,6 @@ from training.artifacts.bundle import load_bundle
 ServerFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_server` fixture
 
 WORLD = SimulationConfig(accounts=500, campaigns=25, seed=2)
-# Moments to kill at, as shares of a full run: features, boosting, MLflow logging, export.
-# Early, middle, and the two moments that matter most: exporting, then promoting.
-KILL_AT = (0.3, 0.65, 0.9, 0.97)
 
 
 def _every_manifest_loads(models: Path) -> None:
@@ -48,48 +45,66 @@ def _every_manifest_loads(models: Path) -> None:
 TrainFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_training` fixture
 
 
+def _kill_when(run: subprocess.Popen[str], moment: Callable[[], bool]) -> bool:
+    """SIGKILL `run` as soon as `moment()` holds (polled every 10 ms); whether it was killed.
+
+    A run that ends first is left to end: the caller counts the runs that were killed.
+    """
+    while run.poll() is None:
+        if moment():
+            run.kill()  # SIGKILL: no cleanup, no finally blocks
+            break
+        time.sleep(0.01)
+    run.communicate(timeout=30)
+    return run.returncode == -signal.SIGKILL
+
+
 @pytest.mark.slow
 def test_killed_training_leaves_the_champion_whole_and_the_next_run_succeeds(
     tmp_path: Path, start_training: TrainFactory
 ) -> None:
     write_world(simulate_world(WORLD), tmp_path / "world")
+    models = tmp_path / "models"
+    started = time.monotonic()
     first = start_training(tmp_path, 1)
     out, err = first.communicate(timeout=120)
+    full = time.monotonic() - started
     assert first.returncode == 0, err
     assert "Version 1 promoted to champion" in out
-    champion = tmp_path / "models" / "champion.json"
+    champion = models / "champion.json"
     before = champion.read_bytes()
-    # Time a run like the ones killed below: the first also created the MLflow store, a
-    # one-off that made the shares below land after the end of the (faster) later runs.
-    started = time.monotonic()
-    reference = start_training(tmp_path, 1)
-    out, err = reference.communicate(timeout=120)
-    full = time.monotonic() - started
-    assert reference.returncode == 0, err
-    assert champion.read_bytes() == before  # same data and seed: it does not earn champion
 
+    def exporting() -> bool:  # the bundle is being written to its hidden folder
+        return any(p.name.startswith(".influence-") for p in models.iterdir())
+
+    def promoting() -> bool:  # a new version's manifest is written: promotion comes next
+        return set(models.glob("influence-v*.json")) != manifests
+
+    # Killed early (a third of the first run, which also created the MLflow store, so it
+    # lands in loading or fitting), then the two moments that matter most: while the bundle
+    # is exported, and once its manifest is written, while promotion is decided.
+    moments: dict[str, Callable[[], bool]] = {
+        "early": lambda: time.monotonic() - started > full * 0.3,
+        "exporting": exporting,
+        "promoting": promoting,
+    }
     killed = 0
-    for share in KILL_AT:
-        run = start_training(tmp_path, 1)
-        try:
-            run.wait(timeout=full * share)
-        except subprocess.TimeoutExpired:
-            run.kill()  # SIGKILL: no cleanup, no finally blocks
-        run.communicate(timeout=30)
-        killed += run.returncode == -signal.SIGKILL
-        assert champion.read_bytes() == before, f"champion changed by a run killed at {share:.0%}"
+    for name, moment in moments.items():
+        started, manifests = time.monotonic(), set(models.glob("influence-v*.json"))
+        killed += _kill_when(start_training(tmp_path, 1), moment)
+        assert champion.read_bytes() == before, f"champion changed by a run killed {name}"
         bundle, manifest = load_bundle(champion)
         assert manifest["version"] == "1"
         assert bundle.targets == ["clicks"]
-        _every_manifest_loads(tmp_path / "models")
+        _every_manifest_loads(models)
 
-    assert killed >= len(KILL_AT) - 2, "most runs must be killed before they end"
+    assert killed >= len(moments) - 1, "most runs must be killed before they end"
     last = start_training(tmp_path, 1)
     out, err = last.communicate(timeout=120)
     assert last.returncode == 0, err
     assert "registered as version" in out
     assert champion.read_bytes() == before  # same data and seed: it does not earn champion
-    _every_manifest_loads(tmp_path / "models")
+    _every_manifest_loads(models)
     data = load_dataset(tmp_path / "world")
     assert json.loads(before)["data_digest"] == data.digest()
 
