@@ -139,12 +139,22 @@ def fit(
     asked = list(tuning.rounds) if tuning is not None else list(config.targets)
     rows = outcomes_known(source.placements, asked, config.window_days, by)
     if rows["campaign_id"].nunique() < MIN_CAMPAIGNS:
-        reason = too_few_reason(source.placements, asked, config.window_days, by)
+        # A fit as of a cut-off (the held-out or backtest campaigns begin there) cannot be
+        # helped by waiting: only earlier campaigns, or a window that closes sooner, can.
+        moment = "the moment the data stands at" if until is None else "the fit's cut-off"
+        reason = too_few_reason(source.placements, asked, config.window_days, by, moment)
+        remedy = (
+            "Add past campaigns with their outcomes."
+            if until is None
+            else "Add earlier campaigns, or pass a shorter --window if outcomes are complete "
+            "sooner."
+        )
         raise TrainingError(
             f"Fitting needs placements with outcomes ({', '.join(asked)}) in at least "
             f"{MIN_CAMPAIGNS} campaigns whose {config.window_days}-day attribution window had "
             f"closed by {by.date()}; found {rows['campaign_id'].nunique()}"
-            + (f", because {reason}." if reason else ". Add past campaigns with their outcomes.")
+            + (f", because {reason}." if reason else ".")
+            + ("" if until is None and reason else f" {remedy}")
         )
     builder = source.fit(config.window_days, until)
     table = source.transform(builder, rows)

@@ -109,6 +109,24 @@ def test_too_few_closed_windows_is_one_sentence_with_the_cause(small_world: Worl
     )
 
 
+def test_too_few_closed_by_a_cut_off_names_the_cut_off_and_what_can_help(
+    small_world: World,
+) -> None:
+    cut_off = pd.Timestamp("2025-03-20T00:00:00Z")
+    # Only placements posted before the cut-off are inside their window there.
+    inside = int((small_world.placements["posted_at"] < cut_off).sum())
+    assert 0 < inside < len(small_world.placements)
+    with pytest.raises(TrainingError, match=r"^Fitting needs") as raised:
+        fit(_dataset(small_world), TrainConfig(targets=("clicks",)), until=cut_off)
+    assert str(raised.value) == (
+        "Fitting needs placements with outcomes (clicks) in at least 4 campaigns whose 30-day "
+        f"attribution window had closed by 2025-03-20; found 0, because {inside} placements with "
+        "outcomes are still inside their 30-day attribution window at 2025-03-20, the fit's "
+        "cut-off (the first window closes on 2025-04-03). Add earlier campaigns, or pass a "
+        "shorter --window if outcomes are complete sooner."
+    )
+
+
 def test_fit_as_of_config_until_ignores_what_came_later(data: Dataset) -> None:
     until = data.placements["posted_at"].quantile(0.8)
     config = TrainConfig(targets=("clicks",), seed=2, until=until)

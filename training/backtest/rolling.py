@@ -94,6 +94,7 @@ def rolling_origins(
     """
     done = placements.dropna(subset=list(config.targets))
     firsts = done.groupby("campaign_id")["posted_at"].min().sort_values(kind="stable")
+    window = pd.Timedelta(days=config.window_days)
     n_held = round(len(firsts) * config.holdout_share)
     if n_held < config.folds:
         reason = too_few_reason(placements, list(config.targets), config.window_days, None)
@@ -101,9 +102,12 @@ def rolling_origins(
             f"A backtest with {config.folds} folds needs at least {config.folds} held-out "
             f"campaigns with outcomes; {len(firsts)} campaigns with a held-out share of "
             f"{config.holdout_share:g} give {n_held}"
-            + (f", because {reason}." if reason else ". Use fewer --folds or more campaigns.")
+            + (
+                f", because {reason}."
+                if reason
+                else "." + _remedy(firsts, done, window, config.folds)
+            )
         )
-    window = pd.Timedelta(days=config.window_days)
     folds = []
     for block in np.array_split(np.asarray(firsts.index[len(firsts) - n_held :]), config.folds):
         origin = firsts[block[0]]
@@ -113,10 +117,38 @@ def rolling_origins(
                 f"The backtest origin {origin.date()} has only "
                 f"{train['campaign_id'].nunique()} earlier campaigns whose "
                 f"{config.window_days}-day attribution window had closed; each fold needs at "
-                f"least {MIN_TRAIN_CAMPAIGNS}. Lower --holdout-share or add earlier campaigns."
+                f"least {MIN_TRAIN_CAMPAIGNS}." + _remedy(firsts, done, window, config.folds)
             )
         folds.append((origin, train, done[done["campaign_id"].isin(block)]))
     return folds
+
+
+def _remedy(firsts: pd.Series, done: pd.DataFrame, window: pd.Timedelta, folds: int) -> str:
+    """The flags that would give a workable backtest on these campaigns, as a sentence.
+
+    Tries the given number of folds, then fewer, and for each the largest held-out block
+    whose first origin leaves `MIN_TRAIN_CAMPAIGNS` earlier campaigns with closed windows;
+    "" would never do, so with none it says what data would help. Only errors call it.
+    """
+    n = len(firsts)
+    for k in range(folds, 0, -1):
+        for held in range(n - MIN_TRAIN_CAMPAIGNS, k - 1, -1):
+            origin = firsts.iloc[n - held]
+            closed = done.loc[done["posted_at"] + window <= origin, "campaign_id"].nunique()
+            if closed < MIN_TRAIN_CAMPAIGNS:
+                continue
+            share = next(
+                round(held / n, d) for d in (2, 3, 4, 6) if round(n * round(held / n, d)) == held
+            )
+            flags = ("" if k == folds else f"--folds {k} ") + f"--holdout-share {share:g}"
+            campaigns = f"{held} held-out campaign{'s' * (held > 1)}"
+            return f" Pass {flags}: {campaigns}, in {k} fold{'s' * (k > 1)}."
+    return (
+        f" Add earlier campaigns: a backtest needs at least {MIN_TRAIN_CAMPAIGNS} whose "
+        f"{window.days}-day attribution window closed before the first held-out campaign "
+        "began, and one held-out campaign per fold (or pass a shorter --window if outcomes are "
+        "complete sooner)."
+    )
 
 
 def run_backtest(

@@ -46,12 +46,17 @@ def kept_targets(labels: pd.DataFrame, targets: list[str]) -> tuple[list[str], l
 
 
 def too_few_reason(
-    placements: pd.DataFrame, targets: list[str], window_days: int, as_of: pd.Timestamp | None
+    placements: pd.DataFrame,
+    targets: list[str],
+    window_days: int,
+    as_of: pd.Timestamp | None,
+    moment: str = "the moment the data stands at",
 ) -> str:
     """Why few placements have usable outcomes: an empty target column, or open windows.
 
-    Takes the placements, the target columns, the attribution window and the moment
-    the data stands at (None: every window counts as closed). Returns a sentence
+    Takes the placements, the target columns, the attribution window, the moment by
+    which windows must have closed (None: every window counts as closed) and what that
+    moment is, in words (the data's last day, or a fit's cut-off). Returns a sentence
     fragment starting with a lower-case letter, or "" when neither applies.
     """
     empty = [t for t in targets if placements[t].isna().all()]
@@ -64,6 +69,7 @@ def too_few_reason(
     if as_of is None:
         return ""
     done = placements.dropna(subset=targets)
+    done = done[done["posted_at"] < as_of]  # a later placement is not in its window yet
     closes = done["posted_at"] + pd.Timedelta(days=window_days)
     still_open = closes[closes > as_of]
     if still_open.empty:
@@ -72,6 +78,6 @@ def too_few_reason(
     return (
         f"{n} placement{'s' if n != 1 else ''} with outcomes {'are' if n != 1 else 'is'} "
         f"still inside {'their' if n != 1 else 'its'} {window_days}-day attribution window at "
-        f"{as_of.date()}, the moment the data stands at (the first window closes on "
+        f"{as_of.date()}, {moment} (the first window closes on "
         f"{still_open.min().date()})"
     )
