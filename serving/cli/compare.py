@@ -33,7 +33,7 @@ app = typer.Typer()
 def print_compare_result(result: CompareResult, console: Console) -> None:
     """Print each target's key table of a `CompareResult` (within 80 columns), then where
     the report went."""
-    from training.evaluation.policies import POLICIES, POLICY_LABELS
+    from training.evaluation.policies import POLICIES, POLICY_LABELS, one_action
 
     c = result.comparison
     for target in dict.fromkeys(c.table["target"]):
@@ -42,23 +42,38 @@ def print_compare_result(result: CompareResult, console: Console) -> None:
             f"({len(result.folds)} rolling origins), 95% campaign-bootstrap intervals below "
             "each value:"
         )
-        table = result_table("policy", f"{target}\nper unit cost", "minus\nfollower-count rule")
+        table = result_table(
+            "policy",
+            f"{target}\nper unit cost",
+            f"cost per\n{one_action(target)}",
+            "times the\nfollower rule",
+        )
         for policy in POLICIES:
             rate = c.value(target, policy, "actions_per_cost")
             if rate[0] == rate[0]:  # not NaN: the policy ran (truth needs truth.parquet)
-                diff = c.value(target, policy, "minus_follower_rule")
+                times = c.value(target, policy, "times_follower_rule")
                 table.add_row(
-                    POLICY_LABELS[policy],
+                    CLI_LABELS.get(policy, POLICY_LABELS[policy]),
                     estimate(rate),
-                    "" if policy == "follower_rule" else estimate(diff, "+.3g"),
+                    estimate(c.value(target, policy, "cost_per_action")),
+                    "" if policy == "follower_rule" else estimate(times),
                 )
-        show(console, title, table)
+        model = c.value(target, "model", "times_follower_rule")
+        note = (
+            f"The model bought {model[0]:.3g} times the {target} per unit cost of the "
+            f"follower-count rule (95% interval {model[1]:.3g} to {model[2]:.3g})."
+        )
+        show(console, title, table, note)
     say(
         console,
         f"Report: {result.files.html} (numbers in {result.files.json.name} and "
         f"{result.files.csv.name} beside it); MLflow run {result.run_id} in experiment "
         f"influence-compare; {result.seconds:.0f} s.",
     )
+
+
+CLI_LABELS = {"follower_rule": "follower rule (biggest first)"}
+"""Shorter than the report's labels where a table must fit 80 columns."""
 
 
 @app.command()

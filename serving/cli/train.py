@@ -81,9 +81,10 @@ def print_train_result(result: TrainResult, config: TrainConfig, console: Consol
                 )
         ratio, low, high = ev.budget_ratio
         note = (
-            f"Model / followers baseline on {target} per unit cost: {ratio:.2f}x "
-            f"[{low:.2f}, {high:.2f}]; {result.coverage[target]:.0%} of later outcomes fell in "
-            "their 90% prediction interval (calibrated on the other half of the campaigns)."
+            f"The model bought {ratio:.3g} times the {target} per unit cost of the followers "
+            f"baseline [{low:.3g}, {high:.3g}]; {result.coverage[target]:.0%} of later outcomes "
+            "fell in their 90% prediction interval (calibrated on the other half of the "
+            "campaigns)."
         )
         show(console, title, table, note)
     shares = result.family_importance

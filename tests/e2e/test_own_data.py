@@ -68,12 +68,15 @@ def test_every_own_data_command_runs_as_written_on_the_example(
     assert validated == "examples/data is valid."
     # The README quotes these numbers.
     assert "clicks on 8 later campaigns" in trained
-    assert "Model / followers baseline on clicks per unit cost: 1.36x [0.96, 2.25]" in trained
+    assert (
+        "The model bought 1.36 times the clicks per unit cost of the followers baseline "
+        "[0.965, 2.25]"
+    ) in trained
     assert "Version 1 promoted to champion" in trained
     assert (tmp_path / "report" / "report.html").exists()
     assert compared.startswith("clicks per unit cost on 14 held-out campaigns (4 rolling origins)")
-    assert "model 0.154 +0.0426 [0.11, 0.257] [-0.0231, +0.144]" in compared
-    assert "follower-count rule (biggest first) 0.111 " in compared
+    assert "model 0.154 6.49 1.38 [0.11, 0.257] [3.89, 9.09] [0.839, 3.02]" in compared
+    assert "follower rule (biggest first) 0.111 8.97 " in compared
 
     server = subprocess.Popen(
         [*interpreter, *commands[-1], "--port", str(free_port)],

@@ -27,7 +27,13 @@ from training.backtest.plots import (
 )
 from training.backtest.rolling import Backtest, BacktestConfig
 from training.evaluation.metrics import BOOTSTRAP_RESAMPLES
-from training.evaluation.policies import POLICIES, POLICY_LABELS, TIERS, Comparison
+from training.evaluation.policies import (
+    POLICIES,
+    POLICY_LABELS,
+    TIERS,
+    Comparison,
+    one_action,
+)
 from training.learners.importance import family_shares
 
 __all__ = ["FIGURES", "ReportFiles", "payload", "render_html", "write_report"]
@@ -60,14 +66,14 @@ class ReportFiles:
 
 
 def _num(value: float) -> str:
-    return "n/a" if not math.isfinite(value) else f"{value:.4g}"
+    return "n/a" if not math.isfinite(value) else f"{value:.3g}"
 
 
 def _ci(values: tuple[float, ...], signed: bool = False) -> str:
     value, low, high = values
     if not math.isfinite(value):
         return ""
-    head = f"{value:+.4g}" if signed else _num(value)
+    head = f"{value:+.3g}" if signed else _num(value)
     return f"{head}\n[{_num(low)}, {_num(high)}]"
 
 
@@ -125,8 +131,9 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 
 def _policy_table(comparison: Comparison, target: str) -> str:
     c = comparison
-    head = ["policy", f"{target} per unit cost [95% CI]", "model minus policy"]
-    head += ["policy minus follower rule", "Spearman", "partial on log followers", "NDCG@10"]
+    head = ["policy", f"{target} per unit cost [95% CI]", f"cost per {one_action(target)}"]
+    head += ["times the follower rule", "model minus policy", "policy minus follower rule"]
+    head += ["Spearman", "partial on log followers", "NDCG@10"]
     rows = []
     for p in POLICIES:
         rate = c.value(target, p, "actions_per_cost")
@@ -136,6 +143,8 @@ def _policy_table(comparison: Comparison, target: str) -> str:
             [
                 POLICY_LABELS[p],
                 _ci(rate),
+                _ci(c.value(target, p, "cost_per_action")),
+                _ci(c.value(target, p, "times_follower_rule")),
                 _ci(c.value(target, p, "model_minus_policy"), signed=True),
                 _ci(c.value(target, p, "minus_follower_rule"), signed=True),
                 _ci(c.value(target, p, "spearman")),
@@ -165,6 +174,9 @@ def _summary(backtest: Backtest, comparison: Comparison, config: BacktestConfig)
     model = comparison.value(target, "model", "actions_per_cost")
     rule = comparison.value(target, "follower_rule", "actions_per_cost")
     diff = comparison.value(target, "follower_rule", "model_minus_policy")
+    times = comparison.value(target, "model", "times_follower_rule")
+    per = comparison.value(target, "model", "cost_per_action")
+    per_rule = comparison.value(target, "follower_rule", "cost_per_action")[0]
     base = comparison.value(target, "followers", "model_minus_policy")
     truth = comparison.value(target, "truth", "actions_per_cost")[0]
     campaigns = backtest.frame["campaign_id"].nunique()
@@ -172,7 +184,10 @@ def _summary(backtest: Backtest, comparison: Comparison, config: BacktestConfig)
         f"On {campaigns} held-out campaigns ({len(backtest.folds)} rolling origins), spending "
         f"{config.budget_share:.0%} of each campaign's candidate cost by the model bought "
         f"{_num(model[0])} {target} per unit cost, against {_num(rule[0])} for the "
-        f"follower-count rule: a paired difference of {_ci(diff, signed=True)} "
+        f"follower-count rule: {_num(times[0])} times as many (95% interval "
+        f"{_num(times[1])} to {_num(times[2])}), at {_num(per[0])} of cost per "
+        f"{one_action(target)} against {_num(per_rule)}; a paired difference of "
+        f"{_ci(diff, signed=True)} "
         f"(95% campaign bootstrap), and {_ci(base, signed=True)} over the followers baseline."
     )
     if math.isfinite(truth):

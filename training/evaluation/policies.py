@@ -33,7 +33,15 @@ from features.budget import follower_priority, spend_per_campaign, value_per_cos
 from training.backtest.rolling import Backtest, BacktestConfig
 from training.evaluation.metrics import BOOTSTRAP_RESAMPLES, evaluate_target, percentile_interval
 
-__all__ = ["POLICIES", "POLICY_LABELS", "TIERS", "Comparison", "compare_policies", "tier_of"]
+__all__ = [
+    "POLICIES",
+    "POLICY_LABELS",
+    "TIERS",
+    "Comparison",
+    "compare_policies",
+    "one_action",
+    "tier_of",
+]
 
 POLICIES = ("model", "followers", "heuristic", "follower_rule", "random", "truth")
 POLICY_LABELS = {
@@ -66,6 +74,11 @@ def tier_of(followers: npt.ArrayLike) -> npt.NDArray[np.intp]:
         edges, np.asarray(followers, dtype=float), side="right"
     )
     return tiers
+
+
+def one_action(target: str) -> str:
+    """One of what a target counts, for "cost per ...": "click" for clicks, "unit of revenue"."""
+    return {"revenue": "unit of revenue"}.get(target, target.removesuffix("s"))
 
 
 @dataclass
@@ -154,6 +167,13 @@ def _budget_rows(
             add(p, "all", "model_minus_policy", model[0] - value, model[1] - samples)
         if p not in ("follower_rule", "candidates"):
             add(p, "all", "minus_follower_rule", value - rule[0], samples - rule[1])
+            # The plain-words form: "1.4 times what the follower rule bought per unit cost".
+            times = float(_ratio(np.asarray(value), np.asarray(rule[0])))
+            add(p, "all", "times_follower_rule", times, _ratio(samples, rule[1]))
+        if p != "candidates":
+            # What an analyst budgets with: the cost of one action (or one unit of revenue).
+            per_action = float(_ratio(np.asarray(1.0), np.asarray(value)))
+            add(p, "all", "cost_per_action", per_action, _ratio(np.ones_like(samples), samples))
     for p, (actions, spend) in bought.items():
         total = spend.sum(0)
         for t, (tier, _) in enumerate(TIERS):

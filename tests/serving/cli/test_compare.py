@@ -34,7 +34,8 @@ def test_compare_prints_every_policy_s_numbers_within_80_columns(
     table = pd.read_csv(report / "report.csv")
     table = table[(table["tier"] == "all") & (table["policy"] != "candidates")]
     shown = done.stdout.split()
-    for metric, spec in (("actions_per_cost", ".3g"), ("minus_follower_rule", "+.3g")):
+    metrics = ("actions_per_cost", "cost_per_action", "times_follower_rule")
+    for metric, spec in ((m, ".3g") for m in metrics):
         rows = table[table["metric"] == metric].dropna(subset=["value"])
         assert len(rows) >= 2 * 5
         for row in rows.itertuples():
@@ -45,4 +46,10 @@ def test_compare_prints_every_policy_s_numbers_within_80_columns(
     assert f"Report: {report / 'report.html'}" in text
     assert {p.name for p in report.iterdir()} == {"report.html", "report.json", "report.csv"}
     assert "clicks per unit cost on 10 held-out campaigns (2 rolling origins)" in text
-    assert "follower-count rule (biggest first)" in done.stdout
+    assert "follower rule (biggest first)" in done.stdout
+    model = table[(table["policy"] == "model") & (table["metric"] == "times_follower_rule")]
+    for row in model.itertuples():
+        assert (
+            f"The model bought {row.value:.3g} times the {row.target} per unit cost of the "
+            f"follower-count rule (95% interval {row.low:.3g} to {row.high:.3g})."
+        ) in text

@@ -32,7 +32,11 @@ def test_train_prints_every_estimate_within_80_columns(
     text = " ".join(done.stdout.split())  # sentences wrap at 80 columns
     for target in ("conversions", "clicks"):
         assert re.search(rf"{target} on \d+ later campaigns \(\d+ placements\)", text)
-        assert f"Model / followers baseline on {target} per unit cost:" in text
+        assert re.search(
+            rf"The model bought [\d.]+ times the {target} per unit cost of the followers "
+            r"baseline \[[\d.]+, [\d.]+\]",
+            text,
+        )
     # Labels may wrap within their column: each of their words is there, whole.
     words = set(done.stdout.split())
     assert {w for label in LABELS for w in label.split()} <= words

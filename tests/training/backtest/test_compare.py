@@ -160,6 +160,24 @@ def test_report_files_and_numbers_are_logged_to_mlflow(
     assert run.data.params["folds"] == "3"
 
 
+def test_the_report_says_how_many_times_the_follower_rule_and_the_cost_per_click(
+    result: CompareResult,
+) -> None:
+    c = result.comparison
+    times = c.value("clicks", "model", "times_follower_rule")
+    model, rule = (c.value("clicks", p, "actions_per_cost")[0] for p in ("model", "follower_rule"))
+    assert times[0] == pytest.approx(model / rule)
+    per_click = c.value("clicks", "model", "cost_per_action")[0]
+    assert per_click == pytest.approx(1 / model)
+    text = " ".join(result.files.html.read_text(encoding="utf-8").split())
+    assert (
+        f"follower-count rule: {times[0]:.3g} times as many (95% interval {times[1]:.3g} to "
+        f"{times[2]:.3g}), at {per_click:.3g} of cost per click against "
+        f"{c.value('clicks', 'follower_rule', 'cost_per_action')[0]:.3g};"
+    ) in text
+    assert "<th>cost per click</th><th>times the follower rule</th>" in text
+
+
 def test_too_many_folds_is_one_clear_sentence(workspace: Path) -> None:
     data = load_dataset(workspace / "world")
     with pytest.raises(TrainingError, match=r"with 40 folds needs at least 40 held-out campaigns"):
