@@ -64,15 +64,15 @@ def test_held_out_metrics_agree_within_the_stated_tolerance(
 ) -> None:
     _, metrics, spread = runs
     for target, ev in spread.evaluations.items():
-        budget = metrics[f"{target}.model.actions_per_cost"]
+        budget = metrics[f"headline/{target}/model_actions_per_cost"]
         relative = abs(ev.value("model", "actions_per_cost") / budget - 1)
         assert relative <= METRIC_TOLERANCE["actions_per_cost"], (target, relative)
-        gap = abs(ev.value("model", "spearman") - metrics[f"{target}.model.spearman"])
+        gap = abs(ev.value("model", "spearman") - metrics[f"holdout/{target}/model/spearman"])
         assert gap <= METRIC_TOLERANCE["spearman"], (target, gap)
         # No booster behind it: the heuristic's number is the pandas run's, exactly.
         assert (
             ev.value("heuristic", "actions_per_cost")
-            == (metrics[f"{target}.heuristic.actions_per_cost"])
+            == (metrics[f"holdout/{target}/heuristic/actions_per_cost"])
         )
 
 
