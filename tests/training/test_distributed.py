@@ -59,6 +59,16 @@ def test_dask_run_has_the_same_data_state_and_rounds(
         assert model.heuristic == local.heuristic  # computed from identical features
 
 
+def test_dask_run_is_named_as_the_pandas_one_and_tagged_with_its_engine(
+    runs: tuple[ModelBundle, dict[str, float], TrainResult], trained: Path
+) -> None:
+    single, _, spread = runs
+    store = use_tracking(TrainingSettings.under(trained.parent / "dask-run"))
+    run = store.client.get_run(spread.run_id)
+    assert run.info.run_name == f"influence train {single.metadata['data_digest'][:8]}"
+    assert run.data.tags["influence.engine"] == "dask"
+
+
 def test_held_out_metrics_agree_within_the_stated_tolerance(
     runs: tuple[ModelBundle, dict[str, float], TrainResult],
 ) -> None:

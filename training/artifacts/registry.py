@@ -23,6 +23,7 @@ from training.errors import TrainingError
 from training.settings import get_settings
 from training.tracking.metric_keys import read_budget
 from training.tracking.store import Tracking, use_tracking
+from training.tracking.story import note_status, status_of
 
 __all__ = ["CHALLENGER", "CHAMPION", "Decision", "decide", "promote"]
 
@@ -89,7 +90,9 @@ def promote(
     the store of `tracking`, the command's handle (`use_tracking(get_settings())` when
     not given); a run logged before the metric keys were grouped is read by its old
     keys (`training.tracking.metric_keys.read_budget`). Returns the decision; the alias
-    and `models/champion.json` change only when it is to promote.
+    and `models/champion.json` change only when it is to promote. The decision and its
+    reason become the `Status:` of the version's description and of its run's
+    (`training.tracking.story.note_status`); a champion it replaces says so in its own.
     """
     if tracking is None:
         tracking = use_tracking(get_settings())
@@ -114,6 +117,11 @@ def promote(
     if decision.promote:
         export_champion(Path(models_dir), str(version))
         client.set_registered_model_alias(name, CHAMPION, version)
+    note_status(tracking, name, str(version), status_of(decision.promote, decision.reason))
+    if decision.promote and champion_version is not None:
+        note_status(
+            tracking, name, champion_version, f"former champion; version {version} replaced it"
+        )
     return decision
 
 

@@ -92,7 +92,8 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> T
     artifacts go under `mlruns/` (MLflow's default is `./mlruns` wherever the command
     runs); a tracking server decides for itself. A database whose driver is missing or
     that cannot be reached raises TrackingStoreError at once, with one sentence,
-    instead of MLflow's retries (about 100 s) and its traceback.
+    instead of MLflow's retries (about 100 s) and its traceback. The experiment is tagged
+    to open on its runs in MLflow 3's UI (`_experiment`).
     """
     uri = settings.tracking_uri()
     database = is_database_url(uri)
