@@ -7,12 +7,14 @@ import subprocess
 from importlib.metadata import version
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 
 from training.settings import TrainingSettings
+from training.tracking.story import describe_data, interval
 
 ROOT = Path(__file__).resolve().parents[3]
 """The checkout these tests belong to: the code whose commit the run records."""
@@ -84,3 +86,23 @@ def test_the_run_and_its_version_say_what_data_what_result_and_why_promoted(
     )
     assert run.data.tags["mlflow.note.content"] == expected
     assert registered.description == expected
+
+
+def test_data_passed_in_memory_is_described_as_such() -> None:
+    placements = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "a"],
+            "campaign_id": ["c1", "c1", "c2"],
+            "posted_at": pd.to_datetime(["2025-01-02", "2025-01-05", "2025-02-01"], utc=True),
+        }
+    )
+    assert describe_data(None, "3f9a12bc" + "0" * 56, placements) == (
+        "Data in memory (digest 3f9a12bc): 3 placements of 2 accounts in 2 campaigns, "
+        "posted 2025-01-02 to 2025-02-01."
+    )
+
+
+def test_an_interval_keeps_two_significant_digits_and_its_trailing_zero() -> None:
+    assert interval(1.2, 2.0) == "[1.2, 2.0]"
+    assert interval(0.0794, 0.2) == "[0.079, 0.20]"
+    assert interval(12.3, 45.6) == "[12, 46]"
