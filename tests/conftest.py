@@ -48,6 +48,7 @@ FITS_MODELS = frozenset(
         "test_peerindex",
         "test_pipeline",
         "test_python_api",
+        "test_registry",
         "test_sparse",
         "test_train",
     }

@@ -36,6 +36,7 @@ from features.distributed import (
     DaskTables,
     worker_addresses,
 )
+from features.engine import Engine
 from training.errors import TrainingError
 from training.fitting import Refit, TrainConfig
 from training.pipeline import TrainResult, train
@@ -127,4 +128,5 @@ def train_on_dask(
         load=partial(DaskTables.load, client),
         refit=dask_refit(client),
         tracking=tracking,
+        engine=Engine.dask,
     )

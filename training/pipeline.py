@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.builder import FEATURES
-from features.engine import PandasTables, Tables
+from features.engine import Engine, PandasTables, Tables
 from features.io import Dataset
 from features.simulate import TRUTH_FILE
 from training.artifacts.bundle import ModelBundle, write_manifest
@@ -40,6 +40,17 @@ from training.learners.importance import family_shares, importance_table
 from training.settings import TrainingSettings
 from training.tracking.runs import fail_stale_runs, process_tags
 from training.tracking.store import Tracking, use_tracking
+from training.tracking.story import (
+    TARGETS_TAG,
+    UNDECIDED,
+    RunStory,
+    describe_data,
+    describe_results,
+    note,
+    note_registered,
+    note_run,
+    note_status,
+)
 
 __all__ = ["TrainResult", "train"]
 
@@ -68,6 +79,7 @@ def train(
     load: Callable[[Path, pd.Timestamp | None], Tables] = PandasTables.load,
     refit: Refit = local_refit,
     tracking: Tracking | None = None,
+    engine: Engine = Engine.pandas,
 ) -> TrainResult:
     """Train, evaluate against the baselines, log, register and maybe promote.
 
@@ -76,9 +88,10 @@ def train(
     message as each step starts. `load` (validate and open a directory as of
     `--until`) and `refit` default to this machine; `training.distributed` passes
     the Dask engine's. `tracking` is the command's MLflow store and experiment
-    (`use_tracking(settings)` when not given). Returns the run's numbers and where
-    the bundle went. Raises TrainingError (or the features layer's DataContractError)
-    with a plain sentence on bad input.
+    (`use_tracking(settings)` when not given); `engine` is where `load` and `refit` run,
+    for the run's tags. The run's name, tags and description: `training.tracking.story`.
+    Returns the run's numbers and where the bundle went. Raises TrainingError (or the
+    features layer's DataContractError) with a plain sentence on bad input.
     """
     started = time.perf_counter()
     config.check()
@@ -93,14 +106,18 @@ def train(
     else:
         source, truth, data_dir = load(data, config.until), _truth(data), data
     split = holdout_split(source, config)
+    digest = source.digest()
+    story = RunStory(settings.project, "train", digest, engine.value, config.targets)
+    data_note = describe_data(data_dir, digest, source.placements)
 
-    with tracking.run(tags=process_tags()) as run_id:
+    with tracking.run(tags={**story.tags(), **process_tags()}, name=story.name()) as run_id:
+        note_run(tracking, run_id, note([data_note], "training; no result yet"))
         tracking.log_params(
             run_id,
             {
                 **{k: v for k, v in asdict(config).items() if k != "targets"},
                 "data_dir": str(data_dir) if data_dir else "(in memory)",
-                "data_digest": source.digest(),
+                "data_digest": digest,
                 **split.describe(),
             },
         )
@@ -108,6 +125,7 @@ def train(
         earlier = fit(source, config, until=split.cutoff, refit=refit, progress=progress)
         config = replace(config, targets=tuple(earlier.targets))  # skipped targets: no output
         tracking.log_params(run_id, {"targets": ",".join(config.targets)})
+        tracking.client.set_tag(run_id, TARGETS_TAG, ",".join(config.targets))
         progress("Judging it on the later campaigns")
         holdout = evaluate(
             earlier,
@@ -136,6 +154,8 @@ def train(
         version = log_model(
             tracking, bundle, example, settings.models_dir, settings.registered_model
         )
+        results = describe_results(holdout.evaluations, split.describe())
+        note_registered(tracking, run_id, settings.registered_model, version, [data_note, results])
     manifest = write_manifest(
         settings.models_dir / f"influence-v{version}.json",
         settings.models_dir / f"influence-{run_id[:12]}",
@@ -151,6 +171,8 @@ def train(
             settings.models_dir,
             tracking=tracking,
         )
+    else:
+        note_status(tracking, settings.registered_model, version, UNDECIDED.format(version))
     return TrainResult(
         run_id=run_id,
         version=version,

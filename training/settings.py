@@ -20,7 +20,9 @@ class TrainingSettings(BaseSettings):
     (artifacts beside it); the standard `MLFLOW_TRACKING_URI` variable, or
     `INFLUENCE_MLFLOW_TRACKING_URI`, points it at a tracking server or a shared
     database (`postgresql://...`, with the `postgres` extra) instead.
-    Relative paths are relative to the working directory.
+    Relative paths are relative to the working directory. `project` (INFLUENCE_PROJECT)
+    names the runs (`influence train 3f9a12bc`) and tags them (`influence.project`), so
+    that one store can hold several brands' or teams' runs apart.
     """
 
     model_config = SettingsConfigDict(env_prefix="INFLUENCE_")
@@ -30,6 +32,7 @@ class TrainingSettings(BaseSettings):
     models_dir: Path = Path("models")
     experiment: str = "influence"
     registered_model: str = "influence"
+    project: str = "influence"
 
     @classmethod
     def under(cls, root: Path) -> TrainingSettings:

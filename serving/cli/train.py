@@ -172,6 +172,7 @@ def train(
             load=runner.load,
             refit=runner.refit,
             tracking=tracking,
+            engine=engine,
         )
     print_train_result(result, config, stdout())
 

@@ -59,20 +59,30 @@ def test_dask_run_has_the_same_data_state_and_rounds(
         assert model.heuristic == local.heuristic  # computed from identical features
 
 
+def test_dask_run_is_named_as_the_pandas_one_and_tagged_with_its_engine(
+    runs: tuple[ModelBundle, dict[str, float], TrainResult], trained: Path
+) -> None:
+    single, _, spread = runs
+    store = use_tracking(TrainingSettings.under(trained.parent / "dask-run"))
+    run = store.client.get_run(spread.run_id)
+    assert run.info.run_name == f"influence train {single.metadata['data_digest'][:8]}"
+    assert run.data.tags["influence.engine"] == "dask"
+
+
 def test_held_out_metrics_agree_within_the_stated_tolerance(
     runs: tuple[ModelBundle, dict[str, float], TrainResult],
 ) -> None:
     _, metrics, spread = runs
     for target, ev in spread.evaluations.items():
-        budget = metrics[f"{target}.model.actions_per_cost"]
+        budget = metrics[f"headline/{target}/model_actions_per_cost"]
         relative = abs(ev.value("model", "actions_per_cost") / budget - 1)
         assert relative <= METRIC_TOLERANCE["actions_per_cost"], (target, relative)
-        gap = abs(ev.value("model", "spearman") - metrics[f"{target}.model.spearman"])
+        gap = abs(ev.value("model", "spearman") - metrics[f"holdout/{target}/model/spearman"])
         assert gap <= METRIC_TOLERANCE["spearman"], (target, gap)
         # No booster behind it: the heuristic's number is the pandas run's, exactly.
         assert (
             ev.value("heuristic", "actions_per_cost")
-            == (metrics[f"{target}.heuristic.actions_per_cost"])
+            == (metrics[f"holdout/{target}/heuristic/actions_per_cost"])
         )
 
 

@@ -21,18 +21,15 @@ from features.io import atomic_path
 from training.artifacts.bundle import read_manifest
 from training.errors import TrainingError
 from training.settings import get_settings
+from training.tracking.metric_keys import read_budget
 from training.tracking.store import Tracking, use_tracking
+from training.tracking.story import note_status, status_of
 
-__all__ = ["CHALLENGER", "CHAMPION", "Decision", "budget_key", "decide", "promote"]
+__all__ = ["CHALLENGER", "CHAMPION", "Decision", "decide", "promote"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 CHAMPION_MANIFEST = "champion.json"
-
-
-def budget_key(target: str, policy: str) -> str:
-    """The MLflow metric name of a policy's budget metric for a target."""
-    return f"{target}.{policy}.actions_per_cost"
 
 
 @dataclass(frozen=True)
@@ -65,13 +62,16 @@ def decide(target: str, model: float, followers: float, champion: float | None) 
     )
 
 
-def _champion_score(client: MlflowClient, name: str, key: str) -> tuple[str | None, float | None]:
+def _champion_score(
+    client: MlflowClient, name: str, target: str
+) -> tuple[str | None, float | None]:
+    """The champion's version and its budget metric for `target` (None for what is not there)."""
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None, None
     run = client.get_run(str(version.run_id)) if version.run_id else None
-    value = run.data.metrics.get(key) if run else None
+    value = read_budget(run.data.metrics, target, "model") if run else None
     return str(version.version), value
 
 
@@ -88,8 +88,11 @@ def promote(
 
     Reads the budget metrics from the version's run and from the champion's run, in
     the store of `tracking`, the command's handle (`use_tracking(get_settings())` when
-    not given). Returns the decision; the alias and `models/champion.json` change only
-    when it is to promote.
+    not given); a run logged before the metric keys were grouped is read by its old
+    keys (`training.tracking.metric_keys.read_budget`). Returns the decision; the alias
+    and `models/champion.json` change only when it is to promote. The decision and its
+    reason become the `Status:` of the version's description and of its run's
+    (`training.tracking.story.note_status`); a champion it replaces says so in its own.
     """
     if tracking is None:
         tracking = use_tracking(get_settings())
@@ -99,23 +102,26 @@ def promote(
     except MlflowException as e:
         raise TrainingError(f"There is no version {version} of model {name!r}.") from e
     metrics = client.get_run(str(candidate.run_id)).data.metrics
-    key = budget_key(primary, "model")
-    if key not in metrics:
+    model, followers = (read_budget(metrics, primary, p) for p in ("model", "followers"))
+    if model is None or followers is None:
         raise TrainingError(
             f"Version {version} has no {primary} budget metric; it was trained without "
             f"{primary}. Promote with the target it was trained on."
         )
-    champion_version, champion_score = _champion_score(client, name, key)
+    champion_version, champion_score = _champion_score(client, name, primary)
     if champion_version == str(version):
         return Decision(False, f"version {version} is already the champion")
-    decision = decide(
-        primary, metrics[key], metrics[budget_key(primary, "followers")], champion_score
-    )
+    decision = decide(primary, model, followers, champion_score)
     if force and not decision.promote:
         decision = Decision(True, f"promoted by request although {decision.reason}")
     if decision.promote:
         export_champion(Path(models_dir), str(version))
         client.set_registered_model_alias(name, CHAMPION, version)
+    note_status(tracking, name, str(version), status_of(decision.promote, decision.reason))
+    if decision.promote and champion_version is not None:
+        note_status(
+            tracking, name, champion_version, f"former champion; version {version} replaced it"
+        )
     return decision
 
 

@@ -11,7 +11,6 @@ import logging
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from mlflow.entities import LoggedModel
 from mlflow.exceptions import MlflowException
@@ -27,6 +26,7 @@ from training.artifacts.registry import CHALLENGER, CHAMPION
 from training.evaluation.metrics import Evaluation
 from training.learners.importance import plot_family_importance
 from training.tracking.logged_model import create_version, log_pyfunc
+from training.tracking.metric_keys import run_metrics
 from training.tracking.quiet import quieted
 from training.tracking.store import Tracking
 
@@ -52,28 +52,15 @@ def log_evaluation(
 ) -> None:
     """Log to run `run_id` every metric with its interval, the metrics table and the importance.
 
-    Metric keys are `target.policy.metric` (with `_low`/`_high`), the budget ratio
-    against the followers baseline and the held-out interval coverage per target.
+    Metric keys are grouped (`training.tracking.metric_keys`): `headline/<target>/...`
+    (the budget metric of the model and of the followers baseline, their ratio, the
+    held-out interval coverage) first in the UI, every other under
+    `holdout/<target>/<policy>/<metric>`, bounds ending in `_low` / `_high`.
     """
     table = pd.concat(
         [ev.table.assign(target=t) for t, ev in evaluations.items()], ignore_index=True
     )
-    metrics: dict[str, float] = {}
-    for row in table.to_dict("records"):
-        key = f"{row['target']}.{row['policy']}.{row['metric']}"
-        for suffix, column in (("", "value"), ("_low", "low"), ("_high", "high")):
-            value = float(row[column])
-            if np.isfinite(value):
-                metrics[key + suffix] = value
-    for target, ev in evaluations.items():
-        ratio, low, high = ev.budget_ratio
-        metrics |= {
-            f"{target}.budget_ratio_vs_followers": ratio,
-            f"{target}.budget_ratio_vs_followers_low": low,
-            f"{target}.budget_ratio_vs_followers_high": high,
-        }
-        if np.isfinite(coverage[target]):
-            metrics[f"{target}.interval_coverage"] = coverage[target]
+    metrics = run_metrics(evaluations, coverage)
     tracking.log_metrics(run_id, metrics)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.engine import Engine
 from features.io import load_dataset
 from features.simulate import TRUTH_FILE
 from training.backtest.report import ReportFiles, write_report
@@ -23,6 +24,7 @@ from training.backtest.rolling import BacktestConfig, Fold, run_backtest
 from training.evaluation.policies import Comparison, compare_policies
 from training.settings import TrainingSettings
 from training.tracking.store import Tracking, use_tracking
+from training.tracking.story import RunStory, describe_data, interval, note_run
 
 __all__ = ["EXPERIMENT", "CompareResult", "run_compare"]
 
@@ -54,6 +56,28 @@ def _metrics(table: pd.DataFrame) -> dict[str, float]:
     return metrics
 
 
+def _findings(comparison: Comparison, targets: tuple[str, ...], folds: int) -> str:
+    """The run's description after its data: the model against the follower rule per target.
+
+    The backtest's headline is the follower rule (biggest accounts first, the market's
+    way), so each line is `clicks per unit cost 0.158 [0.12, 0.19] against the follower
+    rule's 0.098 [0.071, 0.12]`, pooled over the held-out campaigns of every fold.
+    """
+
+    def shown(rate: tuple[float, ...]) -> str:
+        return f"{rate[0]:.3g} {interval(rate[1], rate[2])}"
+
+    def rate(target: str, policy: str) -> str:
+        return shown(comparison.value(target, policy, "actions_per_cost"))
+
+    lines = "\n".join(
+        f"- {t} per unit cost {rate(t, 'model')} against the follower rule's "
+        f"{rate(t, 'follower_rule')}"
+        for t in targets
+    )
+    return f"Backtest over {folds} rolling origins, 95% campaign-bootstrap intervals:\n\n{lines}"
+
+
 def run_compare(
     data_dir: Path,
     out_dir: Path,
@@ -69,7 +93,8 @@ def run_compare(
     layer's settings (MLflow store), a callback told what each step is doing and the
     command's MLflow handle (`use_tracking(settings, experiment=EXPERIMENT)` when not
     given). Raises TrainingError (or DataContractError) with a plain sentence on bad
-    input.
+    input. The run is named `<project> compare <digest>`, tagged and described as
+    `influence train`'s are (`training.tracking.story`), its engine always pandas.
     """
     started = time.perf_counter()
     config.check()
@@ -83,10 +108,16 @@ def run_compare(
     progress("Writing the report and logging it to MLflow")
     if tracking is None:
         tracking = use_tracking(settings, experiment=EXPERIMENT)
-    with tracking.run() as run_id:
+    digest = data.digest()
+    story = RunStory(
+        settings.project, "compare", digest, Engine.pandas.value, tuple(config.targets)
+    )
+    with tracking.run(tags=story.tags(), name=story.name()) as run_id:
+        found = _findings(comparison, tuple(config.targets), len(backtest.folds))
+        note_run(tracking, run_id, f"{describe_data(data_dir, digest, data.placements)}\n\n{found}")
         meta: dict[str, object] = {
             "data_dir": str(data_dir),
-            "data_digest": data.digest(),
+            "data_digest": digest,
             "run_id": run_id,
         }
         tracking.log_params(

@@ -27,7 +27,13 @@ from training.settings import TrainingSettings
 from training.tracking.database import connect, is_database_url
 from training.tracking.quiet import quieted
 
-__all__ = ["Tracking", "TrackingStoreError", "use_tracking"]
+__all__ = [
+    "EXPERIMENT_KIND",
+    "EXPERIMENT_KIND_TAG",
+    "Tracking",
+    "TrackingStoreError",
+    "use_tracking",
+]
 
 
 class TrackingStoreError(TrainingError):
@@ -86,7 +92,8 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> T
     artifacts go under `mlruns/` (MLflow's default is `./mlruns` wherever the command
     runs); a tracking server decides for itself. A database whose driver is missing or
     that cannot be reached raises TrackingStoreError at once, with one sentence,
-    instead of MLflow's retries (about 100 s) and its traceback.
+    instead of MLflow's retries (about 100 s) and its traceback. The experiment is tagged
+    to open on its runs in MLflow 3's UI (`_experiment`).
     """
     uri = settings.tracking_uri()
     database = is_database_url(uri)
@@ -130,19 +137,43 @@ def _locked(path: Path | None) -> Iterator[None]:
         yield
 
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+"""The experiment tag MLflow 3's UI reads to choose the tab an experiment opens on."""
+
+EXPERIMENT_KIND = "custom_model_development"
+"""The kind whose experiments open on their runs (the UI's "machine learning" workflow)."""
+
+
 def _experiment(client: MlflowClient, name: str, location: str | None) -> str:
-    """The id of experiment `name`, created when absent.
+    """The id of experiment `name`, created when absent, tagged to open on its runs.
+
+    MLflow 3's UI opens an experiment on the tab its `mlflow.experimentKind` tag asks for
+    (`useNavigateToExperimentPageTab` in mlflow/mlflow's
+    mlflow/server/js/src/experiment-tracking/components/experiment-page/hooks/, kinds in
+    `ExperimentKind` of experiment-tracking/constants.ts, read by `useExperimentKind` in
+    experiment-tracking/utils/ExperimentKindUtils.ts): `genai_development` opens on the
+    GenAI overview or traces, `custom_model_development` on the runs, with the machine
+    learning workflow; an experiment without the tag is left to the UI's guess. So the
+    tag is set on creation, and on an experiment found without it (one an older version
+    created); a kind a user chose in the UI is left as it is.
 
     A shared store (a database or a server) has no lock of ours: when another process
     created the experiment between the look-up and the creation, it is looked up again.
     """
     found = client.get_experiment_by_name(name)
-    if found is not None:
-        return str(found.experiment_id)
-    try:
-        return str(client.create_experiment(name, artifact_location=location))
-    except MlflowException:
-        again = client.get_experiment_by_name(name)
-        if again is None:
-            raise
-        return str(again.experiment_id)
+    if found is None:
+        try:
+            exp_id = str(
+                client.create_experiment(
+                    name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+                )
+            )
+        except MlflowException:
+            found = client.get_experiment_by_name(name)
+            if found is None:
+                raise
+        else:
+            return exp_id
+    if EXPERIMENT_KIND_TAG not in found.tags:
+        client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    return str(found.experiment_id)

@@ -25,7 +25,7 @@ def test_train_prints_every_estimate_within_80_columns(
             *("train", str(trainable_world), "--targets", "conversions,clicks", "--seed", "1"),
             *("--budget-share", "0.25", "--window", "21", "--promote"),
         ],
-        env={"COLUMNS": "80"},
+        env={"COLUMNS": "80", "INFLUENCE_PROJECT": "brand-x"},
     )
     assert done.exit_code == 0, done.output
     fits(done.stdout)
@@ -49,7 +49,10 @@ def test_train_prints_every_estimate_within_80_columns(
 
     run_id = re.search(r"Run (\w+) registered as version 1", text)
     assert run_id is not None
-    params = MlflowClient().get_run(run_id.group(1)).data.params
+    run = MlflowClient().get_run(run_id.group(1))
+    assert run.info.run_name == "brand-x train 584556a3"  # INFLUENCE_PROJECT names the runs
+    assert run.data.tags["influence.project"] == "brand-x"
+    params = run.data.params
     assert (params["budget_share"], params["window_days"], params["seed"]) == ("0.25", "21", "1")
     assert params["promote"] == "True"
     assert (workspace / "models" / "champion.json").exists()
@@ -62,11 +65,28 @@ def test_promote_a_version_that_does_not_earn_it_exits_1(
     for _ in range(2):
         done = runner.invoke(app, ["train", str(trainable_world), "--targets", "clicks"])
         assert done.exit_code == 0, done.output
+    client = MlflowClient()
+
+    def status(version: str) -> str:
+        """The last paragraph of the version's description: what promotion made of it."""
+        return str(client.get_model_version("influence", version).description).split("\n\n")[-1]
+
+    # Trained without --promote while a champion exists: not put to promotion yet.
+    assert status("2") == (
+        "Status: challenger; not put to promotion, as a champion exists "
+        "(`influence promote 2` decides)."
+    )
     same = runner.invoke(app, ["promote", "2"])
     assert same.exit_code == 1, same.output
     assert " ".join(same.stdout.split()).startswith(
         "Version 2 not promoted: it does not beat the current champion"
     )
+    reason = " ".join(same.stdout.split()).removeprefix("Version 2 not promoted: ")
+    assert status("2") == f"Status: challenger, not promoted; {reason}"
     forced = runner.invoke(app, ["promote", "2", "--force"])
     assert forced.exit_code == 0, forced.output
     assert " ".join(forced.stdout.split()).startswith("Version 2 promoted to champion")
+    assert status("2") == f"Status: champion; promoted by request although {reason}"
+    assert status("1") == "Status: former champion; version 2 replaced it."
+    run = client.get_run(str(client.get_model_version("influence", "2").run_id))
+    assert run.data.tags["mlflow.note.content"].endswith(status("2"))

@@ -21,6 +21,7 @@ from training.backtest.rolling import BacktestConfig, rolling_origins, run_backt
 from training.errors import TrainingError
 from training.evaluation.policies import POLICIES, TIERS, tier_of
 from training.settings import TrainingSettings
+from training.tracking.story import code_version
 
 WORLD = SimulationConfig(accounts=1200, campaigns=45, seed=7)
 CONFIG = BacktestConfig(targets=("clicks", "revenue"), folds=3, seed=0)
@@ -176,6 +177,33 @@ def test_the_report_says_how_many_times_the_follower_rule_and_the_cost_per_click
         f"{c.value('clicks', 'follower_rule', 'cost_per_action')[0]:.3g};"
     ) in text
     assert "<th>cost per click</th><th>times the follower rule</th>" in text
+
+
+def test_the_run_is_named_tagged_and_described_by_what_it_did(
+    result: CompareResult, settings: TrainingSettings, workspace: Path
+) -> None:
+    run = MlflowClient(settings.tracking_uri()).get_run(result.run_id)
+    assert run.info.run_name == "influence compare f401db81"
+    package, commit = code_version()
+    assert {k: v for k, v in run.data.tags.items() if k.startswith("influence.")} == {
+        "influence.project": "influence",
+        "influence.command": "compare",
+        "influence.data_digest": "f401db81dcebe1a8b5f97cb3c7f8c030f39efcd17779dae196eba5006db5790c",
+        "influence.engine": "pandas",
+        "influence.targets": "clicks,revenue",
+        "influence.code_version": f"{package} (commit {str(commit)[:12]})",
+    }
+    assert run.data.tags["mlflow.note.content"] == (
+        f"Data from `{workspace / 'world'}` (digest f401db81): 2,250 placements of 888 accounts "
+        "in 45 campaigns, posted 2025-03-05 to 2025-12-25.\n"
+        "\n"
+        "Backtest over 3 rolling origins, 95% campaign-bootstrap intervals:\n"
+        "\n"
+        "- clicks per unit cost 0.185 [0.15, 0.24] against the follower rule's "
+        "0.0503 [0.032, 0.078]\n"
+        "- revenue per unit cost 0.539 [0.40, 0.71] against the follower rule's "
+        "0.127 [0.079, 0.20]"
+    )
 
 
 def test_too_many_folds_is_one_clear_sentence(workspace: Path) -> None:

@@ -77,3 +77,22 @@ def test_a_handles_run_ends_finished_or_failed_by_how_its_block_ends(tmp_path: P
     assert "mlflow.user" in fine.data.tags  # MLflow's context tags, as start_run gives them
     assert fine.data.params == {"folds": "3", "truth": "False"}
     assert fine.data.metrics == {"clicks.model.actions_per_cost": 0.25}
+
+
+def test_the_experiment_opens_on_its_runs_whether_created_or_found(tmp_path: Path) -> None:
+    settings = TrainingSettings.under(tmp_path)
+    created = use_tracking(settings, experiment="new")
+    client = created.client
+    assert client.get_experiment(created.experiment_id).tags == {
+        "mlflow.experimentKind": "custom_model_development"
+    }
+    # One an older version created, without the tag, gets it when found.
+    old_id = client.create_experiment("old")
+    assert use_tracking(settings, experiment="old").experiment_id == old_id
+    assert client.get_experiment(old_id).tags["mlflow.experimentKind"] == (
+        "custom_model_development"
+    )
+    # A kind the user chose in the UI stays theirs.
+    chosen = client.create_experiment("chosen", tags={"mlflow.experimentKind": "genai_development"})
+    use_tracking(settings, experiment="chosen")
+    assert client.get_experiment(chosen).tags["mlflow.experimentKind"] == "genai_development"
