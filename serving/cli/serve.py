@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from serving.cli.console import say, stderr, stdout
+from serving.cli.console import error, say, stderr, stdout
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
@@ -19,7 +22,10 @@ from serving.cli.options import (
     refuse_input_as_out,
 )
 
-__all__ = ["app", "example_request", "predict", "serve"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["app", "example_request", "listen", "predict", "serve"]
 
 app = typer.Typer()
 
@@ -70,9 +76,80 @@ def serve(
     # driver or an unreachable database is then one sentence, not a traceback from
     # each worker's start-up.
     DecisionLog(read_settings().decision_log).close()
-    say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
-    say(stdout(), example_request(data, host, port), soft_wrap=True)
-    uvicorn.run("serving.main:app", host=host, port=port, workers=workers, log_level="warning")
+    sock = listen(host, port)  # a busy port fails before anything is loaded
+    request = example_request(data, host, port)
+
+    def announce() -> None:
+        say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
+        say(stdout(), request, soft_wrap=True)
+
+    config = uvicorn.Config(
+        "serving.main:app", host=host, port=port, workers=workers, log_level="warning"
+    )
+    try:
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            # Each worker loads the model; the socket already listens, so a request
+            # waits in its queue until one of them is ready.
+            announce()
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            _announcing_server()(config, announce).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl+C before uvicorn's own handler is installed
+        pass
+    finally:
+        sock.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` and listening, to hand to uvicorn.
+
+    Bound here, before the model loads, so that a busy port is one sentence and exit 2
+    (uvicorn would log the OSError and exit 1 only after start-up), and so that the
+    address is printed only once something answers there.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn does: a restart may reuse a port whose old connections linger in
+    # TIME_WAIT; a port another server listens on still fails.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            message = f"Port {port} is in use: stop the other server or pass --port N."
+        else:
+            message = (
+                f"Cannot listen on {host}:{port} ({e.strerror}): pass another --host or --port."
+            )
+        error(stderr(), message)
+        raise typer.Exit(2) from e
+    sock.listen(2048)  # uvicorn's default backlog
+    sock.set_inheritable(True)  # the workers, when there are several, share it
+    return sock
+
+
+def _announcing_server() -> Callable[[uvicorn.Config, Callable[[], None]], uvicorn.Server]:
+    # Made on demand: uvicorn is imported only by `serve`, not by every command.
+    import uvicorn
+
+    class Announcing(uvicorn.Server):
+        """A uvicorn server that calls `announce` once it accepts requests."""
+
+        def __init__(self, config: uvicorn.Config, announce: Callable[[], None]) -> None:
+            super().__init__(config)
+            self.announce = announce
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            # After the app's lifespan (the model is loaded) and after the sockets are
+            # served: a request pasted from the announcement is answered.
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:
+                self.announce()
+
+    return Announcing
 
 
 @app.command()

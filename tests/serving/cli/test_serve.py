@@ -1,17 +1,71 @@
-"""`influence predict` in-process: its `--out` may not overwrite an input.
+"""`influence serve` as a real process: it announces itself once it answers, and a busy
+port is one sentence; `influence predict` in-process: its `--out` may not overwrite an
+input.
 
-`influence serve` runs as a real process, listening, in tests/serving/test_uvicorn.py,
+`influence serve` also runs, listening, in tests/serving/test_uvicorn.py,
 test_decisions.py and test_settings.py.
 """
 
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from serving.cli import app
+
+ServerFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_server` fixture
+Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_serve_announces_its_url_only_once_it_answers(
+    start_server: ServerFactory, free_port: int, tmp_path: Path
+) -> None:
+    server = start_server(tmp_path / "decisions.db", free_port)
+    try:
+        assert server.stderr is not None
+        assert server.stdout is not None
+        # Blocks until the line is printed; then the first request must already succeed.
+        announced = server.stderr.readline()
+        with urllib.request.urlopen(f"http://127.0.0.1:{free_port}/health", timeout=10) as r:
+            assert r.status == 200
+        assert announced == (
+            f"Serving on http://127.0.0.1:{free_port} (OpenAPI docs at /docs). Try:\n"
+        )
+        assert server.stdout.readline().startswith(
+            f"curl -s -X POST http://127.0.0.1:{free_port}/predict "
+        )
+    finally:
+        server.terminate()
+        server.communicate(timeout=20)
+
+
+def test_serve_on_a_busy_port_is_one_sentence(
+    influence_cli: Cli, small_csv_dir: Path, free_port: int, tmp_path: Path
+) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", free_port))
+        other.listen()
+        result = influence_cli(
+            "serve",
+            "--data",
+            small_csv_dir,
+            "--port",
+            str(free_port),
+            cwd=tmp_path,
+            env={"INFLUENCE_DECISION_LOG": str(tmp_path / "decisions.db"), "PYTHONPATH": str(ROOT)},
+        )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: Port {free_port} is in use: stop the other server or pass --port N.\n"
+    )
+    assert result.stdout == ""
 
 
 def test_out_may_not_be_an_input(small_csv_dir: Path, tmp_path: Path) -> None:
