@@ -31,6 +31,7 @@ from features.engine import Engine
 
 if TYPE_CHECKING:
     from features.engine import Tables
+    from serving.batch import NewCampaign
     from serving.settings import ServingSettings
     from training.fitting import Refit
 
@@ -54,7 +55,13 @@ class Runner(Protocol):
         """How a booster is fitted with a given number of rounds."""
         ...
 
-    def predict(self, settings: ServingSettings, placements: Path, out_file: Path) -> int:
+    def predict(
+        self,
+        settings: ServingSettings,
+        placements: Path,
+        out_file: Path,
+        new_campaign: NewCampaign | None = None,
+    ) -> int:
         """Score the planned placements in `placements` into `out_file`; the row count."""
         ...
 
@@ -77,11 +84,17 @@ class PandasRunner:
 
         return local_refit
 
-    def predict(self, settings: ServingSettings, placements: Path, out_file: Path) -> int:
+    def predict(
+        self,
+        settings: ServingSettings,
+        placements: Path,
+        out_file: Path,
+        new_campaign: NewCampaign | None = None,
+    ) -> int:
         """`serving.batch.predict_file`."""
         from serving.batch import predict_file
 
-        return predict_file(settings, placements, out_file)
+        return predict_file(settings, placements, out_file, new_campaign)
 
 
 @dataclass(frozen=True)
@@ -104,11 +117,17 @@ class DaskRunner:
 
         return dask_refit(self.client)
 
-    def predict(self, settings: ServingSettings, placements: Path, out_file: Path) -> int:
+    def predict(
+        self,
+        settings: ServingSettings,
+        placements: Path,
+        out_file: Path,
+        new_campaign: NewCampaign | None = None,
+    ) -> int:
         """`serving.batch.predict_file_dask` on this cluster."""
         from serving.batch import predict_file_dask
 
-        return predict_file_dask(settings, self.client, placements, out_file)
+        return predict_file_dask(settings, self.client, placements, out_file, new_campaign)
 
 
 @contextlib.contextmanager

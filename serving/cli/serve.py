@@ -158,10 +158,25 @@ def predict(
         Path, typer.Argument(metavar="DATA_DIR", help="Data directory: histories and campaigns.")
     ],
     placements: Annotated[
-        Path, typer.Option(help="Planned placements (.csv or .parquet) to score.")
+        Path,
+        typer.Option(
+            help="Planned placements (.csv or .parquet) to score: campaign_id, account_id, "
+            "posted_at, cost and, optionally, placement_id (rows without one are "
+            "planned-1, planned-2, ... by their position in the file)."
+        ),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the scores.")],
     model: Annotated[str | None, typer.Option(help="Model manifest or registry URI.")] = None,
+    brand: Annotated[
+        str | None,
+        typer.Option(
+            help="Brand of the plan's new campaign, one not in campaigns.csv yet (with --topic)."
+        ),
+    ] = None,
+    topic: Annotated[
+        str | None,
+        typer.Option(help="Topic (brief) of the plan's new campaign (with --brand)."),
+    ] = None,
     engine: EngineOption = Engine.pandas,
     scheduler: Scheduler = None,
     workers: Workers = LOCAL_WORKERS,
@@ -169,12 +184,24 @@ def predict(
 ) -> None:
     """Score planned placements in batch with the same code as the API.
 
-    With --engine dask the histories stay on a Dask cluster and each partition of
-    accounts is scored there; the file written is the pandas engine's.
+    Writes one row per planned placement, in the file's order: placement_id,
+    campaign_id, account_id and cost as planned, then each outcome's prediction with
+    its 95% interval (T, T_low, T_high) and roi. The accounts and campaigns must be in
+    DATA_DIR, except one new campaign described by --brand and --topic. With --engine
+    dask the histories stay on a Dask cluster and each partition of accounts is
+    scored there; the file written is the pandas engine's.
     """
+    from serving.batch import NewCampaign
     from serving.settings import ServingSettings
 
     refuse_input_as_out(out_file, data_dir, placements)
+    if (brand is None) != (topic is None):
+        given, missing = ("--brand", "--topic") if topic is None else ("--topic", "--brand")
+        raise typer.BadParameter(
+            f"{given} describes a new campaign with {missing}; give both.",
+            param_hint=missing,
+        )
+    new_campaign = None if brand is None or topic is None else NewCampaign(brand, topic)
     settings = ServingSettings(data_dir=data_dir)
     if model:
         settings = settings.model_copy(update={"model_uri": model})
@@ -182,5 +209,5 @@ def predict(
         run_on(engine, scheduler, workers, memory_limit) as runner,
         stderr().status(f"Scoring {placements}{runner.where} ..."),
     ):
-        n = runner.predict(settings, placements, out_file)
+        n = runner.predict(settings, placements, out_file, new_campaign)
     say(stdout(), f"Wrote {out_file}: {n:,} placements scored.")

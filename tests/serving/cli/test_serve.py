@@ -83,3 +83,26 @@ def test_out_may_not_be_an_input(small_csv_dir: Path, tmp_path: Path) -> None:
             "to another path"
         ) in " ".join(result.stderr.split())
     assert planned.read_text() == "placement_id,campaign_id,account_id,posted_at,cost\n"
+
+
+def test_predict_wants_brand_and_topic_together(small_csv_dir: Path, tmp_path: Path) -> None:
+    planned = tmp_path / "planned.csv"
+    planned.write_text("campaign_id,account_id,posted_at,cost\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            str(small_csv_dir),
+            "--placements",
+            str(planned),
+            "--out",
+            str(tmp_path / "scores.csv"),
+            "--brand",
+            "Acme",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        "Invalid value for --topic: --brand describes a new campaign with --topic; give both."
+    ) in " ".join(result.stderr.split())
+    assert not (tmp_path / "scores.csv").exists()
