@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from serving.cli.console import error, say, stderr, stdout
+from serving.cli.console import error, progress, say, stderr, stdout
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
@@ -207,7 +207,7 @@ def predict(
         settings = settings.model_copy(update={"model_uri": model})
     with (
         run_on(engine, scheduler, workers, memory_limit) as runner,
-        stderr().status(f"Scoring {placements}{runner.where} ..."),
+        progress(stderr(), f"Scoring {placements}{runner.where}"),
     ):
         n = runner.predict(settings, placements, out_file, new_campaign)
     say(stdout(), f"Wrote {out_file}: {n:,} placements scored.")
