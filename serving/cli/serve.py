@@ -186,7 +186,7 @@ def predict(
 
     Writes one row per planned placement, in the file's order: placement_id,
     campaign_id, account_id and cost as planned, then each outcome's prediction with
-    its 95% interval (T, T_low, T_high) and roi. The accounts and campaigns must be in
+    its interval (T, T_low, T_high) and roi. The accounts and campaigns must be in
     DATA_DIR, except one new campaign described by --brand and --topic. With --engine
     dask the histories stay on a Dask cluster and each partition of accounts is
     scored there; the file written is the pandas engine's.

@@ -1,6 +1,6 @@
 """`influence serve` as a real process: it announces itself once it answers, and a busy
 port is one sentence; `influence predict` in-process: its `--out` may not overwrite an
-input.
+input, --brand and --topic go together and describe the plan's one new campaign.
 
 `influence serve` also runs, listening, in tests/serving/test_uvicorn.py,
 test_decisions.py and test_settings.py.
@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from serving.cli import app
@@ -106,3 +107,24 @@ def test_predict_wants_brand_and_topic_together(small_csv_dir: Path, tmp_path: P
         "Invalid value for --topic: --brand describes a new campaign with --topic; give both."
     ) in " ".join(result.stderr.split())
     assert not (tmp_path / "scores.csv").exists()
+
+
+def test_predict_names_an_unknown_campaign_and_exits_2(trained: Path, tmp_path: Path) -> None:
+    planned = tmp_path / "planned.csv"
+    account = pd.read_parquet(trained / "world" / "accounts.parquet")["account_id"].iloc[0]
+    planned.write_text(
+        f"campaign_id,account_id,posted_at,cost\nlaunch,{account},2030-01-01T00:00:00Z,100\n"
+    )
+    argv = ["predict", str(trained / "world"), "--placements", str(planned)]
+    argv += ["--out", str(tmp_path / "scores.csv")]
+    argv += ["--model", str(trained / "models" / "champion.json")]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: planned.csv plans campaigns that are not in campaigns.csv: 'launch'; add them "
+        "to campaigns.csv, or give a new campaign's --brand and --topic."
+    )
+    result = CliRunner().invoke(app, [*argv, "--brand", "Acme", "--topic", "running shoes"])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert scores[["placement_id", "campaign_id"]].values.tolist() == [["planned-1", "launch"]]
