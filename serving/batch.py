@@ -49,11 +49,19 @@ def _with_ids(raw: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _campaigns_file(data_dir: Path) -> str:
+    """The campaigns table's name in `data_dir` as the user sees it, for a message."""
+    # campaigns.parquet may be a file or a folder of partitions; either way, its name.
+    return "campaigns.parquet" if (data_dir / "campaigns.parquet").exists() else "campaigns.csv"
+
+
 def _campaigns(
-    planned: pd.DataFrame, campaigns: pd.DataFrame, file: str, new: NewCampaign | None
+    planned: pd.DataFrame, campaigns: pd.DataFrame, files: tuple[str, str], new: NewCampaign | None
 ) -> pd.DataFrame:
     """`campaigns`, plus the plan's new campaign described by `new`; UnknownCampaignError for
-    a campaign of the plan that is neither in campaigns.csv nor described."""
+    a campaign of the plan that is neither in the campaigns table nor described. `files`
+    names the plan and the campaigns table in the messages."""
+    file, owner = files
     unknown = list(
         dict.fromkeys(
             planned.loc[
@@ -65,15 +73,15 @@ def _campaigns(
     if new is None:
         if unknown:
             raise UnknownCampaignError(
-                f"{file} plans campaigns that are not in campaigns.csv: {named}; add them to "
-                "campaigns.csv, or give a new campaign's --brand and --topic."
+                f"{file} plans campaigns that are not in {owner}: {named}; add them to "
+                f"{owner}, or give a new campaign's --brand and --topic."
             )
         return campaigns
     if len(unknown) != 1:
-        found = f"{len(unknown)} that are not in campaigns.csv: {named}" if unknown else "none"
+        found = f"{len(unknown)} that are not in {owner}: {named}" if unknown else "none"
         raise UnknownCampaignError(
             f"--brand and --topic describe one new campaign, but {file} plans {found}; "
-            + ("add all but one to campaigns.csv." if unknown else "drop --brand and --topic.")
+            + (f"add all but one to {owner}." if unknown else "drop --brand and --topic.")
         )
     row = pd.DataFrame(
         {"campaign_id": unknown, "brand": [new.brand], "topic": [new.topic]}
@@ -83,6 +91,7 @@ def _campaigns(
 
 def _planned(
     placements_file: Path,
+    data_dir: Path,
     accounts: pd.DataFrame,
     campaigns: pd.DataFrame,
     new: NewCampaign | None,
@@ -95,7 +104,7 @@ def _planned(
     file = Path(placements_file).name
     planned, problems = coerce_table(PLACEMENTS, _with_ids(raw), file)
     if not problems:
-        campaigns = _campaigns(planned, campaigns, file, new)
+        campaigns = _campaigns(planned, campaigns, (file, _campaigns_file(data_dir)), new)
         tables = {
             "accounts": accounts,
             "campaigns": campaigns,
@@ -156,7 +165,9 @@ def predict_file(
     """
     state = load_state(settings)
     data = state.data
-    planned, campaigns = _planned(placements_file, data.accounts, data.campaigns, new_campaign)
+    planned, campaigns = _planned(
+        placements_file, data_dir_of(settings), data.accounts, data.campaigns, new_campaign
+    )
     data = replace(data, campaigns=campaigns)
     scored = score_placements(state.bundle, data, _as_of_targets(planned, state.as_of))
     return _write(scored, planned, state.bundle, out_file)
@@ -189,7 +200,9 @@ def predict_file_dask(
         raise NotReadyError(f"no data: {e}") from e
     observed = data.known_until(first_unobserved()).latest_post()
     as_of = end_of_data(pd.Series([observed]), data.placements, data_dir)
-    planned, campaigns = _planned(placements_file, data.accounts, data.campaigns, new_campaign)
+    planned, campaigns = _planned(
+        placements_file, data_dir, data.accounts, data.campaigns, new_campaign
+    )
     data = replace(data, campaigns=campaigns)
     scored = map_buckets(data, partial(score_placements, bundle), _as_of_targets(planned, as_of))
     return _write(scored, planned, bundle, out_file)

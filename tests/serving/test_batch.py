@@ -100,8 +100,8 @@ def test_a_campaign_neither_known_nor_described_is_one_error(trained: Path, tmp_
     with pytest.raises(UnknownCampaignError, match="plans campaigns that are not in") as refused:
         predict_file(settings, tmp_path / "plan.csv", tmp_path / "scores.csv")
     assert str(refused.value) == (
-        "plan.csv plans campaigns that are not in campaigns.csv: 'launch-a', 'launch-b'; "
-        "add them to campaigns.csv, or give a new campaign's --brand and --topic."
+        "plan.csv plans campaigns that are not in campaigns.parquet: 'launch-a', 'launch-b'; "
+        "add them to campaigns.parquet, or give a new campaign's --brand and --topic."
     )
     with pytest.raises(UnknownCampaignError, match="describe one new campaign") as refused:
         predict_file(
@@ -109,6 +109,6 @@ def test_a_campaign_neither_known_nor_described_is_one_error(trained: Path, tmp_
         )
     assert str(refused.value) == (
         "--brand and --topic describe one new campaign, but plan.csv plans 2 that are not in "
-        "campaigns.csv: 'launch-a', 'launch-b'; add all but one to campaigns.csv."
+        "campaigns.parquet: 'launch-a', 'launch-b'; add all but one to campaigns.parquet."
     )
     assert not (tmp_path / "scores.csv").exists()

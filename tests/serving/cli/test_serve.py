@@ -121,8 +121,8 @@ def test_predict_names_an_unknown_campaign_and_exits_2(trained: Path, tmp_path: 
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines()[-1] == (
-        "error: planned.csv plans campaigns that are not in campaigns.csv: 'launch'; add them "
-        "to campaigns.csv, or give a new campaign's --brand and --topic."
+        "error: planned.csv plans campaigns that are not in campaigns.parquet: 'launch'; add "
+        "them to campaigns.parquet, or give a new campaign's --brand and --topic."
     )
     result = CliRunner().invoke(app, [*argv, "--brand", "Acme", "--topic", "running shoes"])
     assert result.exit_code == 0, result.output
