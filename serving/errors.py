@@ -16,6 +16,7 @@ __all__ = [
     "TooManyCandidatesError",
     "TooManyHistoryPostsError",
     "UndecodableBodyError",
+    "UnknownCampaignError",
 ]
 
 
@@ -33,6 +34,14 @@ class ServingError(Exception):
 class SettingsError(ServingError):
     """An INFLUENCE_ variable the service cannot run with; the message names it and why."""
 
+    exit_code = 2
+
+
+class UnknownCampaignError(ServingError):
+    """Planned placements name a campaign the data directory does not describe; the
+    message names the campaigns and how to describe them."""
+
+    status_code = 422
     exit_code = 2
 
 

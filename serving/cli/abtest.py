@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from features import OUTCOMES, DataContractError, load_dataset
 from features.io import atomic_path, read_table_file
-from serving.cli.console import say, stderr, stdout
+from serving.cli.console import progress, say, stderr, stdout
 from serving.cli.options import DataDir, Seed
 from serving.cli.tables import result_table, show
 from training.errors import TrainingError
@@ -87,9 +87,9 @@ def analyse(
     and skipped.
     """
     err = stderr()
-    with err.status(f"Reading {data_dir} ..."):
+    with progress(err, f"Reading {data_dir}"):
         placements = load_dataset(data_dir).placements
-    with err.status(f"Analysing {len(placements):,} placements ..."):
+    with progress(err, f"Analysing {len(placements):,} placements"):
         result = analyse_experiment(
             placements, control=control, planned=_weights(split), resamples=resamples, seed=seed
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from serving.cli.console import say, stderr, stdout
+from serving.cli.console import progress, say, stderr, stdout
 from serving.cli.tables import result_table, show
 
 __all__ = ["app", "peerindex"]
@@ -30,22 +30,24 @@ def peerindex(
     identical pairs kept in one fold), prints the AUC table, writes probabilities that A is
     more influential for test.csv and logs the run to MLflow (experiment peerindex-benchmark).
     """
-    from rich.progress import Progress
-
     from training.benchmarks.peerindex import BASELINE, EXPERIMENT, run_benchmark
     from training.settings import get_settings
     from training.tracking.store import use_tracking
 
     tracking = use_tracking(get_settings(), experiment=EXPERIMENT)
 
-    with Progress(console=stderr(), transient=True) as bar:
-        task = bar.add_task("Cross-validating", total=None)
+    with progress(stderr(), "Cross-validating") as step:
+
+        def counted(done: int, total: int) -> None:
+            if done < total:  # told after each fit: the next one begins
+                step(f"Fit {done + 1} of {total}")
+
         result = run_benchmark(
             data,
             out_file,
             seeds=range(seeds),
             folds=folds,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=counted,
             tracking=tracking,
         )
     table = result_table("variant", "AUC mean", "AUC sd", "vs baseline", "folds")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from serving.cli.console import say, stderr, stdout
+from serving.cli.console import progress, say, stderr, stdout
 from serving.cli.options import (
     BACKTEST,
     BACKTEST_TARGETS,
@@ -114,15 +114,16 @@ def compare(
         window_days=window,
         budget_share=budget_share,
     )
+    config.check()  # a refused flag is one sentence, before any progress line
     settings = get_settings()
     tracking = use_tracking(settings, experiment=EXPERIMENT)
-    with stderr().status("Backtesting ...") as status:
+    with progress(stderr(), "Backtesting") as step:
         result = run_compare(
             data_dir,
             out_dir,
             config,
             settings,
-            progress=lambda m: status.update(m + " ..."),
+            progress=step,
             tracking=tracking,
         )
     print_compare_result(result, stdout())

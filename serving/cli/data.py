@@ -10,7 +10,7 @@ from rich.text import Text
 
 from features import FeaturesError, validate_directory
 from features.simulate import SimulationConfig, simulate_world, write_world
-from serving.cli.console import say, stderr, stdout, warn
+from serving.cli.console import progress, say, stderr, stdout, warn
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
@@ -39,7 +39,7 @@ def validate(data_dir: DataDir) -> None:
     any rule is broken.
     """
     err = stderr()
-    with err.status(f"Validating {data_dir} ..."):
+    with progress(err, f"Validating {data_dir}"):
         problems, warnings = validate_directory(data_dir)
     for w in warnings:
         warn(err, str(w))
@@ -98,9 +98,9 @@ def simulate(
     except ValueError as e:
         raise FeaturesError(str(e)) from e
     err = stderr()
-    with err.status(f"Simulating {accounts:,} accounts over {days} days ..."):
+    with progress(err, f"Simulating {accounts:,} accounts over {days} days"):
         world = simulate_world(config)
-    with err.status(f"Writing {len(world.posts):,} posts to {out_dir} ..."):
+    with progress(err, f"Writing {len(world.posts):,} posts to {out_dir}"):
         write_world(world, out_dir, fmt, partitions)
     say(
         stdout(),
@@ -132,9 +132,9 @@ def features(
     refuse_input_as_out(out_file, data_dir)
     err = stderr()
     with run_on(engine, scheduler, workers, memory_limit) as runner:
-        with err.status(f"Validating {data_dir}{runner.where} ..."):
+        with progress(err, f"Validating {data_dir}{runner.where}"):
             source = runner.load(data_dir, None)
-        with err.status(f"Building features for {len(source.placements):,} placements ..."):
+        with progress(err, f"Building features for {len(source.placements):,} placements"):
             table = source.transform(source.fit(window, None), source.placements)
     write_table(table, out_file)
     say(stdout(), f"Wrote {out_file}: {len(table):,} rows, {table.shape[1] - 4} features.")

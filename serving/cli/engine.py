@@ -31,8 +31,11 @@ from features.engine import Engine
 
 if TYPE_CHECKING:
     from features.engine import Tables
+    from serving.batch import NewCampaign
     from serving.settings import ServingSettings
     from training.fitting import Refit
+
+    NewOrNone = NewCampaign | None  # the plan's campaign not in campaigns.csv, if any
 
 __all__ = ["DaskRunner", "Engine", "PandasRunner", "Runner", "run_on"]
 
@@ -54,8 +57,9 @@ class Runner(Protocol):
         """How a booster is fitted with a given number of rounds."""
         ...
 
-    def predict(self, settings: ServingSettings, placements: Path, out_file: Path) -> int:
-        """Score the planned placements in `placements` into `out_file`; the row count."""
+    def predict(self, settings: ServingSettings, plan: Path, out: Path, new: NewOrNone) -> int:
+        """Score the planned placements in `plan` into `out` (`new`: the plan's new
+        campaign, if any); the row count."""
         ...
 
 
@@ -77,11 +81,11 @@ class PandasRunner:
 
         return local_refit
 
-    def predict(self, settings: ServingSettings, placements: Path, out_file: Path) -> int:
+    def predict(self, settings: ServingSettings, plan: Path, out: Path, new: NewOrNone) -> int:
         """`serving.batch.predict_file`."""
         from serving.batch import predict_file
 
-        return predict_file(settings, placements, out_file)
+        return predict_file(settings, plan, out, new)
 
 
 @dataclass(frozen=True)
@@ -104,11 +108,11 @@ class DaskRunner:
 
         return dask_refit(self.client)
 
-    def predict(self, settings: ServingSettings, placements: Path, out_file: Path) -> int:
+    def predict(self, settings: ServingSettings, plan: Path, out: Path, new: NewOrNone) -> int:
         """`serving.batch.predict_file_dask` on this cluster."""
         from serving.batch import predict_file_dask
 
-        return predict_file_dask(settings, self.client, placements, out_file)
+        return predict_file_dask(settings, self.client, plan, out, new)
 
 
 @contextlib.contextmanager

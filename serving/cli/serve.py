@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from serving.cli.console import say, stderr, stdout
+from serving.cli.console import error, progress, say, stderr, stdout
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
@@ -19,7 +22,10 @@ from serving.cli.options import (
     refuse_input_as_out,
 )
 
-__all__ = ["app", "example_request", "predict", "serve"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["app", "example_request", "listen", "predict", "serve"]
 
 app = typer.Typer()
 
@@ -70,9 +76,80 @@ def serve(
     # driver or an unreachable database is then one sentence, not a traceback from
     # each worker's start-up.
     DecisionLog(read_settings().decision_log).close()
-    say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
-    say(stdout(), example_request(data, host, port), soft_wrap=True)
-    uvicorn.run("serving.main:app", host=host, port=port, workers=workers, log_level="warning")
+    sock = listen(host, port)  # a busy port fails before anything is loaded
+    request = example_request(data, host, port)
+
+    def announce() -> None:
+        say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
+        say(stdout(), request, soft_wrap=True)
+
+    config = uvicorn.Config(
+        "serving.main:app", host=host, port=port, workers=workers, log_level="warning"
+    )
+    try:
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            # Each worker loads the model; the socket already listens, so a request
+            # waits in its queue until one of them is ready.
+            announce()
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            _announcing_server()(config, announce).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl+C before uvicorn's own handler is installed
+        pass
+    finally:
+        sock.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` and listening, to hand to uvicorn.
+
+    Bound here, before the model loads, so that a busy port is one sentence and exit 2
+    (uvicorn would log the OSError and exit 1 only after start-up), and so that the
+    address is printed only once something answers there.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn does: a restart may reuse a port whose old connections linger in
+    # TIME_WAIT; a port another server listens on still fails.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            message = f"Port {port} is in use: stop the other server or pass --port N."
+        else:
+            message = (
+                f"Cannot listen on {host}:{port} ({e.strerror}): pass another --host or --port."
+            )
+        error(stderr(), message)
+        raise typer.Exit(2) from e
+    sock.listen(2048)  # uvicorn's default backlog
+    sock.set_inheritable(True)  # the workers, when there are several, share it
+    return sock
+
+
+def _announcing_server() -> Callable[[uvicorn.Config, Callable[[], None]], uvicorn.Server]:
+    # Made on demand: uvicorn is imported only by `serve`, not by every command.
+    import uvicorn
+
+    class Announcing(uvicorn.Server):
+        """A uvicorn server that calls `announce` once it accepts requests."""
+
+        def __init__(self, config: uvicorn.Config, announce: Callable[[], None]) -> None:
+            super().__init__(config)
+            self.announce = announce
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            # After the app's lifespan (the model is loaded) and after the sockets are
+            # served: a request pasted from the announcement is answered.
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:
+                self.announce()
+
+    return Announcing
 
 
 @app.command()
@@ -81,10 +158,25 @@ def predict(
         Path, typer.Argument(metavar="DATA_DIR", help="Data directory: histories and campaigns.")
     ],
     placements: Annotated[
-        Path, typer.Option(help="Planned placements (.csv or .parquet) to score.")
+        Path,
+        typer.Option(
+            help="Planned placements (.csv or .parquet) to score: campaign_id, account_id, "
+            "posted_at, cost and, optionally, placement_id (rows without one are "
+            "planned-1, planned-2, ... by their position in the file)."
+        ),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the scores.")],
     model: Annotated[str | None, typer.Option(help="Model manifest or registry URI.")] = None,
+    brand: Annotated[
+        str | None,
+        typer.Option(
+            help="Brand of the plan's new campaign, one not in campaigns.csv yet (with --topic)."
+        ),
+    ] = None,
+    topic: Annotated[
+        str | None,
+        typer.Option(help="Topic (brief) of the plan's new campaign (with --brand)."),
+    ] = None,
     engine: EngineOption = Engine.pandas,
     scheduler: Scheduler = None,
     workers: Workers = LOCAL_WORKERS,
@@ -92,18 +184,30 @@ def predict(
 ) -> None:
     """Score planned placements in batch with the same code as the API.
 
-    With --engine dask the histories stay on a Dask cluster and each partition of
-    accounts is scored there; the file written is the pandas engine's.
+    Writes one row per planned placement, in the file's order: placement_id,
+    campaign_id, account_id and cost as planned, then each outcome's prediction with
+    its interval (T, T_low, T_high) and roi. The accounts and campaigns must be in
+    DATA_DIR, except one new campaign described by --brand and --topic. With --engine
+    dask the histories stay on a Dask cluster and each partition of accounts is
+    scored there; the file written is the pandas engine's.
     """
+    from serving.batch import NewCampaign
     from serving.settings import ServingSettings
 
     refuse_input_as_out(out_file, data_dir, placements)
+    if (brand is None) != (topic is None):
+        given, missing = ("--brand", "--topic") if topic is None else ("--topic", "--brand")
+        raise typer.BadParameter(
+            f"{given} describes a new campaign with {missing}; give both.",
+            param_hint=missing,
+        )
+    new_campaign = None if brand is None or topic is None else NewCampaign(brand, topic)
     settings = ServingSettings(data_dir=data_dir)
     if model:
         settings = settings.model_copy(update={"model_uri": model})
     with (
         run_on(engine, scheduler, workers, memory_limit) as runner,
-        stderr().status(f"Scoring {placements}{runner.where} ..."),
+        progress(stderr(), f"Scoring {placements}{runner.where}"),
     ):
-        n = runner.predict(settings, placements, out_file)
+        n = runner.predict(settings, placements, out_file, new_campaign)
     say(stdout(), f"Wrote {out_file}: {n:,} placements scored.")

@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from serving.cli.console import say, stderr, stdout, warn
+from serving.cli.console import progress, say, stderr, stdout, warn
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
@@ -153,22 +153,22 @@ def train(
     tracking = use_tracking(settings)  # a store that cannot be used fails before any work
     err = stderr()
     with (
-        err.status("Training ...") as status,
+        progress(err, "Training") as step,
         run_on(engine, scheduler, workers, memory_limit) as runner,
     ):
 
-        def progress(message: str) -> None:
-            # A warning (a skipped target) must outlive the spinner line it would replace.
+        def told(message: str) -> None:
+            # A warning (a skipped target) must outlive the progress line it would replace.
             if message.startswith(WARNING):
                 warn(err, message.removeprefix(WARNING) + ".")
             else:
-                status.update(message + " ...")
+                step(message)
 
         result = run_training(
             data_dir,
             config,
             settings,
-            progress,
+            told,
             load=runner.load,
             refit=runner.refit,
             tracking=tracking,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.batch import predict_file, predict_file_dask
+from serving.batch import NewCampaign, predict_file, predict_file_dask
 from serving.settings import ServingSettings
 from training.artifacts.bundle import ModelBundle, load_bundle
 from training.distributed import METRIC_TOLERANCE, dask_refit, train_on_dask
@@ -106,10 +106,16 @@ def test_batch_prediction_on_dask_writes_the_pandas_engines_file(
     planned = pd.read_parquet(world / "placements.parquet").sample(60, random_state=3)
     planned = planned.drop(columns=["clicks", "referrals", "conversions", "revenue"])
     planned.loc[planned.index[:5], "posted_at"] = pd.Timestamp("2030-01-01", tz="UTC")
+    # Some rows without an id (planned-N) and some of a campaign not in campaigns.parquet.
+    planned.loc[planned.index[5:10], "placement_id"] = None
+    planned.loc[planned.index[10:20], "campaign_id"] = "launch"
     planned.to_parquet(tmp_path / "planned.parquet", index=False)
     settings = ServingSettings(data_dir=world, model_uri=str(spread.manifest))
-    n = predict_file(settings, tmp_path / "planned.parquet", tmp_path / "pandas.parquet")
-    m = predict_file_dask(settings, client, tmp_path / "planned.parquet", tmp_path / "dask.parquet")
+    new = NewCampaign(brand="Acme", topic="running shoes")
+    n = predict_file(settings, tmp_path / "planned.parquet", tmp_path / "pandas.parquet", new)
+    m = predict_file_dask(
+        settings, client, tmp_path / "planned.parquet", tmp_path / "dask.parquet", new
+    )
     assert n == m == 60
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "dask.parquet"),

@@ -107,6 +107,8 @@ def test_cli_abtest_without_arms_is_one_sentence(small_csv_dir: Path) -> None:
     done = CliRunner().invoke(app, ["abtest", str(small_csv_dir)])
     assert done.exit_code == 1
     assert done.stderr.strip() == (
+        f"Reading {small_csv_dir} ...\n"
+        "Analysing 60 placements ...\n"
         "error: placements have no `arm` column values: an experiment needs the arm (selection "
         "policy, for example model or followers) that chose each placement."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,16 @@ def test_compare_prints_every_policy_s_numbers_within_80_columns(
         env={"COLUMNS": "80"},
     )
     assert done.exit_code == 0, done.output
+    progress = done.stderr.splitlines()
+    assert progress[:2] == ["Backtesting ...", "Backtesting: validating the data ..."]
+    assert [re.sub(r"as of \S+", "as of DATE", line) for line in progress[2:4]] == [
+        "Backtesting: fold 1 of 2: refitting as of DATE ...",
+        "Backtesting: fold 2 of 2: refitting as of DATE ...",
+    ]
+    assert progress[4:] == [
+        "Backtesting: spending every policy's budget on the held-out campaigns ...",
+        "Backtesting: writing the report and logging it to MLflow ...",
+    ]
     fits(done.stdout)
     config = json.loads((report / "report.json").read_text())["config"]
     assert (config["folds"], config["budget_share"], config["seed"]) == (2, 0.25, 2)

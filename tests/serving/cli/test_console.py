@@ -1,4 +1,5 @@
-"""The consoles: sentences wrap at a width that is known, text prints as written."""
+"""The consoles: sentences wrap at a width that is known, text prints as written, and
+progress is a live bar on a terminal and plain lines in a log."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import io
 import pytest
 from rich.console import Console
 
-from serving.cli.console import error, say, warn
+from serving.cli.console import error, progress, say, warn
 
 SENTENCE = "Wrote out/influence[dask]/features.parquet: 1,500 rows, 37 features, all of them."
 
@@ -39,3 +40,32 @@ def test_brackets_are_text_not_markup(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _printed(lambda c: error(c, hint, label="internal error:")).startswith(
         "internal error: The dask engine"
     )
+
+
+def _steps(console: Console) -> None:
+    with progress(console, "Backtesting [fast]") as step:
+        step("Validating the data")
+        step("Fold 2 of 5: refitting as of 2026-01-05")
+        step("MLflow logging")
+
+
+def test_progress_in_a_log_is_one_line_per_step() -> None:
+    assert _printed(_steps) == (
+        "Backtesting [fast] ...\n"
+        "Backtesting [fast]: validating the data ...\n"
+        "Backtesting [fast]: fold 2 of 5: refitting as of 2026-01-05 ...\n"
+        "Backtesting [fast]: MLflow logging ...\n"
+    )
+
+
+def test_progress_on_a_terminal_counts_what_counts() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=120, force_terminal=True, color_system=None)
+    with progress(console, "Backtesting") as step:
+        step("Fold 2 of 5: refitting as of 2026-01-05")
+        console.print("a warning")  # printed above the live line, kept
+    shown = buffer.getvalue()
+    assert "Backtesting: fold 2 of 5: refitting as of 2026-01-05 ..." in shown
+    assert "1/5" in shown  # one fold done of five
+    assert "a warning" in shown
+    assert "Backtesting ...\n" not in shown  # no plain lines on a terminal

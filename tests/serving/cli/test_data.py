@@ -51,7 +51,9 @@ def test_simulate_then_validate_then_break_four_rules(tmp_path: Path) -> None:
         "- placements.parquet, column 'account_id': ids that are not in accounts.parquet "
         "in 1 row (row 1).",
     ]
-    assert result.stderr.startswith(f"{broken} breaks the data contract in 4 places:")
+    assert result.stderr.startswith(
+        f"Validating {broken} ...\n{broken} breaks the data contract in 4 places:\n"
+    )
 
 
 def test_a_folder_this_user_may_not_search_is_one_sentence_per_table(

@@ -103,7 +103,8 @@ def test_data_that_breaks_the_contract_exits_2(tmp_path: Path) -> None:
     out = str(tmp_path / "f.parquet")
     done = CliRunner().invoke(app, ["features", str(tmp_path / "absent"), "--out", out])
     assert done.exit_code == 2
-    assert done.stderr == (
+    assert done.stderr == (  # the progress line says what failed, as a log shows it
+        f"Validating {tmp_path / 'absent'} ...\n"
         "error: The data breaks the contract in 1 place:\n"
         f"  - {tmp_path / 'absent'}: is not a directory; give the folder holding the tables.\n"
     )

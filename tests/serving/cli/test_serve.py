@@ -1,17 +1,72 @@
-"""`influence predict` in-process: its `--out` may not overwrite an input.
+"""`influence serve` as a real process: it announces itself once it answers, and a busy
+port is one sentence; `influence predict` in-process: its `--out` may not overwrite an
+input, --brand and --topic go together and describe the plan's one new campaign.
 
-`influence serve` runs as a real process, listening, in tests/serving/test_uvicorn.py,
+`influence serve` also runs, listening, in tests/serving/test_uvicorn.py,
 test_decisions.py and test_settings.py.
 """
 
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from serving.cli import app
+
+ServerFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_server` fixture
+Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_serve_announces_its_url_only_once_it_answers(
+    start_server: ServerFactory, free_port: int, tmp_path: Path
+) -> None:
+    server = start_server(tmp_path / "decisions.db", free_port)
+    try:
+        assert server.stderr is not None
+        assert server.stdout is not None
+        # Blocks until the line is printed; then the first request must already succeed.
+        announced = server.stderr.readline()
+        with urllib.request.urlopen(f"http://127.0.0.1:{free_port}/health", timeout=10) as r:
+            assert r.status == 200
+        assert announced == (
+            f"Serving on http://127.0.0.1:{free_port} (OpenAPI docs at /docs). Try:\n"
+        )
+        assert server.stdout.readline().startswith(
+            f"curl -s -X POST http://127.0.0.1:{free_port}/predict "
+        )
+    finally:
+        server.terminate()
+        server.communicate(timeout=20)
+
+
+def test_serve_on_a_busy_port_is_one_sentence(
+    influence_cli: Cli, small_csv_dir: Path, free_port: int, tmp_path: Path
+) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", free_port))
+        other.listen()
+        result = influence_cli(
+            "serve",
+            "--data",
+            small_csv_dir,
+            "--port",
+            str(free_port),
+            cwd=tmp_path,
+            env={"INFLUENCE_DECISION_LOG": str(tmp_path / "decisions.db"), "PYTHONPATH": str(ROOT)},
+        )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: Port {free_port} is in use: stop the other server or pass --port N.\n"
+    )
+    assert result.stdout == ""
 
 
 def test_out_may_not_be_an_input(small_csv_dir: Path, tmp_path: Path) -> None:
@@ -29,3 +84,47 @@ def test_out_may_not_be_an_input(small_csv_dir: Path, tmp_path: Path) -> None:
             "to another path"
         ) in " ".join(result.stderr.split())
     assert planned.read_text() == "placement_id,campaign_id,account_id,posted_at,cost\n"
+
+
+def test_predict_wants_brand_and_topic_together(small_csv_dir: Path, tmp_path: Path) -> None:
+    planned = tmp_path / "planned.csv"
+    planned.write_text("campaign_id,account_id,posted_at,cost\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            str(small_csv_dir),
+            "--placements",
+            str(planned),
+            "--out",
+            str(tmp_path / "scores.csv"),
+            "--brand",
+            "Acme",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        "Invalid value for --topic: --brand describes a new campaign with --topic; give both."
+    ) in " ".join(result.stderr.split())
+    assert not (tmp_path / "scores.csv").exists()
+
+
+def test_predict_names_an_unknown_campaign_and_exits_2(trained: Path, tmp_path: Path) -> None:
+    planned = tmp_path / "planned.csv"
+    account = pd.read_parquet(trained / "world" / "accounts.parquet")["account_id"].iloc[0]
+    planned.write_text(
+        f"campaign_id,account_id,posted_at,cost\nlaunch,{account},2030-01-01T00:00:00Z,100\n"
+    )
+    argv = ["predict", str(trained / "world"), "--placements", str(planned)]
+    argv += ["--out", str(tmp_path / "scores.csv")]
+    argv += ["--model", str(trained / "models" / "champion.json")]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: planned.csv plans campaigns that are not in campaigns.parquet: 'launch'; add "
+        "them to campaigns.parquet, or give a new campaign's --brand and --topic."
+    )
+    result = CliRunner().invoke(app, [*argv, "--brand", "Acme", "--topic", "running shoes"])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert scores[["placement_id", "campaign_id"]].values.tolist() == [["planned-1", "launch"]]

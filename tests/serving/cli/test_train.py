@@ -28,6 +28,18 @@ def test_train_prints_every_estimate_within_80_columns(
         env={"COLUMNS": "80", "INFLUENCE_PROJECT": "brand-x"},
     )
     assert done.exit_code == 0, done.output
+    # Not a terminal: one plain line per step, as a log shows them.
+    assert done.stderr.splitlines() == [
+        "Training ...",
+        "Training: validating the data ...",
+        "Training: fitting on the earlier campaigns ...",
+        "Training: boosting conversions ...",
+        "Training: boosting clicks ...",
+        "Training: judging it on the later campaigns ...",
+        "Training: refitting on everything known ...",
+        "Training: logging the run and the model to MLflow ...",
+        "Training: deciding on promotion ...",
+    ]
     fits(done.stdout)
     text = " ".join(done.stdout.split())  # sentences wrap at 80 columns
     for target in ("conversions", "clicks"):
