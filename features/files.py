@@ -49,6 +49,8 @@ def locate_table(data_dir: Path, name: str) -> Located:
     wanted = {f"{name}{suffix}" for suffix in FORMATS}
     try:
         candidates = sorted(p for p in data_dir.iterdir() if p.name.lower() in wanted)
+        for path in candidates:  # a folder one may list but not search lists names only
+            path.stat()
     except OSError as e:  # a folder this user may not search: one sentence, not a traceback
         msg = f"cannot be looked up in {data_dir}: {e.strerror or type(e).__name__}"
         return Located(None, Problem(f"{name}.csv", None, msg, rule=Rule.UNSEARCHABLE_DIRECTORY))

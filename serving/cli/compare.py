@@ -13,10 +13,13 @@ from serving.cli.options import (
     BACKTEST,
     BACKTEST_TARGETS,
     BudgetShare,
+    ColumnsFile,
     DataDir,
+    DayFirst,
     Seed,
     Targets,
     Window,
+    read_of,
     targets_of,
 )
 from serving.cli.tables import estimate, result_table, show
@@ -77,6 +80,8 @@ def compare(
     targets: Targets = BACKTEST_TARGETS,
     seed: Seed = BACKTEST.seed,
     window: Window = BACKTEST.window_days,
+    columns: ColumnsFile = None,
+    dayfirst: DayFirst = False,
 ) -> None:
     """Backtest the model against follower-count baselines; write an HTML report.
 
@@ -99,6 +104,7 @@ def compare(
         window_days=window,
         budget_share=budget_share,
     )
+    read = read_of(columns, dayfirst)
     settings = get_settings()
     tracking = use_tracking(settings, experiment=EXPERIMENT)
     with stderr().status("Backtesting ...") as status:
@@ -109,5 +115,6 @@ def compare(
             settings,
             progress=lambda m: status.update(m + " ..."),
             tracking=tracking,
+            read=read,
         )
     print_compare_result(result, stdout())
