@@ -61,7 +61,9 @@ def locate_table(data_dir: Path, name: str) -> Located:
     if len(candidates) > 1:
         names = [p.name for p in candidates]
         listed = ", ".join(names[:-1]) + f" and {names[-1]}"
-        msg = f"both {listed} exist in {data_dir}; keep only one"
+        msg = (
+            f"{'both' if len(names) == 2 else 'all of'} {listed} exist in {data_dir}; keep only one"
+        )
         return Located(None, Problem(f"{name}.csv", None, msg, rule=Rule.TWO_FORMATS))
     path = candidates[0]
     if path.name in wanted:

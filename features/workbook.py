@@ -49,10 +49,20 @@ def read_workbook(path: Path, table: str) -> tuple[pd.DataFrame | None, Problem 
     if not rows:
         msg = f"has an empty sheet {sheet!r}; expected a header row and rows"
         return None, Problem(path.name, None, msg, rule=Rule.EMPTY_FILE)
-    header = ["" if h is None else str(h).strip() for h in rows[0]]
-    keep = [i for i, h in enumerate(header) if h]  # unnamed trailing columns hold nothing
+    header = _unique(["" if h is None else str(h) for h in rows[0]])
+    keep = [i for i, h in enumerate(header) if h.strip()]  # unnamed columns hold nothing
     cells = {header[i]: [_cell(r[i] if i < len(r) else None) for r in rows[1:]] for i in keep}
     return pd.DataFrame(cells, dtype=object), None
+
+
+def _unique(header: list[str]) -> list[str]:
+    """A repeated header numbered as pandas' CSV reader numbers it (`likes`, `likes.1`)."""
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        out.append(f"{h}.{seen[h]}" if h and h in seen else h)
+        seen[h] = seen.get(h, 0) + 1
+    return out
 
 
 def _cell(value: object) -> object:

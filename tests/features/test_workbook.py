@@ -10,6 +10,7 @@ from openpyxl import Workbook
 
 from features import load_dataset, validate_directory
 from features.contract import TABLES, Kind
+from features.headers import normalize
 
 
 def _cells(frame: pd.DataFrame, name: str) -> list[list[object]]:
@@ -18,10 +19,11 @@ def _cells(frame: pd.DataFrame, name: str) -> list[list[object]]:
     typed: dict[str, list[object]] = {}
     for column in frame.columns:
         values = frame[column]
-        if kinds[column] is Kind.TIMESTAMP:
+        kind = kinds[normalize(column)]
+        if kind is Kind.TIMESTAMP:
             stamps = pd.to_datetime(values, utc=True).dt.tz_localize(None)
             typed[column] = [None if pd.isna(t) else t.to_pydatetime() for t in stamps]
-        elif kinds[column] in (Kind.COUNT, Kind.AMOUNT):
+        elif kind in (Kind.COUNT, Kind.AMOUNT):
             numbers = pd.to_numeric(values)
             typed[column] = [None if pd.isna(x) else float(x) for x in numbers]
         else:
@@ -69,4 +71,16 @@ def test_workbook_problems_are_numbered_as_the_sheet_numbers_rows(data: Path) ->
     problems, _ = validate_directory(data)
     assert [str(p) for p in problems] == [
         "posts.xlsx, column 'likes': negative values (expected >= 0) in 1 row: '-4' on row 5."
+    ]
+
+
+def test_two_headers_for_one_column_are_named_as_in_a_csv(data: Path) -> None:
+    frame = pd.read_csv(data / "accounts.csv", dtype=str, keep_default_na=False)
+    frame.insert(1, "platform ", frame["platform"])  # the same header, but for a space
+    frame.to_csv(data / "accounts.csv", index=False)
+    _workbook(data, "accounts")
+    problems, _ = validate_directory(data)
+    assert [str(p) for p in problems] == [
+        "accounts.xlsx, column 'platform': two headers could be it, 'platform ' and "
+        "'platform'; rename or remove one, or map the right one with --columns."
     ]

@@ -244,3 +244,35 @@ def test_posts_problems_are_ordered_by_rule_and_column_never_by_message() -> Non
     ]
     merged = found[3]
     assert (merged.message, merged.rows, merged.count) == ("empty cells, worded wrong", (1, 11), 2)
+
+
+def test_an_export_read_with_options_is_the_pandas_engines(
+    client: Any, small_csv_dir: Path, tmp_path: Path
+) -> None:
+    """Posts.csv with semicolons and spreadsheet headers, a mapped column, day-first dates:
+    the Dask engine reads them as the pandas engine does, notes and digest alike."""
+    from features.headers import read_options
+
+    data = tmp_path / "export"
+    shutil.copytree(small_csv_dir, data)
+    posts = pd.read_csv(data / "posts.csv", dtype=str, keep_default_na=False)
+    (data / "posts.csv").unlink()
+    posts = posts.rename(columns={"followers": "Follower Count", "posted_at": "Posted At"})
+    posts.to_csv(data / "Posts.csv", index=False, sep=";")
+    edit_csv(data, "campaigns", {(0, "starts_at"): "25/03/2025"})
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[posts]\nfollowers = "Follower Count"\n')
+    options = read_options(mapping, dayfirst=True)
+    single = load_dataset(data, options)
+    spread = load_partitioned(client, data, options=options)
+    assert spread.digest() == single.digest()
+    assert spread.warnings == single.warnings
+    assert [str(w) for w in single.warnings[:2]] == [
+        "Posts.csv: read as the posts table; the contract names it posts.csv.",
+        "Posts.csv: is delimited by semicolons (;), not commas; read as such.",
+    ]
+    with pytest.raises(DataContractError, match="'25/03/2025' on line 2") as refused:
+        load_partitioned(client, data, options=read_options(mapping))
+    with pytest.raises(DataContractError, match="'25/03/2025' on line 2") as alone:
+        load_dataset(data, read_options(mapping))
+    assert refused.value.problems == alone.value.problems
