@@ -1,10 +1,12 @@
 """Read a data directory into validated, typed tables; write outputs atomically.
 
 A data directory holds `accounts`, `posts`, `campaigns` and `placements`, each as
-`NAME.csv` or `NAME.parquet` (a Parquet file or a folder of Parquet files). Every
-command that reads data goes through `load_dataset`, so every command validates
-the same way. Outputs are written to a temporary file beside the target and
-renamed into place, so that a failed or killed command never leaves a partial file.
+`NAME.csv`, `NAME.parquet` (a Parquet file or a folder of Parquet files) or `NAME.xlsx`.
+Every command that reads data goes through `load_dataset` (or, on Dask,
+`features.distributed.load_partitioned`), and every file through `read_table`, so every
+command validates the same way and reads exports as the same `ReadOptions` say.
+Outputs are written to a temporary file beside the target and renamed into place, so
+that a failed or killed command never leaves a partial file.
 """
 
 from __future__ import annotations

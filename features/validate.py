@@ -103,7 +103,8 @@ def coerce_table(
 def report_order(spec: TableSpec, problem: Problem) -> tuple[int, int, int]:
     """Where `coerce_table` reports `problem` among one table's problems, as a sort key.
 
-    Missing columns come first (in the contract's column order), then each column's
+    Missing columns, and columns two headers could be (`features.headers`), come first
+    (in the contract's column order), then each column's
     rules (column by column, each in `COLUMN_RULES` order), then `TABLE_RULES`. The
     key is made of the problem's rule and column only, never of its message, so that
     an engine that finds a table's problems piece by piece (`features.distributed`)
