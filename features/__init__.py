@@ -1,8 +1,9 @@
 """Feature layer: the data contract, validation, the simulator, the budget rules and
 point-in-time features.
 
-The library API (docs/python-api.md): `load_dataset(path)` or `validate_tables(...)` for
-a validated `Dataset`; `FeatureBuilder` for point-in-time features; `OnlineFeatures`
+The library API (docs/python-api.md): `load_dataset(path)` (exports read as
+`read_options(columns_file, dayfirst)` says) or `validate_tables(...)` for a validated
+`Dataset`; `FeatureBuilder` for point-in-time features; `OnlineFeatures`
 for every known account's latest row; the budget rules. `FeatureBuilder` and
 `OnlineFeatures` (scikit-learn and SciPy behind them) are imported on first use, so
 that `import features` stays cheap.
@@ -23,6 +24,7 @@ from features.budget import (
 )
 from features.contract import OUTCOMES, TABLES
 from features.errors import DataContractError, FeaturesError, NotFittedError, Problem, Rule
+from features.headers import ReadOptions, read_options
 from features.io import Dataset, load_dataset, validate_directory, validate_tables
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ __all__ = [
     "NotFittedError",
     "OnlineFeatures",
     "Problem",
+    "ReadOptions",
     "Rule",
     "follower_portfolio",
     "greedy_select",
@@ -46,6 +49,7 @@ __all__ = [
     "load_dataset",
     "plan",
     "portfolio_total",
+    "read_options",
     "spend_per_campaign",
     "validate_directory",
     "validate_tables",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
+from features.headers import ReadOptions
 from features.io import Dataset, load_dataset
 
 if TYPE_CHECKING:  # the builder brings scikit-learn: imported where a fit needs it
@@ -71,9 +72,11 @@ class PandasTables:
     data: Dataset
 
     @classmethod
-    def load(cls, data_dir: Path, until: pd.Timestamp | None) -> PandasTables:
-        """Validate and load `data_dir` as it stood at `until`."""
-        return cls(load_dataset(data_dir).known_until(until))
+    def load(
+        cls, data_dir: Path, until: pd.Timestamp | None, options: ReadOptions | None = None
+    ) -> PandasTables:
+        """Validate and load `data_dir`, read as `options` says, as it stood at `until`."""
+        return cls(load_dataset(data_dir, options).known_until(until))
 
     @property
     def placements(self) -> pd.DataFrame:

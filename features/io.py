@@ -1,10 +1,12 @@
 """Read a data directory into validated, typed tables; write outputs atomically.
 
 A data directory holds `accounts`, `posts`, `campaigns` and `placements`, each as
-`NAME.csv` or `NAME.parquet` (a Parquet file or a folder of Parquet files). Every
-command that reads data goes through `load_dataset`, so every command validates
-the same way. Outputs are written to a temporary file beside the target and
-renamed into place, so that a failed or killed command never leaves a partial file.
+`NAME.csv`, `NAME.parquet` (a Parquet file or a folder of Parquet files) or `NAME.xlsx`.
+Every command that reads data goes through `load_dataset` (or, on Dask,
+`features.distributed.load_partitioned`), and every file through `read_table`, so every
+command validates the same way and reads exports as the same `ReadOptions` say.
+Outputs are written to a temporary file beside the target and renamed into place, so
+that a failed or killed command never leaves a partial file.
 """
 
 from __future__ import annotations
@@ -15,24 +17,28 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features.contract import TABLES
+from features.contract import TABLES, TableSpec
 from features.errors import DataContractError, Problem, Rule
+from features.files import locate_table, read_export
+from features.headers import ReadOptions, match_headers
 from features.moment import future_warnings
-from features.validate import check_references, coerce_table, history_warnings
+from features.validate import check_references, coerce_table, history_warnings, report_order
 
 __all__ = [
     "Dataset",
+    "TableRead",
     "account_buckets",
     "atomic_path",
     "load_dataset",
     "not_a_directory",
+    "read_table",
     "read_table_file",
     "validate_directory",
     "validate_tables",
@@ -94,73 +100,76 @@ def not_a_directory(data_dir: Path) -> Problem:
     return Problem(str(data_dir), None, msg, rule=Rule.NOT_A_DIRECTORY)
 
 
-def _locate(data_dir: Path, name: str) -> tuple[Path | None, Problem | None]:
-    try:
-        candidates = [
-            p for p in (data_dir / f"{name}.csv", data_dir / f"{name}.parquet") if p.exists()
-        ]
-    except OSError as e:  # a folder this user may not search: one sentence, not a traceback
-        msg = f"cannot be looked up in {data_dir}: {e.strerror or type(e).__name__}"
-        return None, Problem(f"{name}.csv", None, msg, rule=Rule.UNSEARCHABLE_DIRECTORY)
-    if not candidates:
-        msg = f"missing from {data_dir}; expected {name}.csv or {name}.parquet"
-        return None, Problem(f"{name}.csv", None, msg, rule=Rule.MISSING_TABLE)
-    if len(candidates) > 1:
-        msg = f"both {name}.csv and {name}.parquet exist in {data_dir}; keep only one"
-        return None, Problem(f"{name}.csv", None, msg, rule=Rule.TWO_FORMATS)
-    return candidates[0], None
-
-
 def read_table_file(path: Path) -> tuple[pd.DataFrame | None, Problem | None]:
-    """Read one file as raw text columns (CSV) or typed columns (Parquet).
+    """Read one file as raw text columns (CSV), typed columns (Parquet) or cells (.xlsx).
 
     Returns the frame, or a problem saying why the file cannot be read at all
-    (empty, not UTF-8, not CSV or Parquet). Never raises for a bad file.
+    (empty, not UTF-8, not CSV, Parquet or a workbook). Never raises for a bad file.
+    A workbook's sheet is the one named like the file (`features.workbook`).
     """
-    try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path), None
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except pd.errors.EmptyDataError:
-        msg = "is empty; expected a header line and rows"
-        return None, Problem(path.name, None, msg, rule=Rule.EMPTY_FILE)
-    except UnicodeDecodeError as e:
-        msg = f"is not UTF-8 text (byte {e.start}); export it again as UTF-8"
-        return None, Problem(path.name, None, msg, rule=Rule.NOT_UTF8)
-    except PermissionError as e:
-        msg = f"cannot be read: {e.strerror or 'permission denied'}; let this user read it"
-        return None, Problem(path.name, None, msg, rule=Rule.UNREADABLE_FILE)
-    except (pd.errors.ParserError, ValueError, OSError) as e:
-        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        msg = f"cannot be read as {kind}: {first}"
-        return None, Problem(path.name, None, msg, rule=Rule.UNREADABLE_FILE)
-    return frame, None
+    frame, problem, _ = read_export(Path(path), Path(path).stem.lower())
+    return frame, problem
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """One table's file as read (`raw`, headers renamed to the contract's) and typed.
+
+    `raw` is None when the file cannot be read at all; `problems` are the table's, in
+    `coerce_table`'s order; `notes` are warnings about how the export was read.
+    """
+
+    raw: pd.DataFrame | None
+    typed: pd.DataFrame | None
+    problems: list[Problem]
+    notes: list[Problem]
+
+
+def read_table(
+    path: Path, spec: TableSpec, options: ReadOptions, file: str | None = None
+) -> TableRead:
+    """Read, match and check one table's file: what every engine does with each file.
+
+    Takes the file, its table, the read options and the name problems give the file
+    (default: the file's own name). Headers are matched to the contract
+    (`features.headers`), then the rows checked by `coerce_table`.
+    """
+    name = file or path.name
+    raw, unreadable, notes = read_export(path, spec.name)
+    if raw is None:
+        problem = unreadable or Problem(name, None, "cannot be read", rule=Rule.UNREADABLE_FILE)
+        return TableRead(None, None, [replace(problem, file=name)], notes)
+    raw, header_problems = match_headers(spec, raw, name, options)
+    typed, found = coerce_table(spec, raw, name, dayfirst=options.dayfirst)
+    reported = {p.column for p in header_problems}
+    found = [p for p in found if p.rule is not Rule.MISSING_COLUMN or p.column not in reported]
+    problems = sorted(header_problems + found, key=lambda p: report_order(spec, p))
+    return TableRead(raw, typed, problems, notes)
 
 
 def _check(
-    data_dir: Path, now: pd.Timestamp | None = None
+    data_dir: Path, options: ReadOptions, now: pd.Timestamp | None = None
 ) -> tuple[dict[str, pd.DataFrame], list[Problem], list[Problem]]:
     if not data_dir.is_dir():
         return {}, [not_a_directory(data_dir)], []
     problems: list[Problem] = []
+    notes: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     for name, spec in TABLES.items():
-        path, missing = _locate(data_dir, name)
-        if path is None:
-            problems += [missing] if missing else []
+        located = locate_table(data_dir, name)
+        notes += [located.note] if located.note else []
+        if located.path is None:
+            problems += [located.problem] if located.problem else []
             continue
-        raw, unreadable = read_table_file(path)
-        files[name] = path.name
-        if raw is None:
-            problems += [unreadable] if unreadable else []
-            continue
-        typed, found = coerce_table(spec, raw, path.name)
-        problems += found
-        tables[name] = typed
+        files[name] = located.path.name
+        read = read_table(located.path, spec, options)
+        problems += read.problems
+        notes += read.notes
+        if read.typed is not None:
+            tables[name] = read.typed
     found, warnings = _across_tables(tables, files, now, clean=not problems)
-    return tables, problems + found, warnings
+    return tables, problems + found, notes + warnings
 
 
 def _across_tables(
@@ -210,21 +219,24 @@ def validate_tables(
 
 
 def validate_directory(
-    data_dir: Path, now: pd.Timestamp | None = None
+    data_dir: Path, now: pd.Timestamp | None = None, options: ReadOptions | None = None
 ) -> tuple[list[Problem], list[Problem]]:
     """Check a data directory against the contract; return (problems, warnings).
 
     Never raises for bad data: every broken rule becomes a problem naming its
-    file, column and rows. Warnings (thin histories; posts or outcomes dated after
-    `now`, default the current time) do not make the data invalid.
+    file, column and rows. Warnings (how an export was read: another delimiter, a
+    file name in other case; thin histories; posts or outcomes dated after `now`,
+    default the current time) do not make the data invalid. `options` says how the
+    exports are read (`features.headers.ReadOptions`: a column mapping, day-first dates).
     """
-    _, problems, warnings = _check(Path(data_dir), now)
+    _, problems, warnings = _check(Path(data_dir), options or ReadOptions(), now)
     return problems, warnings
 
 
-def load_dataset(data_dir: Path) -> Dataset:
-    """Validate and load a data directory; raise DataContractError listing every problem."""
-    tables, problems, warnings = _check(Path(data_dir))
+def load_dataset(data_dir: Path, options: ReadOptions | None = None) -> Dataset:
+    """Validate and load a data directory, its exports read as `options` says (default:
+    the contract as written); raise DataContractError listing every problem."""
+    tables, problems, warnings = _check(Path(data_dir), options or ReadOptions())
     if problems:
         raise DataContractError(problems)
     return Dataset(**tables, warnings=tuple(warnings))

@@ -14,7 +14,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features.contract import TABLES, Column, Kind, TableSpec
+from features.causes import likely_cause
+from features.cells import empty_column, missing_cells, parse_column
+from features.contract import TABLES, Kind, TableSpec
 from features.errors import Problem, Rule
 
 __all__ = [
@@ -36,8 +38,6 @@ __all__ = [
 MIN_POSTS_BEFORE_PLACEMENT = 5
 """Below this many posts before its first placement an account's features are thin."""
 
-TIMESTAMP_DTYPE = "datetime64[us, UTC]"
-
 DUPLICATE_ROWS = "duplicate rows (identical to an earlier row)"
 DUPLICATE_IDS = "ids already used on an earlier row"
 ABSENT = "missing; the contract requires it"
@@ -50,9 +50,7 @@ TABLE_RULES = (Rule.DUPLICATE_ROW, Rule.DUPLICATE_ID)
 
 _GROUP = "\x00group"
 _MAX_ROWS = 5  # row positions a Problem keeps (`_positions`)
-
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
+_MAX_VALUES = 3  # offending cells a Problem shows
 
 
 def _positions(mask: pd.Series) -> tuple[tuple[int, ...], int]:
@@ -67,46 +65,8 @@ def _problem(
     return Problem(file, column, message, rows, count, rule=rule) if count else None
 
 
-def _missing(raw: pd.Series) -> pd.Series:
-    """Empty cells: NaN/None, or strings that are blank."""
-    missing = raw.isna()
-    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
-        missing |= raw.astype("string").str.strip().fillna("") == ""
-    return missing.astype(bool)
-
-
-def _coerce(col: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series, str]:
-    """Parse one column; return the typed values, a mask of unparseable cells and why."""
-    missing = _missing(raw)
-    if col.kind is Kind.STRING:
-        values = raw.astype("string").str.strip().astype(object)
-        values = values.where(~missing, None)
-        return values, pd.Series(False, index=raw.index), ""
-    if col.kind is Kind.TIMESTAMP:
-        parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601")
-        if pd.api.types.is_datetime64_any_dtype(parsed):
-            parsed = parsed.dt.as_unit("us")
-        else:  # every cell unparseable: to_datetime may hand back objects
-            parsed = pd.Series(pd.NaT, index=raw.index, dtype=TIMESTAMP_DTYPE)
-        return parsed, parsed.isna() & ~missing, "values that are not " + col.kind.expected
-    if col.kind is Kind.BOOL:
-        if pd.api.types.is_bool_dtype(raw):
-            return raw.astype("boolean"), pd.Series(False, index=raw.index), ""
-        text = raw.astype("string").str.strip().str.lower()
-        values = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-        values[text.isin(_TRUE).fillna(False).astype(bool)] = True
-        values[text.isin(_FALSE).fillna(False).astype(bool)] = False
-        return values, values.isna() & ~missing, "values that are not " + col.kind.expected
-    # COUNT and AMOUNT: numbers
-    if pd.api.types.is_bool_dtype(raw):
-        raw = raw.astype("string")
-    numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
-    bad = (numbers.isna() | ~np.isfinite(numbers.fillna(0.0))) & ~missing
-    return numbers.where(~bad), bad, "values that are not " + col.kind.expected
-
-
 def coerce_table(
-    spec: TableSpec, raw: pd.DataFrame, file: str
+    spec: TableSpec, raw: pd.DataFrame, file: str, *, dayfirst: bool = False
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check one raw table against its spec and return it typed, with its problems.
 
@@ -115,7 +75,9 @@ def coerce_table(
     strings as objects, timestamps as UTC, counts and amounts as float64 (NaN where
     empty; optional columns that are absent come back all-missing), booleans as
     pandas' nullable boolean. The frame is only meaningful when no problem is
-    returned; callers must not use it otherwise.
+    returned; callers must not use it otherwise. Each problem with offending cells shows
+    the first three as read, and a wrong type its likely cause (`features.causes`);
+    `dayfirst` reads dates such as 25/03/2026 as day/month/year.
     """
     problems: list[Problem] = []
     absent = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
@@ -124,17 +86,25 @@ def coerce_table(
         if len(raw.columns) == 1 and any(d in str(raw.columns[0]) for d in ";\t|"):
             hint = DELIMITED_HINT
         problems.append(Problem(file, name, f"{ABSENT}{hint}", rule=Rule.MISSING_COLUMN))
-    table, broken = _check_rows(spec, raw, None)
+    table, broken = _check_rows(spec, raw, None, dayfirst)
     for check in broken:
-        p = _problem(file, check.column, check.message, check.mask, check.rule)
-        problems += [p] if p else []
+        hit = np.flatnonzero(check.mask.to_numpy(dtype=bool))
+        if hit.size:
+            rows = tuple(int(i) for i in hit[:_MAX_ROWS])
+            values, hint = check.shown(hit)
+            problems.append(
+                Problem(
+                    file, check.column, check.message, rows, int(hit.size), rule=check.rule
+                ).with_cells(values, hint)
+            )
     return table, problems
 
 
 def report_order(spec: TableSpec, problem: Problem) -> tuple[int, int, int]:
     """Where `coerce_table` reports `problem` among one table's problems, as a sort key.
 
-    Missing columns come first (in the contract's column order), then each column's
+    Missing columns, and columns two headers could be (`features.headers`), come first
+    (in the contract's column order), then each column's
     rules (column by column, each in `COLUMN_RULES` order), then `TABLE_RULES`. The
     key is made of the problem's rule and column only, never of its message, so that
     an engine that finds a table's problems piece by piece (`features.distributed`)
@@ -142,7 +112,7 @@ def report_order(spec: TableSpec, problem: Problem) -> tuple[int, int, int]:
     not check.
     """
     column = spec.names.index(problem.column) if problem.column in spec.names else -1
-    if problem.rule is Rule.MISSING_COLUMN:
+    if problem.rule in (Rule.MISSING_COLUMN, Rule.AMBIGUOUS_COLUMN):
         return (0, column, 0)
     if problem.rule in COLUMN_RULES:
         return (1, column, COLUMN_RULES.index(problem.rule))
@@ -159,10 +129,32 @@ class _Broken:
     column: str | None
     message: str
     mask: pd.Series
+    cells: pd.Series | None = None  # the column as read, to show the offending values
+    kind: Kind | None = None  # the column's kind when a cause may be named (wrong types)
+    dayfirst: bool = False
+
+    def shown(self, hit: npt.NDArray[np.intp]) -> tuple[tuple[str, ...], str]:
+        """The first offending cells of the rows `hit` (positions, in order), and a cause."""
+        if self.cells is None:
+            return (), ""
+        offending = self.cells.iloc[hit]
+        values = tuple(_as_text(v) for v in offending.iloc[:_MAX_VALUES])
+        hint = likely_cause(self.kind, offending, self.dayfirst) if self.kind else ""
+        return values, hint
+
+
+def _as_text(value: object) -> str:
+    """A cell as a user typed it: a whole float (Parquet's -5.0) without its `.0`."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _check_rows(
-    spec: TableSpec, raw: pd.DataFrame, group: npt.NDArray[np.intp] | None
+    spec: TableSpec,
+    raw: pd.DataFrame,
+    group: npt.NDArray[np.intp] | None,
+    dayfirst: bool = False,
 ) -> tuple[pd.DataFrame, list[_Broken]]:
     """The typed table and every row rule, in the order problems are reported.
 
@@ -174,21 +166,21 @@ def _check_rows(
     out: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name not in raw.columns:
-            out[col.name] = _empty_column(col, len(raw))
+            out[col.name] = empty_column(col, len(raw))
             continue
         series = raw[col.name].reset_index(drop=True)
-        missing = _missing(series)
-        values, bad, why = _coerce(col, series)
+        missing = missing_cells(series)
+        values, bad, why = parse_column(col, series, dayfirst)
         if not col.nullable:
             broken.append(_Broken(Rule.EMPTY_CELLS, col.name, "empty cells", missing))
-        broken.append(_Broken(Rule.WRONG_TYPE, col.name, why, bad))
+        broken.append(_Broken(Rule.WRONG_TYPE, col.name, why, bad, series, col.kind, dayfirst))
         if col.kind in (Kind.COUNT, Kind.AMOUNT):
             negative = "negative values (expected >= 0)"
-            broken.append(_Broken(Rule.NEGATIVE, col.name, negative, values < 0))
+            broken.append(_Broken(Rule.NEGATIVE, col.name, negative, values < 0, series))
         if col.kind is Kind.COUNT:
             fractional = (values % 1 != 0) & values.notna()
             whole = "values that are not whole numbers"
-            broken.append(_Broken(Rule.FRACTIONAL, col.name, whole, fractional))
+            broken.append(_Broken(Rule.FRACTIONAL, col.name, whole, fractional, series))
         out[col.name] = values
 
     table = pd.DataFrame(out)
@@ -260,14 +252,14 @@ def coerce_tables(
         if col.name in raw.columns and not has[col.name].all():
             # A table's absent column comes back as `coerce_table` makes it (NaN, not None).
             kept = pd.Series(has[col.name][group])
-            table[col.name] = table[col.name].where(kept, _empty_column(col, len(table)))
+            table[col.name] = table[col.name].where(kept, empty_column(col, len(table)))
     for check in broken:
         # A table without the column has no such rule; duplicates need a column to compare.
         owns = has[check.column] if check.column is not None else any_column
         mask = check.mask.to_numpy(dtype=bool) & owns[group]
-        for g, rows, count in _per_table(mask, group, position, n_tables):
+        for g, rows, count, hit in _per_table(mask, group, position, n_tables):
             found = Problem(files[g], check.column, check.message, rows, count, rule=check.rule)
-            problems[g].append(found)
+            problems[g].append(found.with_cells(*check.shown(hit)))
     return table, problems
 
 
@@ -276,14 +268,15 @@ def _per_table(
     group: npt.NDArray[np.intp],
     position: npt.NDArray[np.intp],
     n_tables: int,
-) -> list[tuple[int, tuple[int, ...], int]]:
-    """Per table with rows in `mask`: the table, its first offending rows, and how many."""
+) -> list[tuple[int, tuple[int, ...], int, npt.NDArray[np.intp]]]:
+    """Per table with rows in `mask`: the table, its first offending rows, how many, and
+    every offending row's position in the stacked frame (in order)."""
     hit = np.flatnonzero(mask)
     if not hit.size:
         return []
     tables = group[hit]
     order = np.argsort(tables, kind="stable")  # within a table, rows stay in order
-    tables, rows = tables[order], position[hit][order]
+    tables, rows, hit = tables[order], position[hit][order], hit[order]
     counts = np.bincount(tables, minlength=n_tables)
     found = np.flatnonzero(counts)
     starts = np.searchsorted(tables, found)
@@ -292,19 +285,10 @@ def _per_table(
             int(g),
             tuple(int(r) for r in rows[s : s + min(int(counts[g]), _MAX_ROWS)]),
             int(counts[g]),
+            hit[s : s + int(counts[g])],
         )
         for g, s in zip(found, starts, strict=True)
     ]
-
-
-def _empty_column(col: Column, n: int) -> pd.Series:
-    if col.kind is Kind.TIMESTAMP:
-        return pd.Series(pd.NaT, index=range(n), dtype=TIMESTAMP_DTYPE)
-    if col.kind is Kind.BOOL:
-        return pd.Series(pd.NA, index=range(n), dtype="boolean")
-    if col.kind is Kind.STRING:
-        return pd.Series(None, index=range(n), dtype=object)
-    return pd.Series(np.nan, index=range(n), dtype="float64")
 
 
 def check_references(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Problem]:

@@ -195,7 +195,7 @@ def predict_file_dask(
     bundle, _ = load_model(settings.model_uri)
     data_dir = data_dir_of(settings)
     try:
-        data = load_partitioned(client, data_dir)
+        data = load_partitioned(client, data_dir, options=settings.read_options())
     except FeaturesError as e:
         raise NotReadyError(f"no data: {e}") from e
     observed = data.known_until(first_unobserved()).latest_post()

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from features.headers import ReadOptions, read_options
 from serving.errors import SettingsError
 
 __all__ = ["ServingSettings", "SettingsError", "get_settings", "read_settings"]
@@ -21,6 +22,9 @@ class ServingSettings(BaseSettings):
         `influence train`) or a registry URI such as `models:/influence@champion`
         (read through MLflow's tracking settings).
     data_dir: the data directory whose account histories the API knows.
+    columns_file: a TOML file mapping the exports' headers to the contract's columns
+        (`--columns`, docs/data-contract.md); dayfirst: read dates such as 25/03/2026
+        as day/month/year (`--dayfirst`). Both say how `data_dir` is read.
     api_key: when set, every endpoint but /health requires it in `X-API-Key`,
         the docs and the OpenAPI schema included. An empty key is refused: it
         would read as "no key" to some tools and as a key to others.
@@ -36,6 +40,8 @@ class ServingSettings(BaseSettings):
 
     model_uri: str = "models/champion.json"
     data_dir: Path | None = None
+    columns_file: Path | None = None
+    dayfirst: bool = False
     api_key: SecretStr | None = None
     decision_log: str = "decisions.db"
     max_candidates: int = Field(default=5000, ge=1)
@@ -56,6 +62,11 @@ class ServingSettings(BaseSettings):
     the thread pool; small ones are scored on the event loop. Scoring is CPU-bound Python:
     more threads than cores only trade the GIL back and forth (measured: with 40 threads, 16
     clients got less done than one)."""
+
+    def read_options(self) -> ReadOptions:
+        """How `data_dir` is read (`features.headers.ReadOptions`), from `columns_file` and
+        `dayfirst`; DataContractError when the columns file is broken."""
+        return read_options(self.columns_file, self.dayfirst)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -177,7 +177,7 @@ def load_state(settings: ServingSettings) -> ServiceState:
     bundle, manifest = load_model(settings.model_uri)
     data_dir = data_dir_of(settings)
     try:
-        data = load_dataset(data_dir)
+        data = load_dataset(data_dir, settings.read_options())
     except FeaturesError as e:
         raise NotReadyError(f"no data: {e}") from e
     as_of = end_of_data(data.posts["posted_at"], data.placements, data_dir)

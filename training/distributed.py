@@ -37,6 +37,7 @@ from features.distributed import (
     worker_addresses,
 )
 from features.engine import Engine
+from features.headers import ReadOptions
 from training.errors import TrainingError
 from training.fitting import Refit, TrainConfig
 from training.pipeline import TrainResult, train
@@ -113,10 +114,12 @@ def train_on_dask(
     client: Any,
     progress: Callable[[str], None] = lambda _: None,
     tracking: Tracking | None = None,
+    read: ReadOptions | None = None,
 ) -> TrainResult:
     """`training.pipeline.train` with the Dask engine: features and boosters on the cluster.
 
-    Takes what `train` takes plus a `distributed.Client`; returns the same result,
+    Takes what `train` takes plus a `distributed.Client` and how the data directory's
+    exports are read (`features.headers.ReadOptions`); returns the same result,
     logs the same run and writes the same kind of bundle (a pandas `FeatureBuilder`
     and LightGBM boosters, loadable without Dask).
     """
@@ -125,7 +128,7 @@ def train_on_dask(
         config,
         settings,
         progress,
-        load=partial(DaskTables.load, client),
+        load=partial(DaskTables.load, client, options=read),
         refit=dask_refit(client),
         tracking=tracking,
         engine=Engine.dask,

@@ -28,13 +28,14 @@ from features.distributed.partitioned import (
     posts_until,
 )
 from features.errors import DataContractError, Problem, Rule
-from features.io import _locate, account_buckets, not_a_directory, read_table_file
+from features.files import locate_table
+from features.headers import ReadOptions
+from features.io import account_buckets, not_a_directory, read_table
 from features.validate import (
     DUPLICATE_IDS,
     DUPLICATE_ROWS,
     TABLE_RULES,
     check_references,
-    coerce_table,
     first_placements,
     posts_before,
     report_order,
@@ -77,6 +78,7 @@ class _Part:
     keys: list[pd.DataFrame]
     problems: list[Problem]
     references: list[Problem]
+    notes: list[Problem]
 
 
 def _shift(problems: list[Problem], offset: int) -> list[Problem]:
@@ -90,17 +92,15 @@ def _read_part(
     buckets: int,
     known: dict[str, pd.DataFrame] | None,
     files: dict[str, str],
+    options: ReadOptions,
 ) -> _Part:
     """Read, type and check one posts file; split its rows by account and by post id."""
-    raw, unreadable = read_table_file(path)
-    if raw is None:
-        problem = unreadable or Problem(
-            table_file, None, "cannot be read", rule=Rule.UNREADABLE_FILE
-        )
-        return _Part(False, [], [], [replace(problem, file=table_file)], [])
-    typed, found = coerce_table(POSTS, raw, table_file)
+    read = read_table(path, POSTS, options, table_file)
+    if read.raw is None or read.typed is None:
+        return _Part(False, [], [], read.problems, [], read.notes)
+    raw, typed = read.raw, read.typed
     # Duplicates across files are found by `_duplicates`, over every file at once.
-    problems = [p for p in found if p.rule not in TABLE_RULES]
+    problems = [p for p in read.problems if p.rule not in TABLE_RULES]
     references: list[Problem] = []
     if known is not None:
         tables = {**known, "posts": typed, "placements": empty_table(PLACEMENTS)}
@@ -125,6 +125,7 @@ def _read_part(
         keys=[keys[by_key == b] for b in range(buckets)],
         problems=_shift(problems, offset),
         references=_shift(references, offset),
+        notes=read.notes,
     )
 
 
@@ -141,8 +142,8 @@ def _part_keys(part: _Part, bucket: int) -> pd.DataFrame:
     return part.keys[bucket] if part.keys else pd.DataFrame(columns=["key", "row_hash", "row"])
 
 
-def _part_problems(part: _Part) -> tuple[bool, list[Problem], list[Problem]]:
-    return part.read, part.problems, part.references
+def _part_problems(part: _Part) -> tuple[bool, list[Problem], list[Problem], list[Problem]]:
+    return part.read, part.problems, part.references, part.notes
 
 
 def _duplicates(
@@ -170,7 +171,9 @@ def _merge(problems: Sequence[Problem]) -> list[Problem]:
         key = (p.file, p.column, p.rule)
         if key in merged:
             q = merged[key]
-            merged[key] = replace(q, rows=(q.rows + p.rows)[:5], count=q.count + p.count)
+            rows, values = (q.rows + p.rows)[:5], (q.values + p.values)[:3]
+            merged[key] = replace(q, rows=rows, count=q.count + p.count)
+            merged[key] = merged[key].with_cells(values, q.hint or p.hint)
         else:
             merged[key] = p
     return list(merged.values())
@@ -204,37 +207,42 @@ def posts_problems(
     return sorted(found, key=lambda p: report_order(POSTS, p))
 
 
-def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) -> PartitionedData:
+def load_partitioned(
+    client: Any, data_dir: Path, buckets: int | None = None, options: ReadOptions | None = None
+) -> PartitionedData:
     """Validate a data directory with the workers' help and keep its posts on them.
 
     Takes a client, the data directory (posts as a CSV file, a Parquet file or a
-    folder of Parquet files: one task per file) and the number of account buckets
-    (default: the number of posts files, at least four per worker). Returns the
+    folder of Parquet files: one task per file), the number of account buckets
+    (default: the number of posts files, at least four per worker) and how the exports
+    are read (`features.headers.ReadOptions`, default the contract as written). Returns the
     partitioned data; raises DataContractError listing every problem, as
     `load_dataset` does for the same data (the same problems, rows, order).
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DataContractError([not_a_directory(data_dir)])
+    options = options or ReadOptions()
     by_table: dict[str, list[Problem]] = {name: [] for name in TABLES}
+    notes: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     posts_path: Path | None = None
     for name, spec in TABLES.items():
-        path, missing = _locate(data_dir, name)
-        if path is None:
-            by_table[name] += [missing] if missing else []
+        located = locate_table(data_dir, name)
+        notes += [located.note] if located.note else []
+        if located.path is None:
+            by_table[name] += [located.problem] if located.problem else []
             continue
-        files[name] = path.name
+        files[name] = located.path.name
         if name == "posts":
-            posts_path = path
+            posts_path = located.path
             continue
-        raw, unreadable = read_table_file(path)
-        if raw is None:
-            by_table[name] += [unreadable] if unreadable else []
-            continue
-        tables[name], found = coerce_table(spec, raw, path.name)
-        by_table[name] += found
+        table = read_table(located.path, spec, options)
+        by_table[name] += table.problems
+        notes += table.notes
+        if table.typed is not None:
+            tables[name] = table.typed
 
     parts: list[tuple[Path, int]] = []
     if posts_path is not None:
@@ -250,11 +258,14 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
         }
     table_file = files.get("posts", "posts")
     read = [
-        client.submit(_read_part, path, offset, table_file, n_buckets, known, files, pure=False)
+        client.submit(
+            _read_part, path, offset, table_file, n_buckets, known, files, options, pure=False
+        )
         for path, offset in parts
     ]
     found_per_part = client.gather([client.submit(_part_problems, r) for r in read])
-    unread = not all(ok for ok, _, _ in found_per_part)
+    unread = not all(ok for ok, _, _, _ in found_per_part)
+    notes += [n for _, _, _, part_notes in found_per_part for n in part_notes]
     references: list[Problem] = []
     posts: list[Future] = []
     if parts and not unread:
@@ -268,9 +279,9 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
         )
         dup_rows = np.concatenate([d[0] for d in duplicates])
         dup_keys = np.concatenate([d[1] for d in duplicates])
-        per_file = [problems for _, problems, _ in found_per_part]
+        per_file = [problems for _, problems, _, _ in found_per_part]
         by_table["posts"] += posts_problems(per_file, dup_rows, dup_keys, table_file)
-        references = _merge([p for _, _, refs in found_per_part for p in refs])
+        references = _merge([p for _, _, refs, _ in found_per_part for p in refs])
         posts = [
             client.submit(
                 _concat, [client.submit(_part_posts, r, b, pure=False) for r in read], pure=False
@@ -279,7 +290,7 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
         ]
         require_dask().wait(posts)
     else:
-        by_table["posts"] += _merge([p for _, problems, _ in found_per_part for p in problems])
+        by_table["posts"] += _merge([p for _, problems, _, _ in found_per_part for p in problems])
     del read
 
     problems = [p for name in TABLES for p in by_table[name]]
@@ -293,7 +304,8 @@ def load_partitioned(client: Any, data_dir: Path, buckets: int | None = None) ->
     data = PartitionedData(
         client, tables["accounts"], tables["campaigns"], tables["placements"], posts
     )
-    return replace(data, warnings=tuple(_history_warnings(data, files["placements"])))
+    warnings = notes + _history_warnings(data, files["placements"])
+    return replace(data, warnings=tuple(warnings))
 
 
 def _posts_before(posts: pd.DataFrame, first: pd.Series) -> pd.Series:

@@ -12,6 +12,7 @@ from features.builder import FeatureBuilder
 from features.distributed.fitting import fit_builder, transform
 from features.distributed.loading import load_partitioned
 from features.distributed.partitioned import PartitionedData
+from features.headers import ReadOptions
 from features.moment import first_unobserved, observed_until
 
 __all__ = ["DaskTables"]
@@ -24,9 +25,16 @@ class DaskTables:
     data: PartitionedData
 
     @classmethod
-    def load(cls, client: Any, data_dir: Path, until: pd.Timestamp | None) -> DaskTables:
-        """Validate `data_dir` on the cluster behind `client`; keep it as it stood at `until`."""
-        return cls(load_partitioned(client, data_dir).known_until(until))
+    def load(
+        cls,
+        client: Any,
+        data_dir: Path,
+        until: pd.Timestamp | None,
+        options: ReadOptions | None = None,
+    ) -> DaskTables:
+        """Validate `data_dir` (read as `options` says) on the cluster behind `client`; keep
+        it as it stood at `until`."""
+        return cls(load_partitioned(client, data_dir, options=options).known_until(until))
 
     @property
     def placements(self) -> pd.DataFrame:

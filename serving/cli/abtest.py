@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from features import OUTCOMES, DataContractError, load_dataset
 from features.io import atomic_path, read_table_file
 from serving.cli.console import progress, say, stderr, stdout
-from serving.cli.options import DataDir, Seed
+from serving.cli.options import ColumnsFile, DataDir, DayFirst, Seed, read_of
 from serving.cli.tables import result_table, show
 from training.errors import TrainingError
 from training.experiments.analysis import ExperimentResult, analyse_experiment
@@ -78,6 +78,8 @@ def analyse(
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples of campaigns.")] = 2000,
     seed: Seed = 0,
     json_out: Annotated[Path | None, typer.Option("--out", help="Also write JSON here.")] = None,
+    columns: ColumnsFile = None,
+    dayfirst: DayFirst = False,
 ) -> None:
     """Compare the arms of a live experiment (placements' `arm`) on actions per unit cost.
 
@@ -88,7 +90,7 @@ def analyse(
     """
     err = stderr()
     with progress(err, f"Reading {data_dir}"):
-        placements = load_dataset(data_dir).placements
+        placements = load_dataset(data_dir, read_of(columns, dayfirst)).placements
     with progress(err, f"Analysing {len(placements):,} placements"):
         result = analyse_experiment(
             placements, control=control, planned=_weights(split), resamples=resamples, seed=seed
@@ -130,6 +132,8 @@ def plan(
     ],
     alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
     power: Annotated[float, typer.Option(help="Chance of detecting the lift.")] = 0.8,
+    columns: ColumnsFile = None,
+    dayfirst: DayFirst = False,
 ) -> None:
     """Campaigns per arm needed to detect a lift (two-sample test, normal approximation)."""
     if metric not in OUTCOMES:
@@ -141,7 +145,8 @@ def plan(
                 "Give --baseline-mean and --baseline-sd, or a DATA_DIR of past campaigns to "
                 "estimate them from."
             )
-        mean, sd, n = baseline(load_dataset(data_dir).placements, metric)
+        data = load_dataset(data_dir, read_of(columns, dayfirst))
+        mean, sd, n = baseline(data.placements, metric)
         baseline_mean = mean if baseline_mean is None else baseline_mean
         baseline_sd = sd if baseline_sd is None else baseline_sd
         source = f"from {n:,} past campaigns"

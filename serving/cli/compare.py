@@ -13,10 +13,13 @@ from serving.cli.options import (
     BACKTEST,
     BACKTEST_TARGETS,
     BudgetShare,
+    ColumnsFile,
     DataDir,
+    DayFirst,
     Seed,
     Targets,
     Window,
+    read_of,
     targets_of,
 )
 from serving.cli.tables import estimate, result_table, show
@@ -92,6 +95,8 @@ def compare(
     targets: Targets = BACKTEST_TARGETS,
     seed: Seed = BACKTEST.seed,
     window: Window = BACKTEST.window_days,
+    columns: ColumnsFile = None,
+    dayfirst: DayFirst = False,
 ) -> None:
     """Backtest the model against follower-count baselines; write an HTML report.
 
@@ -115,6 +120,7 @@ def compare(
         budget_share=budget_share,
     )
     config.check()  # a refused flag is one sentence, before any progress line
+    read = read_of(columns, dayfirst)
     settings = get_settings()
     tracking = use_tracking(settings, experiment=EXPERIMENT)
     with progress(stderr(), "Backtesting") as step:
@@ -125,5 +131,6 @@ def compare(
             settings,
             progress=step,
             tracking=tracking,
+            read=read,
         )
     print_compare_result(result, stdout())

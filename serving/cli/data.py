@@ -16,13 +16,16 @@ from serving.cli.options import (
     LOCAL_WORKERS,
     SIMULATION,
     TRAIN,
+    ColumnsFile,
     DataDir,
+    DayFirst,
     EngineOption,
     MemoryLimit,
     Scheduler,
     Seed,
     Window,
     Workers,
+    read_of,
     refuse_input_as_out,
 )
 
@@ -32,15 +35,16 @@ app = typer.Typer()
 
 
 @app.command()
-def validate(data_dir: DataDir) -> None:
+def validate(data_dir: DataDir, columns: ColumnsFile = None, dayfirst: DayFirst = False) -> None:
     """Check a data directory against the data contract and list every problem.
 
-    Exits 0 when the data is valid (warnings are printed but do not fail), 2 when
-    any rule is broken.
+    Exits 0 when the data is valid (warnings, such as how an export was read, are
+    printed but do not fail), 2 when any rule is broken.
     """
+    read = read_of(columns, dayfirst)
     err = stderr()
     with progress(err, f"Validating {data_dir}"):
-        problems, warnings = validate_directory(data_dir)
+        problems, warnings = validate_directory(data_dir, options=read)
     for w in warnings:
         warn(err, str(w))
     if problems:
@@ -115,6 +119,8 @@ def features(
     data_dir: DataDir,
     out_file: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
     window: Window = TRAIN.window_days,
+    columns: ColumnsFile = None,
+    dayfirst: DayFirst = False,
     engine: EngineOption = Engine.pandas,
     scheduler: Scheduler = None,
     workers: Workers = LOCAL_WORKERS,
@@ -130,8 +136,9 @@ def features(
     from features.io import write_table
 
     refuse_input_as_out(out_file, data_dir)
+    read = read_of(columns, dayfirst)
     err = stderr()
-    with run_on(engine, scheduler, workers, memory_limit) as runner:
+    with run_on(engine, scheduler, workers, memory_limit, read) as runner:
         with progress(err, f"Validating {data_dir}{runner.where}"):
             source = runner.load(data_dir, None)
         with progress(err, f"Building features for {len(source.placements):,} placements"):

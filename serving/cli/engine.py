@@ -6,7 +6,8 @@ engine, so that no command branches on it.
 
 - `load`: validate a data directory and open it as of a moment, as a
   `features.engine.Tables` (the `load` of `training.pipeline.train`, and the
-  source of `influence features`' table);
+  source of `influence features`' table), its exports read as the command's
+  `--columns` and `--dayfirst` say (the runner's `read`);
 - `refit`: fit a booster with a given number of rounds (the `refit` of `train`);
 - `predict`: score a file of planned placements into a file (`serving.batch`).
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +29,7 @@ import pandas as pd
 import typer
 
 from features.engine import Engine
+from features.headers import ReadOptions
 
 if TYPE_CHECKING:
     from features.engine import Tables
@@ -63,16 +65,18 @@ class Runner(Protocol):
         ...
 
 
+@dataclass(frozen=True)
 class PandasRunner:
-    """The pandas engine: every table in this process's memory."""
+    """The pandas engine: every table in this process's memory, read as `read` says."""
 
+    read: ReadOptions = field(default_factory=ReadOptions)
     where = ""
 
     def load(self, data_dir: Path, until: pd.Timestamp | None) -> Tables:
         """`features.engine.PandasTables.load`."""
         from features.engine import PandasTables
 
-        return PandasTables.load(data_dir, until)
+        return PandasTables.load(data_dir, until, self.read)
 
     @property
     def refit(self) -> Refit:
@@ -93,13 +97,14 @@ class DaskRunner:
     """The Dask engine on the cluster of `client`: posts, features and boosters there."""
 
     client: Any
+    read: ReadOptions = field(default_factory=ReadOptions)
     where = " on the Dask cluster"
 
     def load(self, data_dir: Path, until: pd.Timestamp | None) -> Tables:
         """`features.distributed.DaskTables.load` on this cluster."""
         from features.distributed import DaskTables
 
-        return DaskTables.load(self.client, data_dir, until)
+        return DaskTables.load(self.client, data_dir, until, self.read)
 
     @property
     def refit(self) -> Refit:
@@ -116,18 +121,22 @@ class DaskRunner:
 
 
 @contextlib.contextmanager
-def _pandas(scheduler: str | None, workers: int, memory_limit: str | None) -> Iterator[Runner]:
+def _pandas(
+    scheduler: str | None, workers: int, memory_limit: str | None, read: ReadOptions
+) -> Iterator[Runner]:
     if scheduler:
         raise typer.BadParameter("applies to --engine dask only", param_hint="--scheduler")
-    yield PandasRunner()
+    yield PandasRunner(read)
 
 
 @contextlib.contextmanager
-def _dask(scheduler: str | None, workers: int, memory_limit: str | None) -> Iterator[Runner]:
+def _dask(
+    scheduler: str | None, workers: int, memory_limit: str | None, read: ReadOptions
+) -> Iterator[Runner]:
     from features.distributed import dask_client
 
     with dask_client(scheduler, workers, memory_limit) as client:
-        yield DaskRunner(client)
+        yield DaskRunner(client, read)
 
 
 _STARTS = {Engine.pandas: _pandas, Engine.dask: _dask}
@@ -135,15 +144,20 @@ _STARTS = {Engine.pandas: _pandas, Engine.dask: _dask}
 
 @contextlib.contextmanager
 def run_on(
-    engine: Engine, scheduler: str | None, workers: int, memory_limit: str | None
+    engine: Engine,
+    scheduler: str | None,
+    workers: int,
+    memory_limit: str | None,
+    read: ReadOptions | None = None,
 ) -> Iterator[Runner]:
     """The `Runner` of `engine`, for the length of the `with` block.
 
     Takes the parsed `--engine`, `--scheduler` (a Dask scheduler's address; None: a
-    local cluster), `--workers` and `--memory-limit` (of the local cluster). Raises
+    local cluster), `--workers`, `--memory-limit` (of the local cluster) and how data
+    directories are read (`--columns`, `--dayfirst`; default the contract). Raises
     typer.BadParameter (exit 2) for a scheduler given to the pandas engine, and the
     features layer's FeaturesError when Dask is missing or the scheduler cannot be
     reached. A local cluster is stopped when the block ends.
     """
-    with _STARTS[engine](scheduler, workers, memory_limit) as runner:
+    with _STARTS[engine](scheduler, workers, memory_limit, read or ReadOptions()) as runner:
         yield runner

@@ -6,7 +6,9 @@ one the library itself uses (`training.config.TrainConfig` for `train`,
 `BacktestConfig` for `compare`, `features.simulate.SimulationConfig` for
 `simulate`, `features.contract.OUTCOMES` for the targets), never a retyped number.
 The helpers turn an option's text into what the library takes (`targets_of`,
-`until_of`) and refuse an `--out` that would overwrite an input.
+`until_of`, `read_of`) and refuse an `--out` that would overwrite an input.
+Every command that reads a data directory takes `--columns` and `--dayfirst`, turned
+into one `features.headers.ReadOptions` by `read_of` and handed to whatever reads.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import pandas as pd
 import typer
 
 from features.contract import OUTCOMES, TABLES
+from features.files import FORMATS
+from features.headers import ReadOptions, read_options
 from features.simulate import SimulationConfig
 from serving.cli.engine import Engine
 from training.config import BacktestConfig, TrainConfig
@@ -30,7 +34,9 @@ __all__ = [
     "TRAIN",
     "TRAIN_TARGETS",
     "BudgetShare",
+    "ColumnsFile",
     "DataDir",
+    "DayFirst",
     "EngineOption",
     "MemoryLimit",
     "Scheduler",
@@ -39,6 +45,7 @@ __all__ = [
     "Until",
     "Window",
     "Workers",
+    "read_of",
     "refuse_input_as_out",
     "targets_of",
     "until_of",
@@ -61,8 +68,21 @@ DataDir = Annotated[
     Path,
     typer.Argument(
         metavar="DATA_DIR",
-        help="Folder with accounts, posts, campaigns and placements (.csv or .parquet).",
+        help="Folder with accounts, posts, campaigns and placements (.csv, .parquet or .xlsx).",
     ),
+]
+ColumnsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--columns",
+        metavar="MAP.toml",
+        help="TOML file naming your export's headers per table, e.g. [posts] followers = "
+        '"Follower Count" (docs/data-contract.md).',
+    ),
+]
+DayFirst = Annotated[
+    bool,
+    typer.Option("--dayfirst", help="Read dates such as 25/03/2026 as day/month/year (UTC)."),
 ]
 Targets = Annotated[
     str,
@@ -124,7 +144,13 @@ def until_of(text: str | None) -> pd.Timestamp | None:
         ) from e
 
 
-TABLE_FILES = tuple(f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet"))
+def read_of(columns: Path | None, dayfirst: bool) -> ReadOptions:
+    """`--columns` and `--dayfirst` as the library's read options; DataContractError (exit
+    2) naming every problem of the columns file."""
+    return read_options(columns, dayfirst)
+
+
+TABLE_FILES = tuple(f"{t}{suffix}" for t in TABLES for suffix in FORMATS)
 """The names a data directory's tables may have."""
 
 

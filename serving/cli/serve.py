@@ -11,14 +11,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from features.headers import ReadOptions
 from serving.cli.console import error, progress, say, stderr, stdout
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
+    ColumnsFile,
+    DayFirst,
     EngineOption,
     MemoryLimit,
     Scheduler,
     Workers,
+    read_of,
     refuse_input_as_out,
 )
 
@@ -30,11 +34,16 @@ __all__ = ["app", "example_request", "listen", "predict", "serve"]
 app = typer.Typer()
 
 
-def example_request(data_dir: Path, host: str, port: int, n: int = 3) -> str:
-    """A ready-to-paste curl command: the last campaign's first candidates, at their prices."""
+def example_request(
+    data_dir: Path, host: str, port: int, n: int = 3, read: ReadOptions | None = None
+) -> str:
+    """A ready-to-paste curl command: the last campaign's first candidates, at their prices.
+
+    `read` says how the directory's exports are read (the server's `--columns`, `--dayfirst`).
+    """
     from features.io import load_dataset
 
-    data = load_dataset(data_dir)
+    data = load_dataset(data_dir, read)
     campaign = data.campaigns.iloc[-1]
     shortlist = data.placements[data.placements["campaign_id"] == campaign["campaign_id"]].head(n)
     body = {
@@ -60,8 +69,14 @@ def serve(
         typer.Option(help="Model manifest or registry URI (default models/champion.json)."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
+    columns: ColumnsFile = None,
+    dayfirst: DayFirst = False,
 ) -> None:
-    """Serve the champion model over HTTP (docs at /docs)."""
+    """Serve the champion model over HTTP (docs at /docs).
+
+    --columns and --dayfirst reach the server as INFLUENCE_COLUMNS_FILE and
+    INFLUENCE_DAYFIRST, which it reads the data directory with.
+    """
     import os
 
     import uvicorn
@@ -69,7 +84,12 @@ def serve(
     from serving.decisions import DecisionLog
     from serving.settings import read_settings
 
+    read = read_of(columns, dayfirst)  # a broken columns file: one sentence, before serving
     os.environ["INFLUENCE_DATA_DIR"] = str(data)
+    if columns is not None:
+        os.environ["INFLUENCE_COLUMNS_FILE"] = str(columns)
+    if dayfirst:
+        os.environ["INFLUENCE_DAYFIRST"] = "true"
     if model:
         os.environ["INFLUENCE_MODEL_URI"] = model
     # Read the settings and open the decision log here, once: a bad variable, a missing
@@ -77,7 +97,7 @@ def serve(
     # each worker's start-up.
     DecisionLog(read_settings().decision_log).close()
     sock = listen(host, port)  # a busy port fails before anything is loaded
-    request = example_request(data, host, port)
+    request = example_request(data, host, port, read=read)
 
     def announce() -> None:
         say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
@@ -177,6 +197,8 @@ def predict(
         str | None,
         typer.Option(help="Topic (brief) of the plan's new campaign (with --brand)."),
     ] = None,
+    columns: ColumnsFile = None,
+    dayfirst: DayFirst = False,
     engine: EngineOption = Engine.pandas,
     scheduler: Scheduler = None,
     workers: Workers = LOCAL_WORKERS,
@@ -202,7 +224,8 @@ def predict(
             param_hint=missing,
         )
     new_campaign = None if brand is None or topic is None else NewCampaign(brand, topic)
-    settings = ServingSettings(data_dir=data_dir)
+    settings = ServingSettings(data_dir=data_dir, columns_file=columns, dayfirst=dayfirst)
+    settings.read_options()  # a broken columns file: one sentence, before a cluster starts
     if model:
         settings = settings.model_copy(update={"model_uri": model})
     with (

@@ -15,7 +15,9 @@ from serving.cli.options import (
     TRAIN,
     TRAIN_TARGETS,
     BudgetShare,
+    ColumnsFile,
     DataDir,
+    DayFirst,
     EngineOption,
     MemoryLimit,
     Scheduler,
@@ -24,6 +26,7 @@ from serving.cli.options import (
     Until,
     Window,
     Workers,
+    read_of,
     targets_of,
     until_of,
 )
@@ -121,6 +124,8 @@ def train(
     promote: Annotated[
         bool, typer.Option("--promote", help="Make it champion if it earns it.")
     ] = TRAIN.promote,
+    columns: ColumnsFile = None,
+    dayfirst: DayFirst = False,
     engine: EngineOption = Engine.pandas,
     scheduler: Scheduler = None,
     workers: Workers = LOCAL_WORKERS,
@@ -149,12 +154,13 @@ def train(
         promote=promote,
     )
     config.check()  # before a cluster starts for it
+    read = read_of(columns, dayfirst)
     settings = get_settings()
     tracking = use_tracking(settings)  # a store that cannot be used fails before any work
     err = stderr()
     with (
         progress(err, "Training") as step,
-        run_on(engine, scheduler, workers, memory_limit) as runner,
+        run_on(engine, scheduler, workers, memory_limit, read) as runner,
     ):
 
         def told(message: str) -> None:

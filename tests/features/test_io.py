@@ -59,4 +59,4 @@ def test_broken_tables_have_the_directory_s_problems_named_by_table(
             theirs.rule,
         )
     assert str(found[0]).startswith("posts, column 'followers': ")
-    assert "(row " in str(found[0]) or "(rows " in str(found[0])  # 1-based rows, not lines
+    assert "on row 5" in str(found[0])  # 1-based rows, not lines

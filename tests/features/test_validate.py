@@ -13,13 +13,6 @@ from features import DataContractError, load_dataset, validate_directory
 from features.errors import Problem, Rule
 
 
-@pytest.fixture
-def data(small_csv_dir: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(small_csv_dir, target)
-    return target
-
-
 def read(data: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(data / f"{name}.csv", dtype=str, keep_default_na=False)
 
@@ -46,7 +39,8 @@ def test_negative_count_names_file_column_and_lines(data: Path) -> None:
     posts.loc[[2, 7], "likes"] = "-4"
     write(data, "posts", posts)
     assert messages(data) == [
-        "posts.csv, column 'likes': negative values (expected >= 0) in 2 rows (lines 4, 9)."
+        "posts.csv, column 'likes': negative values (expected >= 0) in 2 rows: '-4' on line 4, "
+        "'-4' on line 9."
     ]
 
 
@@ -79,7 +73,7 @@ def test_unparseable_timestamp(data: Path) -> None:
     write(data, "posts", posts)
     assert messages(data) == [
         "posts.csv, column 'posted_at': values that are not an ISO-8601 timestamp such as "
-        "2025-03-01T12:00:00Z in 1 row (line 12)."
+        "2025-03-01T12:00:00Z in 1 row: 'yesterday' on line 12."
     ]
 
 
@@ -107,8 +101,9 @@ def test_fractional_and_non_numeric_counts(data: Path) -> None:
     posts.loc[5, "comments"] = "many"
     write(data, "posts", posts)
     assert messages(data) == [
-        "posts.csv, column 'comments': values that are not a whole number >= 0 in 1 row (line 7).",
-        "posts.csv, column 'shares': values that are not whole numbers in 1 row (line 6).",
+        "posts.csv, column 'comments': values that are not a whole number >= 0 in 1 row: "
+        "'many' on line 7.",
+        "posts.csv, column 'shares': values that are not whole numbers in 1 row: '2.5' on line 6.",
     ]
 
 
@@ -120,8 +115,10 @@ def test_negative_cost_and_bad_boolean(data: Path) -> None:
     posts.loc[0, "sponsored"] = "maybe"
     write(data, "posts", posts)
     assert messages(data) == [
-        "posts.csv, column 'sponsored': values that are not true or false in 1 row (line 2).",
-        "placements.csv, column 'cost': negative values (expected >= 0) in 1 row (line 3).",
+        "posts.csv, column 'sponsored': values that are not true or false in 1 row: 'maybe' on "
+        "line 2.",
+        "placements.csv, column 'cost': negative values (expected >= 0) in 1 row: '-10.5' on "
+        "line 3.",
     ]
 
 
@@ -151,23 +148,28 @@ def test_missing_file_empty_file_and_both_formats(data: Path) -> None:
     shutil.copy(data / "posts.csv", data / "posts.parquet")
     found = messages(data)
     assert found == [
-        f"accounts.csv: missing from {data}; expected accounts.csv or accounts.parquet.",
+        f"accounts.csv: missing from {data}; expected accounts.csv, accounts.parquet or "
+        "accounts.xlsx.",
         f"posts.csv: both posts.csv and posts.parquet exist in {data}; keep only one.",
         "campaigns.csv: is empty; expected a header line and rows.",
     ]
 
 
-def test_non_utf8_and_wrong_delimiter(data: Path) -> None:
+def test_non_utf8_and_a_header_delimited_otherwise(data: Path) -> None:
+    # A header without any delimiter the reader knows: one column, which no contract name is.
     accounts = read(data, "accounts")
-    accounts.to_csv(data / "accounts.csv", index=False, sep=";")
+    accounts.to_csv(data / "accounts.csv", index=False, sep="#")
     raw = (data / "campaigns.csv").read_bytes()
     (data / "campaigns.csv").write_bytes(raw + "c9,caf\xe9,x,\n".encode("latin-1"))
     found = messages(data)
-    assert found[0] == (
-        "accounts.csv, column 'account_id': missing; the contract requires it; "
-        "the header looks delimited by something other than commas."
+    assert found[0] == ("accounts.csv, column 'account_id': missing; the contract requires it.")
+    offset = len(raw) + len("c9,caf")
+    line = raw.count(b"\n") + 1
+    assert found[-1] == (
+        f"campaigns.csv: is not UTF-8 text (byte 0xE9 at byte offset {offset}, line {line}); "
+        "it looks like Windows-1252, where 0xE9 is 'é': re-save it as UTF-8 (in Excel: "
+        'File > Save As, file format "CSV UTF-8 (Comma delimited)").'
     )
-    assert found[-1].startswith("campaigns.csv: is not UTF-8 text (byte ")
 
 
 def test_not_a_directory(tmp_path: Path) -> None:

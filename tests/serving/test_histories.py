@@ -123,7 +123,8 @@ def test_many_bad_rows_are_counted_and_the_first_five_named() -> None:
     checked = check_histories([(0, "good", good), (3, "bad", bad), (4, "good2", good)], 10)
     assert checked.errors == {
         3: "candidates[3].history, column 'posted_at': values that are not an ISO-8601 "
-        "timestamp such as 2025-03-01T12:00:00Z in 7 rows (rows 1, 2, 3, 4, 5, ...)"
+        "timestamp such as 2025-03-01T12:00:00Z in 7 rows: 'June' on row 1, 'June' on row 2, "
+        "'June' on row 3, and 4 more (rows 4, 5, ...)"
     }
     assert list(checked.posts["account_id"]) == ["good", "good2"]
     assert checked.latest == {

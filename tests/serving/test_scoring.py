@@ -82,9 +82,10 @@ def test_each_refused_history_keeps_its_own_error(state: ServiceState) -> None:
     no_history = "and no history given; send its recent posts in `history` to score it"
     timestamps = "values that are not an ISO-8601 timestamp such as 2025-03-01T12:00:00Z"
     assert [(e.index, e.account_id, e.error) for e in scored.errors] == [
-        (2, "late", f"candidates[2].history, column 'posted_at': {timestamps} in 1 row (row 2)"),
+        (2, "late", f"candidates[2].history, column 'posted_at': {timestamps} in 1 row: "
+         "'not a date' on row 2"),
         (3, "negative", "candidates[3].history, column 'likes': negative values "
-         "(expected >= 0) in 1 row (row 2)"),
+         "(expected >= 0) in 1 row: '-3' on row 2"),
         (4, "missing", "candidates[4].history, column 'followers': missing; the contract "
          "requires it"),
         (6, "gap", "candidates[6].history, column 'followers': empty cells in 2 rows (rows 2, 3)"),
@@ -93,15 +94,15 @@ def test_each_refused_history_keeps_its_own_error(state: ServiceState) -> None:
         (8, "long", "history has 11 posts; at most 10 are accepted"),
         (9, "nobody", f"unknown account_id 'nobody' {no_history}"),
         (10, "several", "candidates[10].history, column 'likes': values that are not whole "
-         "numbers in 2 rows (rows 1, 2); candidates[10].history, column 'comments': values "
-         "that are not a whole number >= 0 in 1 row (row 3); candidates[10].history, column "
-         "'shares': negative values (expected >= 0) in 2 rows (rows 1, 2); "
-         "candidates[10].history, column 'sponsored': values that are not true or false in "
-         "1 row (row 3)"),
-        (11, "many", f"candidates[11].history, column 'posted_at': {timestamps} in 8 rows "
-         "(rows 1, 2, 3, 4, 5, ...)"),
+         "numbers in 2 rows: '1.5' on row 1, '1.5' on row 2; candidates[10].history, column "
+         "'comments': values that are not a whole number >= 0 in 1 row: 'many' on row 3; "
+         "candidates[10].history, column 'shares': negative values (expected >= 0) in 2 rows: "
+         "'-1' on row 1, '-1' on row 2; candidates[10].history, column 'sponsored': values "
+         "that are not true or false in 1 row: 'perhaps' on row 3"),
+        (11, "many", f"candidates[11].history, column 'posted_at': {timestamps} in 8 rows: "
+         "'June 1' on row 1, 'June 2' on row 2, 'June 3' on row 3, and 5 more (rows 4, 5, ...)"),
         (12, "boolish", "candidates[12].history, column 'followers': values that are not a "
-         "whole number >= 0 in 2 rows (rows 1, 2)"),
+         "whole number >= 0 in 2 rows: 'True' on row 1, 'False' on row 2"),
         (15, "fresh", f"unknown account_id 'fresh' {no_history}"),
         (16, "blankid", "candidates[16].history, column 'post_id': empty cells in 1 row (row 1)"),
     ]  # fmt: skip

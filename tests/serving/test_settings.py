@@ -74,3 +74,18 @@ def test_serve_refuses_a_bad_variable_without_a_traceback(
         "error: INFLUENCE_THREADS='0': input should be greater than or equal to 1.\n"
     )
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_data_directory_is_read_as_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[posts]\nfollowers = "Fans"\n')
+    monkeypatch.setenv("INFLUENCE_COLUMNS_FILE", str(mapping))
+    monkeypatch.setenv("INFLUENCE_DAYFIRST", "true")
+    read = read_settings().read_options()
+    assert (read.columns, read.dayfirst, read.columns_file) == (
+        {"posts": {"followers": "Fans"}},
+        True,
+        str(mapping),
+    )

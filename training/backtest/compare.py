@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.engine import Engine
+from features.headers import ReadOptions
 from features.io import load_dataset
 from features.simulate import TRUTH_FILE
 from training.backtest.report import ReportFiles, write_report
@@ -85,6 +86,7 @@ def run_compare(
     settings: TrainingSettings,
     progress: Callable[[str], None] = lambda _: None,
     tracking: Tracking | None = None,
+    read: ReadOptions | None = None,
 ) -> CompareResult:
     """Backtest the model against the follower baselines; write and log the report.
 
@@ -92,14 +94,16 @@ def run_compare(
     adds the truth policy), the report folder, the configuration, the training
     layer's settings (MLflow store), a callback told what each step is doing and the
     command's MLflow handle (`use_tracking(settings, experiment=EXPERIMENT)` when not
-    given). Raises TrainingError (or DataContractError) with a plain sentence on bad
-    input. The run is named `<project> compare <digest>`, tagged and described as
-    `influence train`'s are (`training.tracking.story`), its engine always pandas.
+    given) and how the directory's exports are read (`features.headers.ReadOptions`,
+    default the contract as written). Raises TrainingError (or DataContractError) with
+    a plain sentence on bad input. The run is named `<project> compare <digest>`, tagged
+    and described as `influence train`'s are (`training.tracking.story`), its engine
+    always pandas.
     """
     started = time.perf_counter()
     config.check()
     progress("Validating the data")
-    data = load_dataset(data_dir)
+    data = load_dataset(data_dir, read)
     truth_file = Path(data_dir) / TRUTH_FILE
     truth = pd.read_parquet(truth_file) if truth_file.exists() else None
     backtest = run_backtest(data, truth, config, progress)

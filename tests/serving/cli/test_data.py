@@ -45,8 +45,8 @@ def test_simulate_then_validate_then_break_four_rules(tmp_path: Path) -> None:
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("-")]
     assert lines == [
         "- posts.parquet, column 'posted_at': values that are not an ISO-8601 timestamp such as "
-        "2025-03-01T12:00:00Z in 1 row (row 9).",
-        "- posts.parquet, column 'likes': negative values (expected >= 0) in 1 row (row 4).",
+        "2025-03-01T12:00:00Z in 1 row: '31/02/2025' on row 9.",
+        "- posts.parquet, column 'likes': negative values (expected >= 0) in 1 row: '-5' on row 4.",
         "- placements.parquet, column 'cost': missing; the contract requires it.",
         "- placements.parquet, column 'account_id': ids that are not in accounts.parquet "
         "in 1 row (row 1).",
@@ -113,3 +113,62 @@ def test_features_writes_one_row_per_placement(small_csv_dir: Path, tmp_path: Pa
     assert " ".join(done.stdout.split()) == (
         f"Wrote {out}: {len(table):,} rows, {table.shape[1] - 4} features."
     )
+
+
+def _export(small_csv_dir: Path, target: Path) -> Path:
+    """The small world as an analyst's export: Posts.csv with semicolons and spreadsheet
+    headers, a spend column named its own way, campaign dates written day first."""
+    shutil.copytree(small_csv_dir, target)
+    posts = pd.read_csv(target / "posts.csv", dtype=str, keep_default_na=False)
+    (target / "posts.csv").unlink()
+    posts = posts.rename(columns={"followers": "Followers", "posted_at": "Posted At"})
+    posts.to_csv(target / "Posts.csv", index=False, sep=";")
+    placements = pd.read_csv(target / "placements.csv", dtype=str, keep_default_na=False)
+    placements.rename(columns={"cost": "Spend (USD)"}).to_csv(
+        target / "placements.csv", index=False
+    )
+    campaigns = pd.read_csv(target / "campaigns.csv", dtype=str, keep_default_na=False)
+    starts = pd.to_datetime(campaigns["starts_at"], utc=True)
+    campaigns["starts_at"] = starts.dt.strftime("%d/%m/%Y").where(starts.dt.day > 12, "")
+    campaigns.loc[0, "starts_at"] = "25/03/2025"
+    campaigns.to_csv(target / "campaigns.csv", index=False)
+    (target.parent / "map.toml").write_text('[placements]\ncost = "Spend (USD)"\n')
+    return target
+
+
+def test_validate_reads_an_export_with_columns_and_dayfirst(
+    small_csv_dir: Path, tmp_path: Path
+) -> None:
+    export = _export(small_csv_dir, tmp_path / "export")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["validate", str(export)])
+    assert refused.exit_code == 2, refused.output
+    lines = [line.strip() for line in refused.stderr.splitlines() if line.strip().startswith("-")]
+    assert lines == [
+        "- campaigns.csv, column 'starts_at': values that are not an ISO-8601 timestamp such as "
+        "2025-03-01T12:00:00Z in 1 row: '25/03/2025' on line 2; likely day-first dates "
+        "(25/03/2025): pass --dayfirst to read them as day/month/year, or export ISO-8601 "
+        "dates (2026-03-25).",
+        "- placements.csv, column 'cost': missing; the contract requires it.",
+    ]
+    options = ["--columns", str(tmp_path / "map.toml"), "--dayfirst"]
+    done = runner.invoke(app, ["validate", str(export), *options])
+    assert done.exit_code == 0, done.output
+    assert " ".join(done.stdout.split()) == f"{export} is valid."
+    said = " ".join(done.stderr.split())
+    assert "Posts.csv: read as the posts table; the contract names it posts.csv." in said
+    assert "Posts.csv: is delimited by semicolons (;), not commas; read as such." in said
+    out = tmp_path / "features.parquet"
+    built = runner.invoke(app, ["features", str(export), "--out", str(out), *options])
+    assert built.exit_code == 0, built.output
+    assert len(pd.read_parquet(out)) == len(pd.read_csv(export / "placements.csv"))
+
+
+def test_a_broken_columns_file_exits_2_naming_it(small_csv_dir: Path, tmp_path: Path) -> None:
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[placements]\nspend = "Spend"\n')
+    done = CliRunner().invoke(app, ["validate", str(small_csv_dir), "--columns", str(mapping)])
+    assert done.exit_code == 2, done.output
+    assert (
+        f"{mapping}, column 'placements.spend': maps 'spend', which is not a column of placements."
+    ) in " ".join(done.stderr.split())

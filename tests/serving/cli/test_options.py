@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -30,3 +31,35 @@ def test_targets_and_until_parse_as_the_library_expects() -> None:
     assert until_of("2025-06-30") == pd.Timestamp("2025-06-30", tz="UTC")
     with pytest.raises(typer.BadParameter, match=r"^expected a date such as 2025-06-30, got 'x'$"):
         until_of("x")
+
+
+READERS = [
+    ["validate", "{data}"],
+    ["features", "{data}", "--out", "{tmp}/f.parquet"],
+    ["train", "{data}"],
+    ["compare", "{data}", "--out", "{tmp}/report"],
+    ["predict", "{data}", "--placements", "{data}/placements.csv", "--out", "{tmp}/p.csv"],
+    ["serve", "--data", "{data}"],
+    ["abtest", "analyse", "{data}"],
+    ["abtest", "plan", "{data}", "--lift", "0.2"],
+]
+
+
+@pytest.mark.parametrize("command", READERS, ids=lambda c: " ".join(c[:2]))
+def test_every_command_that_reads_data_takes_columns_and_dayfirst(
+    command: list[str], tmp_path: Path
+) -> None:
+    # A broken mapping file is refused before any work: the option reached the command.
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[posts]\nfans = "Fans"\n')
+    args = [a.format(data=tmp_path / "data", tmp=tmp_path) for a in command]
+    done = CliRunner().invoke(app, [*args, "--columns", str(mapping), "--dayfirst"])
+    assert done.exit_code == 2, done.output
+    assert " ".join(done.stderr.split()).endswith(
+        f"{mapping}, column 'posts.fans': maps 'fans', which is not a column of posts."
+    )
+    assert list(tmp_path.iterdir()) == [mapping]
