@@ -599,6 +599,9 @@ def test_api_batch_and_training_paths_agree(
     batch = pd.read_csv(tmp_path / "scores.csv")
     assert list(batch.columns) == [
         "placement_id",
+        "campaign_id",
+        "account_id",
+        "cost",
         "clicks",
         "clicks_low",
         "clicks_high",
@@ -613,6 +616,9 @@ def test_api_batch_and_training_paths_agree(
         "revenue_high",
         "roi",
     ]
+    ids = batch[["placement_id", "campaign_id", "account_id"]].iloc[0].tolist()
+    assert ids == placement[["placement_id", "campaign_id", "account_id"]].iloc[0].tolist()
+    assert batch["cost"].iloc[0] == float(placement["cost"].iloc[0])
     for target in ("clicks", "referrals", "conversions", "revenue"):
         assert api["outcomes"][target]["expected"] == pytest.approx(
             offline[target].iloc[0], rel=1e-12
