@@ -11,7 +11,9 @@ import pandas as pd
 
 from features.contract import PLACEMENTS, POSTS
 from features.errors import DataContractError, FeaturesError
-from features.io import read_table_file, write_table
+from features.files import locate_table, read_export
+from features.headers import match_headers
+from features.io import write_table
 from features.moment import first_unobserved
 from features.validate import check_references, coerce_table
 from serving.errors import NotReadyError, UnknownCampaignError
@@ -51,8 +53,9 @@ def _with_ids(raw: pd.DataFrame) -> pd.DataFrame:
 
 def _campaigns_file(data_dir: Path) -> str:
     """The campaigns table's name in `data_dir` as the user sees it, for a message."""
-    # campaigns.parquet may be a file or a folder of partitions; either way, its name.
-    return "campaigns.parquet" if (data_dir / "campaigns.parquet").exists() else "campaigns.csv"
+    # As the data directory was read: any case, CSV, Parquet (file or folder) or .xlsx.
+    path = locate_table(data_dir, "campaigns").path
+    return path.name if path is not None else "campaigns.csv"
 
 
 def _campaigns(
@@ -91,18 +94,27 @@ def _campaigns(
 
 def _planned(
     placements_file: Path,
-    data_dir: Path,
+    settings: ServingSettings,
     accounts: pd.DataFrame,
     campaigns: pd.DataFrame,
     new: NewCampaign | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The planned placements, typed, and the campaigns with the plan's new one, if any;
-    DataContractError unless every id is known."""
-    raw, problem = read_table_file(Path(placements_file))
+    DataContractError unless every id is known.
+
+    The plan is read as the data directory's exports are (`settings.read_options()`:
+    loose headers, the `[placements]` mapping, `--dayfirst`), since it is usually made
+    in the same spreadsheet; its ids are filled in once its headers are matched, so that
+    a `Placement ID` column is the plan's own.
+    """
+    data_dir, options = data_dir_of(settings), settings.read_options()
+    file = Path(placements_file).name
+    raw, problem, _ = read_export(Path(placements_file), PLACEMENTS.name)
     if raw is None:
         raise DataContractError([problem] if problem else [])
-    file = Path(placements_file).name
-    planned, problems = coerce_table(PLACEMENTS, _with_ids(raw), file)
+    raw, header_problems = match_headers(PLACEMENTS, raw, file, options)
+    planned, problems = coerce_table(PLACEMENTS, _with_ids(raw), file, dayfirst=options.dayfirst)
+    problems = header_problems + problems
     if not problems:
         campaigns = _campaigns(planned, campaigns, (file, _campaigns_file(data_dir)), new)
         tables = {
@@ -166,7 +178,7 @@ def predict_file(
     state = load_state(settings)
     data = state.data
     planned, campaigns = _planned(
-        placements_file, data_dir_of(settings), data.accounts, data.campaigns, new_campaign
+        placements_file, settings, data.accounts, data.campaigns, new_campaign
     )
     data = replace(data, campaigns=campaigns)
     scored = score_placements(state.bundle, data, _as_of_targets(planned, state.as_of))
@@ -201,7 +213,7 @@ def predict_file_dask(
     observed = data.known_until(first_unobserved()).latest_post()
     as_of = end_of_data(pd.Series([observed]), data.placements, data_dir)
     planned, campaigns = _planned(
-        placements_file, data_dir, data.accounts, data.campaigns, new_campaign
+        placements_file, settings, data.accounts, data.campaigns, new_campaign
     )
     data = replace(data, campaigns=campaigns)
     scored = map_buckets(data, partial(score_placements, bundle), _as_of_targets(planned, as_of))

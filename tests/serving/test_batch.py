@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from features.errors import DataContractError
 from serving.batch import NewCampaign, predict_file
 from serving.errors import UnknownCampaignError
 from serving.settings import ServingSettings
@@ -65,6 +66,32 @@ def test_placements_without_an_id_are_numbered_by_their_row(trained: Path, tmp_p
         "planned-2",
         plan.loc[2, "placement_id"],
     ]
+
+
+def test_a_plan_from_a_spreadsheet_is_read_as_the_data_directory_is(
+    trained: Path, tmp_path: Path
+) -> None:
+    plan = _plan(trained, 3)
+    # As Excel writes it: spaced, capitalised headers and day-first dates to the minute.
+    plan = plan.assign(posted_at=plan["posted_at"].dt.floor("min"))
+    plan.to_csv(tmp_path / "minute.csv", index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    predict_file(_settings(trained), tmp_path / "minute.csv", tmp_path / "minute-scores.csv")
+    export = plan.assign(posted_at=plan["posted_at"].dt.strftime("%d/%m/%Y %H:%M"))
+    export = export.rename(columns=lambda c: c.replace("_", " ").title().replace("Id", "ID"))
+    assert {"Placement ID", "Account ID", "Posted At", "Cost"} <= set(export.columns)
+    export.to_csv(tmp_path / "export.csv", index=False)
+    with pytest.raises(DataContractError, match=r"export\.csv, column 'posted_at'"):
+        predict_file(_settings(trained), tmp_path / "export.csv", tmp_path / "no.csv")
+    assert not (tmp_path / "no.csv").exists()
+    settings = ServingSettings(
+        data_dir=trained / "world",
+        model_uri=str(trained / "models" / "champion.json"),
+        dayfirst=True,
+    )
+    predict_file(settings, tmp_path / "export.csv", tmp_path / "export-scores.csv")
+    assert (tmp_path / "export-scores.csv").read_bytes() == (
+        tmp_path / "minute-scores.csv"
+    ).read_bytes()
 
 
 def test_a_new_campaign_scores_as_a_known_one_with_its_brand_and_topic(
