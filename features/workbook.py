@@ -25,9 +25,19 @@ def read_workbook(path: Path, table: str) -> tuple[pd.DataFrame | None, Problem 
     table's, or saying that the sheet is empty. Raises what openpyxl raises for a file
     that is not a workbook (the caller turns it into a problem).
     """
-    from openpyxl import load_workbook  # imported on use: CSV and Parquet readers need none
+    import zipfile
 
-    book = load_workbook(path, read_only=True, data_only=True)
+    from openpyxl import load_workbook  # imported on use: CSV and Parquet readers need none
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, EOFError) as e:
+        # An empty file, an old .xls renamed, or a web page saved as .xlsx: not a workbook.
+        raise ValueError(
+            "it is not an .xlsx workbook (an old .xls or a renamed file?); open it in Excel "
+            "and save it as Excel Workbook (.xlsx) or CSV UTF-8"
+        ) from e
     try:
         names = list(book.sheetnames)
         if len(names) == 1:
@@ -45,7 +55,10 @@ def read_workbook(path: Path, table: str) -> tuple[pd.DataFrame | None, Problem 
         rows = [list(r) for r in book[sheet].iter_rows(values_only=True)]
     finally:
         book.close()
-    rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
+    # Only the blank rows after the table go: one inside it or above it keeps its place,
+    # so that every problem names the row the sheet shows.
+    while rows and not any(v is not None and str(v).strip() for v in rows[-1]):
+        rows.pop()
     if not rows:
         msg = f"has an empty sheet {sheet!r}; expected a header row and rows"
         return None, Problem(path.name, None, msg, rule=Rule.EMPTY_FILE)

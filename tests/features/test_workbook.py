@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from features import load_dataset, validate_directory
 from features.contract import TABLES, Kind
@@ -83,4 +83,31 @@ def test_two_headers_for_one_column_are_named_as_in_a_csv(data: Path) -> None:
     assert [str(p) for p in problems] == [
         "accounts.xlsx, column 'platform': two headers could be it, 'platform ' and "
         "'platform'; rename or remove one, or map the right one with --columns."
+    ]
+
+
+def test_a_blank_row_inside_the_sheet_keeps_the_rows_below_it_numbered_as_shown(
+    data: Path,
+) -> None:
+    frame = pd.read_csv(data / "posts.csv", dtype=str, keep_default_na=False)
+    frame.loc[3, "likes"] = "-4"
+    frame.to_csv(data / "posts.csv", index=False)
+    _workbook(data, "posts")
+    book = load_workbook(data / "posts.xlsx")
+    book.active.insert_rows(3)  # a blank row 3: the bad cell moves from row 5 to row 6
+    book.active.append([None] * 3)  # and blank rows after the table, which are dropped
+    book.save(data / "posts.xlsx")
+    problems, _ = validate_directory(data)
+    assert "'-4' on row 6." in "\n".join(str(p) for p in problems)
+    assert all("row 3" in str(p) or "'-4'" in str(p) for p in problems), problems
+
+
+def test_a_file_that_is_not_a_workbook_is_a_problem_not_a_traceback(data: Path) -> None:
+    (data / "campaigns.csv").unlink()
+    (data / "campaigns.xlsx").write_bytes(b"<html><table><tr><td>campaign_id</td></tr></html>")
+    problems, _ = validate_directory(data)
+    assert [str(p) for p in problems] == [
+        "campaigns.xlsx: cannot be read as an Excel workbook: it is not an .xlsx workbook (an "
+        "old .xls or a renamed file?); open it in Excel and save it as Excel Workbook (.xlsx) "
+        "or CSV UTF-8."
     ]
