@@ -66,7 +66,9 @@ class ReportFiles:
 
 
 def _num(value: float) -> str:
-    return "n/a" if not math.isfinite(value) else f"{value:.3g}"
+    if math.isinf(value):  # an interval that no resample bounds: nothing was bought
+        return "∞" if value > 0 else "-∞"
+    return "n/a" if math.isnan(value) else f"{value:.3g}"
 
 
 def _ci(values: tuple[float, ...], signed: bool = False) -> str:

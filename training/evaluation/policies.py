@@ -122,6 +122,18 @@ def _choices(
     return masks
 
 
+def _unbounded_interval(samples: Floats) -> tuple[float, float]:
+    """The 95% interval of samples that may be infinite (a ratio over a resample with
+    nothing in it): each bound is a sample, infinity included; undefined ones (0/0) left out.
+    """
+    defined = samples[~np.isnan(samples)]
+    if defined.size == 0:
+        return float("nan"), float("nan")
+    low = np.quantile(defined, 0.025, method="lower")
+    high = np.quantile(defined, 0.975, method="higher")
+    return float(low), float(high)
+
+
 def _gain(groups: list[npt.NDArray[np.intp]], cost: Floats, y: Floats, priority: Floats) -> Floats:
     """Share of realised `y` captured at each budget share of GAIN_GRID, campaigns pooled."""
     captured = np.zeros_like(GAIN_GRID)
@@ -148,8 +160,15 @@ def _budget_rows(
     """Rows of the budget metrics from actions and spend per (tier, campaign) per policy."""
     rows: list[dict[str, object]] = []
 
-    def add(policy: str, tier: str, metric: str, value: float, samples: Floats) -> None:
-        low, high = percentile_interval(samples)
+    def add(
+        policy: str,
+        tier: str,
+        metric: str,
+        value: float,
+        samples: Floats,
+        bounds: tuple[float, float] | None = None,
+    ) -> None:
+        low, high = percentile_interval(samples) if bounds is None else bounds
         rows.append(
             {"target": target, "policy": policy, "tier": tier, "metric": metric}
             | {"value": value, "low": low, "high": high}
@@ -169,11 +188,15 @@ def _budget_rows(
             add(p, "all", "minus_follower_rule", value - rule[0], samples - rule[1])
             # The plain-words form: "1.4 times what the follower rule bought per unit cost".
             times = float(_ratio(np.asarray(value), np.asarray(rule[0])))
-            add(p, "all", "times_follower_rule", times, _ratio(samples, rule[1]))
+            ratios = _ratio(samples, rule[1])
+            add(p, "all", "times_follower_rule", times, ratios, _unbounded_interval(ratios))
         if p != "candidates":
             # What an analyst budgets with: the cost of one action (or one unit of revenue).
+            # 1/x turns the rate's interval around; a resample that bought nothing is an
+            # infinite cost, which widens the interval rather than being left out.
             per_action = float(_ratio(np.asarray(1.0), np.asarray(value)))
-            add(p, "all", "cost_per_action", per_action, _ratio(np.ones_like(samples), samples))
+            costs = _ratio(np.ones_like(samples), samples)
+            add(p, "all", "cost_per_action", per_action, costs, _unbounded_interval(costs))
     for p, (actions, spend) in bought.items():
         total = spend.sum(0)
         for t, (tier, _) in enumerate(TIERS):
