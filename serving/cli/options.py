@@ -163,8 +163,15 @@ def refuse_input_as_out(out_file: Path, data_dir: Path, *inputs: Path) -> None:
     """
     target = Path(out_file).resolve()
     tables = [(Path(data_dir) / name).resolve() for name in TABLE_FILES]
+    home = Path(data_dir).resolve()
+    # Tables are found whatever their case (`Posts.csv`), so a name that differs only in
+    # case is an input too, or inside one when it is a folder of Parquet files.
+    in_table = any(
+        parent.parent == home and parent.name.lower() in TABLE_FILES
+        for parent in (target, *target.parents)
+    )
     for source in [*tables, *(Path(p).resolve() for p in inputs)]:
-        if target == source or source in target.parents:
+        if in_table or target == source or source in target.parents:
             raise typer.BadParameter(
                 f"{out_file} is one of this command's inputs; write the output to another path",
                 param_hint="--out",

@@ -84,7 +84,7 @@ def serve(
     from serving.decisions import DecisionLog
     from serving.settings import read_settings
 
-    read = read_of(columns, dayfirst)  # a broken columns file: one sentence, before serving
+    read_of(columns, dayfirst)  # a broken columns file: one sentence, before serving
     os.environ["INFLUENCE_DATA_DIR"] = str(data)
     if columns is not None:
         os.environ["INFLUENCE_COLUMNS_FILE"] = str(columns)
@@ -95,7 +95,11 @@ def serve(
     # Read the settings and open the decision log here, once: a bad variable, a missing
     # driver or an unreachable database is then one sentence, not a traceback from
     # each worker's start-up.
-    DecisionLog(read_settings().decision_log).close()
+    settings = read_settings()
+    DecisionLog(settings.decision_log).close()
+    # The flags, or the variables when already set: the request printed reads the data
+    # as the server will.
+    read = settings.read_options()
     sock = listen(host, port)  # a busy port fails before anything is loaded
     request = example_request(data, host, port, read=read)
 

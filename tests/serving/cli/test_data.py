@@ -92,7 +92,8 @@ def test_out_may_not_be_an_input(small_csv_dir: Path, tmp_path: Path) -> None:
     world = tmp_path / "world"
     shutil.copytree(small_csv_dir, world)
     before = (world / "posts.csv").read_bytes()
-    for out in (world / "posts.csv", world / "accounts.parquet"):
+    # A name that differs in case would be found as the table: it is an input too.
+    for out in (world / "posts.csv", world / "accounts.parquet", world / "Posts.CSV"):
         result = CliRunner().invoke(app, ["features", str(world), "--out", str(out)])
         assert result.exit_code == 2, result.output
         assert (
@@ -101,6 +102,7 @@ def test_out_may_not_be_an_input(small_csv_dir: Path, tmp_path: Path) -> None:
         ) in " ".join(result.stderr.split())
     assert (world / "posts.csv").read_bytes() == before
     assert not (world / "accounts.parquet").exists()
+    assert not (world / "Posts.CSV").exists()
 
 
 def test_features_writes_one_row_per_placement(small_csv_dir: Path, tmp_path: Path) -> None:
