@@ -16,7 +16,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -126,13 +126,19 @@ class TableRead:
 
 
 def read_table(
-    path: Path, spec: TableSpec, options: ReadOptions, file: str | None = None
+    path: Path,
+    spec: TableSpec,
+    options: ReadOptions,
+    file: str | None = None,
+    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> TableRead:
     """Read, match and check one table's file: what every engine does with each file.
 
-    Takes the file, its table, the read options and the name problems give the file
-    (default: the file's own name). Headers are matched to the contract
-    (`features.headers`), then the rows checked by `coerce_table`.
+    Takes the file, its table, the read options, the name problems give the file
+    (default: the file's own name) and, optionally, a step between matching and
+    checking (a planned placement's missing ids are filled in there, once its headers
+    are the contract's). Headers are matched to the contract (`features.headers`), then
+    the rows checked by `coerce_table`.
     """
     name = file or path.name
     raw, unreadable, notes = read_export(path, spec.name)
@@ -140,6 +146,8 @@ def read_table(
         problem = unreadable or Problem(name, None, "cannot be read", rule=Rule.UNREADABLE_FILE)
         return TableRead(None, None, [replace(problem, file=name)], notes)
     raw, header_problems = match_headers(spec, raw, name, options)
+    if prepare is not None:
+        raw = prepare(raw)
     typed, found = coerce_table(spec, raw, name, dayfirst=options.dayfirst)
     reported = {p.column for p in header_problems}
     found = [p for p in found if p.rule is not Rule.MISSING_COLUMN or p.column not in reported]

@@ -11,11 +11,10 @@ import pandas as pd
 
 from features.contract import PLACEMENTS, POSTS
 from features.errors import DataContractError, FeaturesError
-from features.files import locate_table, read_export
-from features.headers import match_headers
-from features.io import write_table
+from features.files import locate_table
+from features.io import read_table, write_table
 from features.moment import first_unobserved
-from features.validate import check_references, coerce_table
+from features.validate import check_references
 from serving.errors import NotReadyError, UnknownCampaignError
 from serving.scoring import effective_time, score_placements
 from serving.settings import ServingSettings
@@ -107,14 +106,11 @@ def _planned(
     in the same spreadsheet; its ids are filled in once its headers are matched, so that
     a `Placement ID` column is the plan's own.
     """
-    data_dir, options = data_dir_of(settings), settings.read_options()
-    file = Path(placements_file).name
-    raw, problem, _ = read_export(Path(placements_file), PLACEMENTS.name)
-    if raw is None:
-        raise DataContractError([problem] if problem else [])
-    raw, header_problems = match_headers(PLACEMENTS, raw, file, options)
-    planned, problems = coerce_table(PLACEMENTS, _with_ids(raw), file, dayfirst=options.dayfirst)
-    problems = header_problems + problems
+    data_dir, file = data_dir_of(settings), Path(placements_file).name
+    read = read_table(Path(placements_file), PLACEMENTS, settings.read_options(), prepare=_with_ids)
+    planned, problems = read.typed, read.problems
+    if planned is None:
+        raise DataContractError(problems)
     if not problems:
         campaigns = _campaigns(planned, campaigns, (file, _campaigns_file(data_dir)), new)
         tables = {
@@ -127,7 +123,7 @@ def _planned(
             "accounts": "accounts",
             "campaigns": "campaigns",
             "posts": "posts",
-            "placements": Path(placements_file).name,
+            "placements": file,
         }
         problems = check_references(tables, files)
     if problems:
