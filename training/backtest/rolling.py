@@ -111,7 +111,7 @@ def rolling_origins(
     folds = []
     for block in np.array_split(np.asarray(firsts.index[len(firsts) - n_held :]), config.folds):
         origin = firsts[block[0]]
-        train = done[done["posted_at"] + window <= origin]
+        train = _closed_by(done, window, origin)
         if train["campaign_id"].nunique() < MIN_TRAIN_CAMPAIGNS:
             raise TrainingError(
                 f"The backtest origin {origin.date()} has only "
@@ -121,6 +121,11 @@ def rolling_origins(
             )
         folds.append((origin, train, done[done["campaign_id"].isin(block)]))
     return folds
+
+
+def _closed_by(done: pd.DataFrame, window: pd.Timedelta, origin: pd.Timestamp) -> pd.DataFrame:
+    """The placements whose attribution window had closed by `origin`: what a fold learns from."""
+    return done[done["posted_at"] + window <= origin]
 
 
 def _remedy(firsts: pd.Series, done: pd.DataFrame, window: pd.Timedelta, folds: int) -> str:
@@ -133,8 +138,7 @@ def _remedy(firsts: pd.Series, done: pd.DataFrame, window: pd.Timedelta, folds: 
     n = len(firsts)
     for k in range(folds, 0, -1):
         for held in range(n - MIN_TRAIN_CAMPAIGNS, k - 1, -1):
-            origin = firsts.iloc[n - held]
-            closed = done.loc[done["posted_at"] + window <= origin, "campaign_id"].nunique()
+            closed = _closed_by(done, window, firsts.iloc[n - held])["campaign_id"].nunique()
             if closed < MIN_TRAIN_CAMPAIGNS:
                 continue
             share = next(
