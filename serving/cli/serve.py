@@ -84,7 +84,9 @@ def serve(
     from serving.decisions import DecisionLog
     from serving.settings import read_settings
 
-    read_of(columns, dayfirst)  # a broken columns file: one sentence, before serving
+    # Checked before the variables below are set: a broken columns file is one sentence
+    # and leaves this process's environment as it was.
+    read_of(columns, dayfirst)
     os.environ["INFLUENCE_DATA_DIR"] = str(data)
     if columns is not None:
         os.environ["INFLUENCE_COLUMNS_FILE"] = str(columns)
