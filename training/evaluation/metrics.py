@@ -12,7 +12,6 @@ count the realised actions per unit cost of what it bought.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +40,7 @@ Floats = npt.NDArray[np.float64]
 
 def spearman(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """Spearman rank correlation (average ranks for ties); NaN when either is constant."""
-    ra, rb = rankdata(a), rankdata(b)
-    if ra.std() == 0 or rb.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(ra, rb)[0, 1])
+    return _rank_correlation(rankdata(a), rankdata(b))
 
 
 def partial_spearman(pred: npt.ArrayLike, y: npt.ArrayLike, z: npt.ArrayLike) -> float:
@@ -53,7 +49,20 @@ def partial_spearman(pred: npt.ArrayLike, y: npt.ArrayLike, z: npt.ArrayLike) ->
     With z = log followers: does the prediction know more about the outcome than
     popularity does? Zero means it adds nothing to followers.
     """
-    r_py, r_pz, r_yz = spearman(pred, y), spearman(pred, z), spearman(y, z)
+    return _partial(rankdata(pred), rankdata(y), rankdata(z))
+
+
+def _rank_correlation(ra: Floats, rb: Floats) -> float:
+    # Pearson on ranks is Spearman; the ranks come in so that a bootstrap ranks each
+    # resample's outcome and followers once for all policies and both statistics.
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def _partial(r_pred: Floats, r_y: Floats, r_z: Floats) -> float:
+    r_py, r_pz = _rank_correlation(r_pred, r_y), _rank_correlation(r_pred, r_z)
+    r_yz = _rank_correlation(r_y, r_z)
     denom = np.sqrt(max(1e-12, (1 - r_pz**2) * (1 - r_yz**2)))
     return float((r_py - r_pz * r_yz) / denom)
 
@@ -151,29 +160,28 @@ def evaluate_target(
     n_rows = per_campaign(np.ones_like(y))
     log_followers = np.log1p(frame["followers"].to_numpy(dtype=float))
     groups = [np.flatnonzero(codes == c) for c in range(n_c)]
-    rank_draws = draws[:RANK_RESAMPLES]
-
-    def rank_samples(stat: Callable[[npt.NDArray[np.intp]], float]) -> Floats:
-        return np.array([stat(np.concatenate([groups[c] for c in d])) for d in rank_draws])
+    resampled = [np.concatenate([groups[c] for c in d]) for d in draws[:RANK_RESAMPLES]]
+    y_ranks = [rankdata(y[i]) for i in resampled]
+    z_ranks = [rankdata(log_followers[i]) for i in resampled]
 
     for policy, pred in predictions.items():
+        pred_ranks = [rankdata(pred[i]) for i in resampled]
         dev = per_campaign(_deviance(y, pred, power))
         add(policy, "deviance", dev.sum() / n_rows.sum(), (counts @ dev) / (counts @ n_rows))
         err = per_campaign(np.abs(y - pred))
         add(policy, "mae", err.sum() / n_rows.sum(), (counts @ err) / (counts @ n_rows))
+        ranks = list(zip(pred_ranks, y_ranks, z_ranks, strict=True))
         add(
             policy,
             "spearman",
             spearman(pred, y),
-            rank_samples(lambda i, p=pred: spearman(p[i], y[i])),  # type: ignore[misc]
+            np.array([_rank_correlation(rp, ry) for rp, ry, _ in ranks]),
         )
         add(
             policy,
             "partial_spearman",
             partial_spearman(pred, y, log_followers),
-            rank_samples(
-                lambda i, p=pred: partial_spearman(p[i], y[i], log_followers[i])  # type: ignore[misc]
-            ),
+            np.array([_partial(rp, ry, rz) for rp, ry, rz in ranks]),
         )
         ndcg = ndcg_at_k(frame["campaign_id"], pred, y).reindex(campaigns).to_numpy()
         valid = np.isfinite(ndcg)
