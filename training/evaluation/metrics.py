@@ -40,7 +40,7 @@ Floats = npt.NDArray[np.float64]
 
 def spearman(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """Spearman rank correlation (average ranks for ties); NaN when either is constant."""
-    return _rank_correlation(rankdata(a), rankdata(b))
+    return _rank_correlation(_centred_ranks(a), _centred_ranks(b))
 
 
 def partial_spearman(pred: npt.ArrayLike, y: npt.ArrayLike, z: npt.ArrayLike) -> float:
@@ -49,20 +49,31 @@ def partial_spearman(pred: npt.ArrayLike, y: npt.ArrayLike, z: npt.ArrayLike) ->
     With z = log followers: does the prediction know more about the outcome than
     popularity does? Zero means it adds nothing to followers.
     """
-    return _partial(rankdata(pred), rankdata(y), rankdata(z))
+    r_pred, r_y, r_z = _centred_ranks(pred), _centred_ranks(y), _centred_ranks(z)
+    return _partial(
+        _rank_correlation(r_pred, r_y), _rank_correlation(r_pred, r_z), _rank_correlation(r_y, r_z)
+    )
 
 
-def _rank_correlation(ra: Floats, rb: Floats) -> float:
-    # Pearson on ranks is Spearman; the ranks come in so that a bootstrap ranks each
-    # resample's outcome and followers once for all policies and both statistics.
-    if ra.std() == 0 or rb.std() == 0:
+def _centred_ranks(values: npt.ArrayLike) -> Floats:
+    ranks = rankdata(values)
+    return np.asarray(ranks - ranks.mean(), dtype=np.float64)
+
+
+def _rank_correlation(a: Floats, b: Floats) -> float:
+    # Pearson on centred ranks is Spearman, written out rather than np.corrcoef, whose
+    # overhead dominated the bootstrap (thousands of short vectors per training). The
+    # ranks come in so that a resample's outcome and followers are ranked once for all
+    # policies and both statistics.
+    aa, bb = float(a @ a), float(b @ b)
+    if aa == 0 or bb == 0:  # a constant: no ranking to correlate
         return float("nan")
-    return float(np.corrcoef(ra, rb)[0, 1])
+    if np.array_equal(a, b):  # exactly 1, so that followers' partial Spearman is exactly 0
+        return 1.0
+    return float(np.clip((a @ b) / np.sqrt(aa * bb), -1.0, 1.0))
 
 
-def _partial(r_pred: Floats, r_y: Floats, r_z: Floats) -> float:
-    r_py, r_pz = _rank_correlation(r_pred, r_y), _rank_correlation(r_pred, r_z)
-    r_yz = _rank_correlation(r_y, r_z)
+def _partial(r_py: float, r_pz: float, r_yz: float) -> float:
     denom = np.sqrt(max(1e-12, (1 - r_pz**2) * (1 - r_yz**2)))
     return float((r_py - r_pz * r_yz) / denom)
 
@@ -161,27 +172,24 @@ def evaluate_target(
     log_followers = np.log1p(frame["followers"].to_numpy(dtype=float))
     groups = [np.flatnonzero(codes == c) for c in range(n_c)]
     resampled = [np.concatenate([groups[c] for c in d]) for d in draws[:RANK_RESAMPLES]]
-    y_ranks = [rankdata(y[i]) for i in resampled]
-    z_ranks = [rankdata(log_followers[i]) for i in resampled]
+    y_ranks = [_centred_ranks(y[i]) for i in resampled]
+    z_ranks = [_centred_ranks(log_followers[i]) for i in resampled]
+    r_yz = [_rank_correlation(ry, rz) for ry, rz in zip(y_ranks, z_ranks, strict=True)]
 
     for policy, pred in predictions.items():
-        pred_ranks = [rankdata(pred[i]) for i in resampled]
+        pred_ranks = [_centred_ranks(pred[i]) for i in resampled]
+        r_py = [_rank_correlation(rp, ry) for rp, ry in zip(pred_ranks, y_ranks, strict=True)]
+        r_pz = [_rank_correlation(rp, rz) for rp, rz in zip(pred_ranks, z_ranks, strict=True)]
         dev = per_campaign(_deviance(y, pred, power))
         add(policy, "deviance", dev.sum() / n_rows.sum(), (counts @ dev) / (counts @ n_rows))
         err = per_campaign(np.abs(y - pred))
         add(policy, "mae", err.sum() / n_rows.sum(), (counts @ err) / (counts @ n_rows))
-        ranks = list(zip(pred_ranks, y_ranks, z_ranks, strict=True))
-        add(
-            policy,
-            "spearman",
-            spearman(pred, y),
-            np.array([_rank_correlation(rp, ry) for rp, ry, _ in ranks]),
-        )
+        add(policy, "spearman", spearman(pred, y), np.array(r_py))
         add(
             policy,
             "partial_spearman",
             partial_spearman(pred, y, log_followers),
-            np.array([_partial(rp, ry, rz) for rp, ry, rz in ranks]),
+            np.array([_partial(*r) for r in zip(r_py, r_pz, r_yz, strict=True)]),
         )
         ndcg = ndcg_at_k(frame["campaign_id"], pred, y).reindex(campaigns).to_numpy()
         valid = np.isfinite(ndcg)

@@ -68,3 +68,7 @@ def test_rank_intervals_are_the_statistic_on_each_resample_of_whole_campaigns() 
         low, high = percentile_interval(np.array(samples))
         assert (model.at[metric, "low"], model.at[metric, "high"]) == (low, high)
         assert low < got.value("model", metric) < high
+    # The followers policy ranks exactly as followers do: nothing beyond them, in every
+    # resample, not a rounding error's worth either way.
+    followers = got.table[got.table["policy"] == "followers"].set_index("metric")
+    assert followers.loc["partial_spearman", ["value", "low", "high"]].tolist() == [0.0] * 3
