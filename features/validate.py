@@ -186,7 +186,11 @@ def _check_rows(
     table = pd.DataFrame(out)
     present = [c for c in spec.names if c in raw.columns]
     if present and len(raw):
-        strings = raw[present].reset_index(drop=True).astype("string")
+        # Text cells compare as text (an int 7 and a "7" from one export are one value);
+        # typed columns compare as they are, which spares formatting every timestamp.
+        strings = raw[present].reset_index(drop=True)
+        text = [c for c in present if strings[c].dtype == object]
+        strings = strings.astype(dict.fromkeys(text, "string"))
         if group is not None:  # a name no contract column can have
             strings[_GROUP] = group
         dup_rows = strings.duplicated(keep="first")
