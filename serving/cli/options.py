@@ -147,7 +147,8 @@ Project = Annotated[
         callback=_project,
         help="The brand or client whose models, MLflow runs and decisions these are "
         f"(letters, digits, - and _); default INFLUENCE_PROJECT, else {DEFAULT_PROJECT}, "
-        "the workspace's own (models/ rather than models/NAME/).",
+        "whose files are models/ and decisions.db rather than models/NAME/ and "
+        "decisions-NAME.db.",
     ),
 ]
 

@@ -63,7 +63,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     model: Annotated[
         str | None,
-        typer.Option(help="Model manifest or registry URI (default models/champion.json)."),
+        typer.Option(help="Model manifest or registry URI (default the project's champion)."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
     columns: ColumnsFile = None,
