@@ -53,7 +53,8 @@ async def health(request: Request) -> Any:
     responses=refusals(401, 422, 503),
 )
 async def model_info(state: StateDep) -> schemas.ModelInfo:
-    """The served model's version, training time and metrics against the baselines."""
+    """The served model's version, training time, metrics against the baselines and whether
+    the data served is the data it was trained on."""
     meta = state.manifest
     return schemas.ModelInfo(
         version=state.version,
@@ -64,6 +65,8 @@ async def model_info(state: StateDep) -> schemas.ModelInfo:
         data_digest=meta.get("data_digest"),
         data_as_of=state.as_of.isoformat(),
         accounts=len(state.posts_of),
+        data_matches_model=state.data_check.matches,
+        data_note=state.data_check.note,
     )
 
 

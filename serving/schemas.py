@@ -250,16 +250,22 @@ class Health(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    """The served model: version, training time, metrics against the baselines."""
+    """The served model: version, training time, metrics against the baselines, and
+    whether the data served is the data it was trained on."""
 
     version: str
     trained_at: str | None
     targets: list[str]
     feature_families: list[str]
     metrics: dict[str, dict[str, object]]
-    data_digest: str | None
+    data_digest: str | None = Field(description="Digest of the data the model was trained on.")
     data_as_of: str
     accounts: int
+    data_matches_model: bool | None = Field(
+        description="Whether the data directory served has the digest of the model's training "
+        "data; null when the model's manifest records none."
+    )
+    data_note: str = Field(description="The comparison in one sentence, and what to do.")
 
 
 class Problem(BaseModel):

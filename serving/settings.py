@@ -4,23 +4,31 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
 from features.headers import ReadOptions, read_options
 from serving.errors import SettingsError
+from training.settings import TrainingSettings, WorkspaceSettings, settings_problems
+from training.tracking.database import redacted
+from training.workspace import CHAMPION_MANIFEST, Workspace
 
 __all__ = ["ServingSettings", "SettingsError", "get_settings", "read_settings"]
 
 
-class ServingSettings(BaseSettings):
+class ServingSettings(WorkspaceSettings):
     """What the API serves and how it protects itself.
 
-    model_uri: a model manifest (default `models/champion.json`, written by
-        `influence train`) or a registry URI such as `models:/influence@champion`
-        (read through MLflow's tracking settings).
+    home, project: the workspace root (INFLUENCE_HOME, default the working directory)
+        and the brand or client served (INFLUENCE_PROJECT, default `influence`), as in
+        `training.settings.TrainingSettings`: every relative path below is resolved
+        against `home` when the settings are read, and the defaults of `model_uri` and
+        `decision_log` are the project's (`training.workspace`).
+    model_uri: a model manifest (default the project's champion, `models/champion.json`
+        or `models/<project>/champion.json`, written by `influence train`) or a registry
+        URI such as `models:/influence@champion` (read through MLflow's tracking settings).
     data_dir: the data directory whose account histories the API knows.
     columns_file: a TOML file mapping the exports' headers to the contract's columns
         (`--columns`, docs/data-contract.md); dayfirst: read dates such as 25/03/2026
@@ -28,15 +36,14 @@ class ServingSettings(BaseSettings):
     api_key: when set, every endpoint but /health requires it in `X-API-Key`,
         the docs and the OpenAPI schema included. An empty key is refused: it
         would read as "no key" to some tools and as a key to others.
-    decision_log: where decisions are recorded: a file path (SQLite) or a
-        database URL (`sqlite:///...`, `postgresql://...`).
+    decision_log: where decisions are recorded: a file path (SQLite; default the
+        project's, `decisions.db` or `decisions-<project>.db`) or a database URL
+        (`sqlite:///...`, `postgresql://...`), used as written.
     cors_origins: origins allowed to call the API from a browser, separated by
         commas (`https://a.example,https://b.example`).
 
     The limits below bound what one request can cost; README "Hardening" lists them.
     """
-
-    model_config = SettingsConfigDict(env_prefix="INFLUENCE_")
 
     model_uri: str = "models/champion.json"
     data_dir: Path | None = None
@@ -62,6 +69,30 @@ class ServingSettings(BaseSettings):
     the thread pool; small ones are scored on the event loop. Scoring is CPU-bound Python:
     more threads than cores only trade the GIL back and forth (measured: with 40 threads, 16
     clients got less done than one)."""
+
+    def _resolve(self, workspace: Workspace) -> None:
+        # The flags' paths arrive absolute; the environment's are the workspace's.
+        if "model_uri" not in self.model_fields_set:
+            training = TrainingSettings(home=workspace.home, project=self.project)
+            self.model_uri = str(training.project_models_dir() / CHAMPION_MANIFEST)
+        elif not self.model_uri.startswith("models:/"):
+            self.model_uri = str(workspace.path(Path(self.model_uri)))
+        if "decision_log" not in self.model_fields_set:
+            self.decision_log = str(workspace.project_file("decisions", ".db"))
+        elif "://" not in self.decision_log:
+            self.decision_log = str(workspace.path(Path(self.decision_log)))
+        if self.data_dir is not None:
+            self.data_dir = workspace.path(self.data_dir)
+        if self.columns_file is not None:
+            self.columns_file = workspace.path(self.columns_file)
+
+    def describe(self, decisions: bool = True) -> str:
+        """The line `serve` (and, without `decisions`, `predict`) starts with: the
+        workspace, the project, the model and the decision log (passwords as `***`)."""
+        log = self.decision_log
+        shown = redacted(log) if "://" in log else log
+        where = f", decisions in {shown}" if decisions else ""
+        return f"{self.workspace().describe()}: model {self.model_uri}{where}."
 
     def read_options(self) -> ReadOptions:
         """How `data_dir` is read (`features.headers.ReadOptions`), from `columns_file` and
@@ -94,25 +125,17 @@ class ServingSettings(BaseSettings):
         return value
 
 
-def read_settings() -> ServingSettings:
+def read_settings(**values: Any) -> ServingSettings:
     """The settings from the environment, or SettingsError in one sentence per variable.
 
     `influence serve` calls this before starting uvicorn, so that `INFLUENCE_THREADS=0`
-    is a sentence naming the variable and the rule, not a traceback from each worker.
+    is a sentence naming the variable and the rule, not a traceback from each worker;
+    `influence predict` with its flags as `values`, which win over the environment.
     """
     try:
-        return ServingSettings()
+        return ServingSettings(**values)
     except ValidationError as e:
-        problems = []
-        for error in e.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            name = f"INFLUENCE_{field.upper()}"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] != "value_error" and field != "api_key":
-                name += f"={error['input']!r}:"
-                message = message[0].lower() + message[1:]
-            problems.append(f"{name} {message}")
-        raise SettingsError("; ".join(problems) + ".") from None
+        raise SettingsError(settings_problems(e, secret=frozenset({"api_key"}))) from None
 
 
 @lru_cache

@@ -1,4 +1,5 @@
-"""What the service holds in memory: the model, the account histories, and when they end.
+"""What the service holds in memory: the model, the account histories, when they end, and
+whether they are the data the model was trained on (`serving.lineage`).
 
 A `ServiceState` is built whole and never changed; reloading builds a new one and
 swaps the reference, so a request that started on the old state finishes on it.
@@ -20,8 +21,9 @@ from features.io import Dataset, load_dataset
 from features.moment import observed_until
 from features.online import OnlineFeatures
 from serving.errors import NotReadyError
+from serving.lineage import DataCheck, check_manifest
 from serving.settings import ServingSettings
-from training.artifacts.bundle import ModelBundle, load_bundle
+from training.artifacts.bundle import ModelBundle, load_bundle, read_manifest
 from training.errors import TrainingError
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ __all__ = [
     "freeze_heap",
     "load_model",
     "load_state",
+    "model_manifest",
 ]
 
 
@@ -53,6 +56,8 @@ class ServiceState:
     """The model version being served."""
     targets: tuple[str, ...]
     """What the model predicts, in training order."""
+    data_check: DataCheck
+    """Whether `data` is the data the model was trained on (their digests compared)."""
 
     def knows(self, account_id: str) -> bool:
         """Whether the account is in the service's data."""
@@ -143,6 +148,17 @@ def _from_registry(uri: str, tracking: Tracking) -> tuple[ModelBundle, dict[str,
     return bundle, {"version": version, **bundle.metadata}
 
 
+def model_manifest(uri: str) -> dict[str, Any] | None:
+    """The manifest entries (version, data digest, metrics) of the model at `uri`, a
+    manifest or a registry URI; None when it cannot be read (the service then says why
+    it cannot load it). A manifest file is only read, its bundle neither checked nor
+    loaded; a registry model is loaded, since its manifest is inside its artifacts."""
+    try:
+        return load_model(uri)[1] if uri.startswith("models:/") else read_manifest(Path(uri))
+    except (NotReadyError, TrainingError, OSError):
+        return None
+
+
 def data_dir_of(settings: ServingSettings) -> Path:
     """The configured data directory; NotReadyError saying how to set it when there is none."""
     if settings.data_dir is None:
@@ -197,6 +213,7 @@ def load_state(settings: ServingSettings) -> ServiceState:
         online=online,
         version=str(manifest.get("version", "unknown")),
         targets=tuple(bundle.targets),
+        data_check=check_manifest(manifest, data.digest(), data_dir, settings.project),
     )
 
 

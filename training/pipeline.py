@@ -51,6 +51,7 @@ from training.tracking.story import (
     note_run,
     note_status,
 )
+from training.workspace import project_flag
 
 __all__ = ["TrainResult", "train"]
 
@@ -108,6 +109,7 @@ def train(
     split = holdout_split(source, config)
     digest = source.digest()
     story = RunStory(settings.project, "train", digest, engine.value, config.targets)
+    models_dir, name = settings.project_models_dir(), settings.model_name()
     data_note = describe_data(data_dir, digest, source.placements)
 
     with tracking.run(tags={**story.tags(), **process_tags()}, name=story.name()) as run_id:
@@ -151,28 +153,27 @@ def train(
         log_evaluation(tracking, run_id, holdout.evaluations, holdout.coverage, importance)
         example = holdout.table[list(FEATURES)].head(5)
         example = example.assign(cost=split.valid["cost"].head(5).to_numpy())
-        version = log_model(
-            tracking, bundle, example, settings.models_dir, settings.registered_model
-        )
+        version = log_model(tracking, bundle, example, models_dir, name)
         results = describe_results(holdout.evaluations, split.describe())
-        note_registered(tracking, run_id, settings.registered_model, version, [data_note, results])
+        note_registered(tracking, run_id, name, version, [data_note, results])
     manifest = write_manifest(
-        settings.models_dir / f"influence-v{version}.json",
-        settings.models_dir / f"influence-{run_id[:12]}",
+        models_dir / f"influence-v{version}.json",
+        models_dir / f"influence-{run_id[:12]}",
         {"version": version, **bundle.metadata},
     )
     decision = None
-    if config.promote or not has_champion(tracking, settings.registered_model):
+    if config.promote or not has_champion(tracking, name):
         progress("Deciding on promotion")
         decision = promote(
-            settings.registered_model,
+            name,
             version,
             config.primary,
-            settings.models_dir,
+            models_dir,
             tracking=tracking,
         )
     else:
-        note_status(tracking, settings.registered_model, version, UNDECIDED.format(version))
+        promoting = version + project_flag(settings.project)  # `influence promote 2 --project x`
+        note_status(tracking, name, version, UNDECIDED.format(promoting))
     return TrainResult(
         run_id=run_id,
         version=version,

@@ -16,6 +16,7 @@ from serving.cli.options import (
     ColumnsFile,
     DataDir,
     DayFirst,
+    Project,
     Seed,
     Targets,
     Window,
@@ -33,9 +34,9 @@ __all__ = ["app", "compare", "print_compare_result"]
 app = typer.Typer()
 
 
-def print_compare_result(result: CompareResult, console: Console) -> None:
+def print_compare_result(result: CompareResult, console: Console, experiment: str) -> None:
     """Print each target's key table of a `CompareResult` (within 80 columns), then where
-    the report went."""
+    the report went and the MLflow `experiment` of its run."""
     from training.evaluation.policies import POLICIES, POLICY_LABELS, one_action
 
     c = result.comparison
@@ -71,7 +72,7 @@ def print_compare_result(result: CompareResult, console: Console) -> None:
         console,
         f"Report: {result.files.html} (numbers in {result.files.json.name} and "
         f"{result.files.csv.name} beside it); MLflow run {result.run_id} in experiment "
-        f"influence-compare; {result.seconds:.0f} s.",
+        f"{experiment}; {result.seconds:.0f} s.",
     )
 
 
@@ -97,6 +98,7 @@ def compare(
     window: Window = BACKTEST.window_days,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
+    project: Project = None,
 ) -> None:
     """Backtest the model against follower-count baselines; write an HTML report.
 
@@ -105,10 +107,11 @@ def compare(
     model, the followers baseline, the engagement heuristic, biggest accounts first,
     random, and the truth when truth.parquet exists) spends the same budget; the report
     compares what they bought with paired 95% campaign-bootstrap intervals, and is also
-    logged to MLflow (experiment influence-compare).
+    logged to MLflow (experiment influence-compare, or influence-NAME-compare for
+    --project NAME).
     """
-    from training.backtest.compare import EXPERIMENT, run_compare
-    from training.settings import get_settings
+    from training.backtest.compare import run_compare
+    from training.settings import settings_for
     from training.tracking.store import use_tracking
 
     config = BacktestConfig(
@@ -121,8 +124,10 @@ def compare(
     )
     config.check()  # a refused flag is one sentence, before any progress line
     read = read_of(columns, dayfirst)
-    settings = get_settings()
-    tracking = use_tracking(settings, experiment=EXPERIMENT)
+    settings = settings_for(project)
+    experiment = settings.experiment_name("compare")
+    tracking = use_tracking(settings, experiment=experiment)
+    say(stderr(), settings.describe(), soft_wrap=True)
     with progress(stderr(), "Backtesting") as step:
         result = run_compare(
             data_dir,
@@ -133,4 +138,4 @@ def compare(
             tracking=tracking,
             read=read,
         )
-    print_compare_result(result, stdout())
+    print_compare_result(result, stdout(), experiment)

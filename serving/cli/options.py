@@ -8,7 +8,9 @@ one the library itself uses (`training.config.TrainConfig` for `train`,
 The helpers turn an option's text into what the library takes (`targets_of`,
 `until_of`, `read_of`) and refuse an `--out` that would overwrite an input.
 Every command that reads a data directory takes `--columns` and `--dayfirst`, turned
-into one `features.headers.ReadOptions` by `read_of` and handed to whatever reads.
+into one `features.headers.ReadOptions` by `read_of` and handed to whatever reads. Every
+command that trains, backtests, promotes, predicts or serves takes `--project`
+(`training.workspace`), checked here so that a bad name is refused by its flag.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from features.headers import ReadOptions, read_options
 from features.simulate import SimulationConfig
 from serving.cli.engine import Engine
 from training.config import BacktestConfig, TrainConfig
+from training.workspace import DEFAULT_PROJECT, check_project
 
 __all__ = [
     "BACKTEST",
@@ -39,6 +42,7 @@ __all__ = [
     "DayFirst",
     "EngineOption",
     "MemoryLimit",
+    "Project",
     "Scheduler",
     "Seed",
     "Targets",
@@ -124,6 +128,28 @@ Workers = Annotated[int, typer.Option(help="Worker processes of the local Dask c
 MemoryLimit = Annotated[
     str | None,
     typer.Option(metavar="SIZE", help="Memory per worker of the local Dask cluster, e.g. 4GB."),
+]
+
+
+def _project(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        return check_project(name)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+Project = Annotated[
+    str | None,
+    typer.Option(
+        metavar="NAME",
+        callback=_project,
+        help="The brand or client whose models, MLflow runs and decisions these are "
+        f"(letters, digits, - and _); default INFLUENCE_PROJECT, else {DEFAULT_PROJECT}, "
+        "whose files are models/ and decisions.db rather than models/NAME/ and "
+        "decisions-NAME.db.",
+    ),
 ]
 
 

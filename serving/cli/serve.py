@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from features.headers import ReadOptions
-from serving.cli.console import error, progress, say, stderr, stdout
+from serving.cli.console import error, progress, say, stderr, stdout, warn
 from serving.cli.engine import Engine, run_on
 from serving.cli.options import (
     LOCAL_WORKERS,
@@ -20,6 +19,7 @@ from serving.cli.options import (
     DayFirst,
     EngineOption,
     MemoryLimit,
+    Project,
     Scheduler,
     Workers,
     read_of,
@@ -29,21 +29,18 @@ from serving.cli.options import (
 if TYPE_CHECKING:
     import uvicorn
 
+    from features.io import Dataset
+
 __all__ = ["app", "example_request", "listen", "predict", "serve"]
 
 app = typer.Typer()
 
 
-def example_request(
-    data_dir: Path, host: str, port: int, n: int = 3, read: ReadOptions | None = None
-) -> str:
+def example_request(data: Dataset, host: str, port: int, n: int = 3) -> str:
     """A ready-to-paste curl command: the last campaign's first candidates, at their prices.
 
-    `read` says how the directory's exports are read (the server's `--columns`, `--dayfirst`).
+    `data` is the data directory as the server reads it (its `--columns`, `--dayfirst`).
     """
-    from features.io import load_dataset
-
-    data = load_dataset(data_dir, read)
     campaign = data.campaigns.iloc[-1]
     shortlist = data.placements[data.placements["campaign_id"] == campaign["campaign_id"]].head(n)
     body = {
@@ -66,44 +63,63 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     model: Annotated[
         str | None,
-        typer.Option(help="Model manifest or registry URI (default models/champion.json)."),
+        typer.Option(help="Model manifest or registry URI (default the project's champion)."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
+    project: Project = None,
 ) -> None:
     """Serve the champion model over HTTP (docs at /docs).
 
-    --columns and --dayfirst reach the server as INFLUENCE_COLUMNS_FILE and
-    INFLUENCE_DAYFIRST, which it reads the data directory with.
+    The model is the project's champion (models/champion.json, or
+    models/NAME/champion.json for --project NAME) unless --model names one; decisions
+    go to the project's log (decisions.db, or decisions-NAME.db). --columns and
+    --dayfirst reach the server as INFLUENCE_COLUMNS_FILE and INFLUENCE_DAYFIRST, which
+    it reads the data directory with. A data directory that is not the one the model
+    was trained on is a warning at start-up, and said in /model.
     """
     import os
 
     import uvicorn
 
+    from features.io import load_dataset
     from serving.decisions import DecisionLog
+    from serving.lineage import check_manifest
     from serving.settings import read_settings
+    from serving.state import model_manifest
 
     # Checked before the variables below are set: a broken columns file is one sentence
     # and leaves this process's environment as it was.
     read_of(columns, dayfirst)
-    os.environ["INFLUENCE_DATA_DIR"] = str(data)
+    # Paths given here are the shell's, relative to this directory; the server resolves
+    # relative settings against the workspace (INFLUENCE_HOME), so they go absolute.
+    os.environ["INFLUENCE_DATA_DIR"] = str(data.absolute())
     if columns is not None:
-        os.environ["INFLUENCE_COLUMNS_FILE"] = str(columns)
+        os.environ["INFLUENCE_COLUMNS_FILE"] = str(columns.absolute())
     if dayfirst:
         os.environ["INFLUENCE_DAYFIRST"] = "true"
     if model:
-        os.environ["INFLUENCE_MODEL_URI"] = model
+        registry = model.startswith("models:/")
+        os.environ["INFLUENCE_MODEL_URI"] = model if registry else str(Path(model).absolute())
+    if project:
+        os.environ["INFLUENCE_PROJECT"] = project
     # Read the settings and open the decision log here, once: a bad variable, a missing
     # driver or an unreachable database is then one sentence, not a traceback from
     # each worker's start-up.
     settings = read_settings()
     DecisionLog(settings.decision_log).close()
+    sock = listen(host, port)  # a busy port fails before anything is loaded
+    say(stderr(), settings.describe(), soft_wrap=True)
     # The flags, or the variables when already set: the request printed reads the data
     # as the server will.
-    read = settings.read_options()
-    sock = listen(host, port)  # a busy port fails before anything is loaded
-    request = example_request(data, host, port, read=read)
+    served = load_dataset(data, settings.read_options())
+    request = example_request(served, host, port)
+    manifest = model_manifest(settings.model_uri)  # None: /health will say why
+    if manifest is not None:
+        check = check_manifest(manifest, served.digest(), data.absolute(), settings.project)
+        if check.matches is False:
+            warn(stderr(), check.note)
 
     def announce() -> None:
         say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
@@ -192,7 +208,10 @@ def predict(
         ),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the scores.")],
-    model: Annotated[str | None, typer.Option(help="Model manifest or registry URI.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Model manifest or registry URI (default the project's champion.json)."),
+    ] = None,
     brand: Annotated[
         str | None,
         typer.Option(
@@ -205,6 +224,7 @@ def predict(
     ] = None,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
+    project: Project = None,
     engine: EngineOption = Engine.pandas,
     scheduler: Scheduler = None,
     workers: Workers = LOCAL_WORKERS,
@@ -220,7 +240,7 @@ def predict(
     scored there; the file written is the pandas engine's.
     """
     from serving.batch import NewCampaign
-    from serving.settings import ServingSettings
+    from serving.settings import read_settings
 
     refuse_input_as_out(out_file, data_dir, placements)
     if (brand is None) != (topic is None):
@@ -230,10 +250,19 @@ def predict(
             param_hint=missing,
         )
     new_campaign = None if brand is None or topic is None else NewCampaign(brand, topic)
-    settings = ServingSettings(data_dir=data_dir, columns_file=columns, dayfirst=dayfirst)
-    settings.read_options()  # a broken columns file: one sentence, before a cluster starts
+    # Paths given here are the shell's: absolute, so that the workspace does not move them.
+    flags: dict[str, object] = {
+        "data_dir": data_dir.absolute(),
+        "columns_file": None if columns is None else columns.absolute(),
+        "dayfirst": dayfirst,
+    }
     if model:
-        settings = settings.model_copy(update={"model_uri": model})
+        flags["model_uri"] = model if model.startswith("models:/") else str(Path(model).absolute())
+    if project:
+        flags["project"] = project
+    settings = read_settings(**flags)
+    settings.read_options()  # a broken columns file: one sentence, before a cluster starts
+    say(stderr(), settings.describe(decisions=False), soft_wrap=True)
     with (
         run_on(engine, scheduler, workers, memory_limit) as runner,
         progress(stderr(), f"Scoring {placements}{runner.where}"),

@@ -20,6 +20,7 @@ from serving.cli.options import (
     DayFirst,
     EngineOption,
     MemoryLimit,
+    Project,
     Scheduler,
     Seed,
     Targets,
@@ -126,6 +127,7 @@ def train(
     ] = TRAIN.promote,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
+    project: Project = None,
     engine: EngineOption = Engine.pandas,
     scheduler: Scheduler = None,
     workers: Workers = LOCAL_WORKERS,
@@ -134,14 +136,14 @@ def train(
     """Train one LightGBM model per outcome and compare it with the follower baselines.
 
     Splits by time (earlier campaigns train, later ones validate), logs the run
-    to MLflow, registers the model as challenger, exports it to models/, and
-    prints model against baselines with 95% campaign-bootstrap intervals. With
-    --engine dask, features are built and the boosters fitted (lightgbm.dask) on a
-    Dask cluster.
+    to MLflow, registers the model as challenger, exports it to models/ (models/NAME/
+    for --project NAME), and prints model against baselines with 95%
+    campaign-bootstrap intervals. With --engine dask, features are built and the
+    boosters fitted (lightgbm.dask) on a Dask cluster.
     """
     from training.learners.sparse import WARNING
     from training.pipeline import train as run_training
-    from training.settings import get_settings
+    from training.settings import settings_for
     from training.tracking.store import use_tracking
 
     config = TrainConfig(
@@ -155,9 +157,10 @@ def train(
     )
     config.check()  # before a cluster starts for it
     read = read_of(columns, dayfirst)
-    settings = get_settings()
+    settings = settings_for(project)
     tracking = use_tracking(settings)  # a store that cannot be used fails before any work
     err = stderr()
+    say(err, settings.describe(), soft_wrap=True)
     with (
         progress(err, "Training") as step,
         run_on(engine, scheduler, workers, memory_limit, read) as runner,
@@ -194,16 +197,26 @@ def promote_command(
     force: Annotated[
         bool, typer.Option("--force", help="Promote even if it does not earn it.")
     ] = False,
+    project: Project = None,
 ) -> None:
-    """Make a version champion if it beats the followers baseline and the champion."""
+    """Make a version champion if it beats the followers baseline and the champion.
+
+    VERSION is one of the project's registered versions (--project, or INFLUENCE_PROJECT).
+    """
     from training.artifacts.registry import promote
-    from training.settings import get_settings
+    from training.settings import settings_for
     from training.tracking.store import use_tracking
 
-    settings = get_settings()
+    settings = settings_for(project)
     tracking = use_tracking(settings)
+    say(stderr(), settings.describe(), soft_wrap=True)
     decision = promote(
-        settings.registered_model, version, target, settings.models_dir, force, tracking=tracking
+        settings.model_name(),
+        version,
+        target,
+        settings.project_models_dir(),
+        force,
+        tracking=tracking,
     )
     verdict = "promoted to champion" if decision.promote else "not promoted"
     say(stdout(), f"Version {version} {verdict}: {decision.reason}.")

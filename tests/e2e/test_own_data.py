@@ -99,6 +99,8 @@ def test_every_own_data_command_runs_as_written_on_the_example(
                 assert time.monotonic() < deadline, "serve did not become ready in 60 s"
                 time.sleep(0.3)
         assert health["status"] == "ok"
+        # Served on the data it was trained on: /model says so (and serve warned nothing).
+        assert json.loads(_get(base + "/model"))["data_matches_model"] is True
         accounts = pd.read_csv(EXAMPLE / "accounts.csv")["account_id"].head(3)
         body = {
             "campaign": {"brand": "northpeak", "topic": "running shoes"},
@@ -113,4 +115,5 @@ def test_every_own_data_command_runs_as_written_on_the_example(
         assert predicted["model_version"] == "1"
     finally:
         server.terminate()
-        server.communicate(timeout=30)
+        _, said = server.communicate(timeout=30)
+    assert "warning" not in said, said

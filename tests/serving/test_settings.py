@@ -89,3 +89,66 @@ def test_the_data_directory_is_read_as_the_environment_says(
         True,
         str(mapping),
     )
+
+
+def test_without_a_project_the_files_are_where_they_always_were(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = read_settings()
+    assert (settings.model_uri, settings.decision_log) == (
+        str(tmp_path / "models" / "champion.json"),
+        str(tmp_path / "decisions.db"),
+    )
+
+
+def test_a_project_serves_its_own_champion_and_keeps_its_own_decisions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    home = tmp_path / "workspace"
+    monkeypatch.chdir(tmp_path)  # not the workspace: INFLUENCE_HOME says where it is
+    monkeypatch.setenv("INFLUENCE_HOME", str(home))
+    monkeypatch.setenv("INFLUENCE_PROJECT", "acme")
+    settings = read_settings()
+    assert settings.model_uri == str(home / "models" / "acme" / "champion.json")
+    assert settings.decision_log == str(home / "decisions-acme.db")
+    assert settings.describe() == (
+        f"Workspace {home}, project acme: model {home / 'models' / 'acme' / 'champion.json'}, "
+        f"decisions in {home / 'decisions-acme.db'}."
+    )
+    monkeypatch.setenv("INFLUENCE_MODELS_DIR", "/srv/models")  # every project's models
+    assert read_settings().model_uri == "/srv/models/acme/champion.json"
+
+
+def test_relative_settings_are_the_workspace_s_and_explicit_ones_win(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("INFLUENCE_HOME", str(tmp_path))
+    monkeypatch.setenv("INFLUENCE_PROJECT", "acme")
+    monkeypatch.setenv("INFLUENCE_MODEL_URI", "shared/champion.json")
+    monkeypatch.setenv("INFLUENCE_DECISION_LOG", "logs/all.db")
+    monkeypatch.setenv("INFLUENCE_DATA_DIR", "exports")
+    settings = read_settings()
+    assert settings.model_uri == str(tmp_path / "shared" / "champion.json")
+    assert settings.decision_log == str(tmp_path / "logs" / "all.db")
+    assert settings.data_dir == tmp_path / "exports"
+    # URLs and registry URIs are used as written, a password never shown.
+    monkeypatch.setenv("INFLUENCE_MODEL_URI", "models:/influence-acme@champion")
+    monkeypatch.setenv("INFLUENCE_DECISION_LOG", "postgresql://me:secret@db/decisions")
+    settings = read_settings()
+    assert (settings.model_uri, settings.decision_log) == (
+        "models:/influence-acme@champion",
+        "postgresql://me:secret@db/decisions",
+    )
+    assert settings.describe().endswith(
+        ": model models:/influence-acme@champion, decisions in postgresql://me:***@db/decisions."
+    )
+
+
+def test_a_project_name_that_is_not_a_slug_is_one_sentence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert refusal(monkeypatch, "INFLUENCE_PROJECT", "acme/b") == (
+        "INFLUENCE_PROJECT 'acme/b' is not a project name: use 1 to 64 letters, digits, '-' "
+        "and '_', such as acme or brand-x."
+    )

@@ -250,7 +250,7 @@ def test_a_fit_that_fails_inside_the_run_leaves_it_failed(tmp_path: Path) -> Non
     with pytest.raises(TrainingError, match=r"^Fitting needs placements with outcomes"):
         train(tmp_path / "w", config, settings)
     client = MlflowClient(tracking_uri=settings.tracking_uri())
-    experiment = client.get_experiment_by_name(settings.experiment)
+    experiment = client.get_experiment_by_name(settings.experiment_name())
     assert experiment is not None
     runs = client.search_runs([experiment.experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]

@@ -5,7 +5,8 @@ beats the followers baseline and the current champion on the budget metric of
 the primary target (realised actions per unit cost on the later campaigns). While
 no champion exists, beating the followers baseline is enough, so that a first
 `train` leaves a servable model. The champion's manifest is also copied to
-`models/champion.json` so that serving needs no tracking server.
+`models/champion.json` (`models/<project>/champion.json` for a named project:
+`training.workspace`) so that serving needs no tracking server.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from training.settings import get_settings
 from training.tracking.metric_keys import read_budget
 from training.tracking.store import Tracking, use_tracking
 from training.tracking.story import note_status, status_of
+from training.workspace import CHAMPION_MANIFEST
 
 __all__ = ["CHALLENGER", "CHAMPION", "Decision", "decide", "promote"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-CHAMPION_MANIFEST = "champion.json"
 
 
 @dataclass(frozen=True)

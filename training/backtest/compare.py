@@ -2,8 +2,9 @@
 
 Validate the data, run the backtest (`training.backtest.rolling`), spend every policy's
 budget on the held-out campaigns (`training.evaluation.policies`), write the report
-(`training.backtest.report`) and log its numbers and files to MLflow, experiment
-`influence-compare`.
+(`training.backtest.report`) and log its numbers and files to MLflow, in the project's
+backtest experiment (`influence-compare` for the default project, `influence-<project>-compare`
+for another: `training.workspace`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from training.tracking.story import RunStory, describe_data, interval, note_run
 __all__ = ["EXPERIMENT", "CompareResult", "run_compare"]
 
 EXPERIMENT = "influence-compare"
+"""The default project's backtest experiment (`TrainingSettings.experiment_name("compare")`)."""
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,12 @@ def run_compare(
     Takes the data directory (validated on entry; `truth.parquet` beside the tables
     adds the truth policy), the report folder, the configuration, the training
     layer's settings (MLflow store), a callback told what each step is doing and the
-    command's MLflow handle (`use_tracking(settings, experiment=EXPERIMENT)` when not
-    given) and how the directory's exports are read (`features.headers.ReadOptions`,
-    default the contract as written). Raises TrainingError (or DataContractError) with
-    a plain sentence on bad input. The run is named `<project> compare <digest>`, tagged
-    and described as `influence train`'s are (`training.tracking.story`), its engine
-    always pandas.
+    command's MLflow handle (`use_tracking` of the project's backtest experiment,
+    `settings.experiment_name("compare")`, when not given) and how the directory's
+    exports are read (`features.headers.ReadOptions`, default the contract as written).
+    Raises TrainingError (or DataContractError) with a plain sentence on bad input. The
+    run is named `<project> compare <digest>`, tagged and described as `influence
+    train`'s are (`training.tracking.story`), its engine always pandas.
     """
     started = time.perf_counter()
     config.check()
@@ -111,7 +113,7 @@ def run_compare(
     comparison = compare_policies(backtest, config)
     progress("Writing the report and logging it to MLflow")
     if tracking is None:
-        tracking = use_tracking(settings, experiment=EXPERIMENT)
+        tracking = use_tracking(settings, experiment=settings.experiment_name("compare"))
     digest = data.digest()
     story = RunStory(
         settings.project, "compare", digest, Engine.pandas.value, tuple(config.targets)

@@ -84,7 +84,8 @@ class Tracking:
 
 
 def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> Tracking:
-    """The configured store and experiment (`settings.experiment` unless named), as a handle.
+    """The configured store and experiment (the project's training experiment,
+    `settings.experiment_name()`, unless named), as a handle.
 
     Called once at the start of a command, never at import; sets no MLflow global. With
     the embedded default the `mlruns/` folder is created. When MLflow talks to a
@@ -106,7 +107,7 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> T
             "MLFLOW_TRACKING_URI (or INFLUENCE_MLFLOW_TRACKING_URI)",
             TrackingStoreError,
         ).dispose()
-    name = experiment or settings.experiment
+    name = experiment or settings.experiment_name()
     location = (settings.mlruns_dir / "artifacts").resolve().as_uri() if database else None
     # The embedded store is created (schema and all) by the first client on it; two
     # first-ever runs at once would both create it. A lock beside it lets one go first.

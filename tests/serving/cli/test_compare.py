@@ -26,7 +26,11 @@ def test_compare_prints_every_policy_s_numbers_within_80_columns(
         env={"COLUMNS": "80"},
     )
     assert done.exit_code == 0, done.output
-    progress = done.stderr.splitlines()
+    where, *progress = done.stderr.splitlines()
+    assert where == (
+        f"Workspace {workspace}, project influence (the default): models in "
+        f"{workspace / 'models'}, runs in sqlite:///{workspace / 'mlflow.db'}."
+    )
     assert progress[:2] == ["Backtesting ...", "Backtesting: validating the data ..."]
     assert [re.sub(r"as of \S+", "as of DATE", line) for line in progress[2:4]] == [
         "Backtesting: fold 1 of 2: refitting as of DATE ...",
@@ -55,6 +59,7 @@ def test_compare_prints_every_policy_s_numbers_within_80_columns(
             assert f"[{low}, {high}]" in done.stdout, (row.target, row.policy, metric)
     text = " ".join(shown)
     assert f"Report: {report / 'report.html'}" in text
+    assert " in experiment influence-compare; " in text
     assert {p.name for p in report.iterdir()} == {"report.html", "report.json", "report.csv"}
     assert "clicks per unit cost on 10 held-out campaigns (2 rolling origins)" in text
     assert "follower rule (biggest first)" in done.stdout

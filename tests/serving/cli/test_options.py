@@ -63,3 +63,30 @@ def test_every_command_that_reads_data_takes_columns_and_dayfirst(
         f"{mapping}, column 'posts.fans': maps 'fans', which is not a column of posts."
     )
     assert list(tmp_path.iterdir()) == [mapping]
+
+
+PROJECTS = [
+    ["train", "{data}"],
+    ["compare", "{data}", "--out", "{tmp}/report"],
+    ["promote", "1"],
+    ["predict", "{data}", "--placements", "{data}/placements.csv", "--out", "{tmp}/p.csv"],
+    ["serve", "--data", "{data}"],
+]
+
+
+@pytest.mark.parametrize("command", PROJECTS, ids=lambda c: c[0])
+def test_every_command_of_a_project_takes_project_and_refuses_a_name_that_is_not_one(
+    command: list[str], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    args = [a.format(data=tmp_path / "data", tmp=tmp_path) for a in command]
+    done = CliRunner().invoke(app, [*args, "--project", "acme corp"])
+    assert done.exit_code == 2, done.output
+    assert " ".join(done.stderr.split()).endswith(
+        "Invalid value for '--project': 'acme corp' is not a project name: use 1 to 64 "
+        "letters, digits, '-' and '_', such as acme or brand-x"
+    )
+    assert list(tmp_path.iterdir()) == []

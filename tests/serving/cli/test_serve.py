@@ -1,6 +1,7 @@
-"""`influence serve` as a real process: it announces itself once it answers, and a busy
-port is one sentence; `influence predict` in-process: its `--out` may not overwrite an
-input, --brand and --topic go together and describe the plan's one new campaign.
+"""`influence serve` as a real process: it says where its workspace's files are, warns when
+the data is not the model's, announces itself once it answers, and a busy port is one
+sentence; `influence predict` in-process: its `--out` may not overwrite an input, --brand
+and --topic go together and describe the plan's one new campaign.
 
 `influence serve` also runs, listening, in tests/serving/test_uvicorn.py,
 test_decisions.py and test_settings.py.
@@ -8,9 +9,12 @@ test_decisions.py and test_settings.py.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
+from features.io import load_dataset
 from serving.cli import app
 
 ServerFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_server` fixture
@@ -26,12 +31,17 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_serve_announces_its_url_only_once_it_answers(
-    start_server: ServerFactory, free_port: int, tmp_path: Path
+    start_server: ServerFactory, trained: Path, free_port: int, tmp_path: Path
 ) -> None:
     server = start_server(tmp_path / "decisions.db", free_port)
     try:
         assert server.stderr is not None
         assert server.stdout is not None
+        # Where the model and the decisions are, first; the data is the model's: no warning.
+        assert server.stderr.readline() == (
+            f"Workspace {ROOT}, project influence (the default): model "
+            f"{trained / 'models' / 'champion.json'}, decisions in {tmp_path / 'decisions.db'}.\n"
+        )
         # Blocks until the line is printed; then the first request must already succeed.
         announced = server.stderr.readline()
         with urllib.request.urlopen(f"http://127.0.0.1:{free_port}/health", timeout=10) as r:
@@ -42,6 +52,40 @@ def test_serve_announces_its_url_only_once_it_answers(
         assert server.stdout.readline().startswith(
             f"curl -s -X POST http://127.0.0.1:{free_port}/predict "
         )
+    finally:
+        server.terminate()
+        server.communicate(timeout=20)
+
+
+def test_serve_warns_when_the_data_is_not_the_one_the_model_learned_from(
+    trained: Path, small_csv_dir: Path, free_port: int, tmp_path: Path
+) -> None:
+    champion = trained / "models" / "champion.json"
+    manifest = json.loads(champion.read_text())
+    served = load_dataset(small_csv_dir).digest()
+    note = (
+        f"The data in {small_csv_dir} (digest {served[:8]}) is not the data model version "
+        f"{manifest['version']} was trained on (digest {manifest['data_digest'][:8]}): if it "
+        f"is a newer export of the same brand, train on it (influence train {small_csv_dir}); "
+        "if it is another brand's, serve that brand's project (--project NAME)."
+    )
+    command = ["serve", "--data", str(small_csv_dir), "--port", str(free_port)]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "serving", *command, "--model", str(champion)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"},
+    )
+    try:
+        assert server.stderr is not None
+        assert server.stderr.readline().startswith(f"Workspace {tmp_path}, project influence")
+        assert server.stderr.readline() == f"warning: {note}\n"  # whole, at any width
+        assert server.stderr.readline().startswith("Serving on ")
+        with urllib.request.urlopen(f"http://127.0.0.1:{free_port}/model", timeout=10) as r:
+            info = json.loads(r.read())
+        assert (info["data_matches_model"], info["data_note"]) == (False, note)
     finally:
         server.terminate()
         server.communicate(timeout=20)

@@ -1,15 +1,23 @@
-"""`influence train` in-process: its options reach the run, its tables fit 80 columns."""
+"""`influence train` in-process: its options reach the run, its tables fit 80 columns, and
+two projects trained in one workspace keep their own champions."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
+from serving.app import create_app
 from serving.cli import app
+from serving.settings import read_settings
+from training.settings import get_settings
 
 INTERVAL = re.compile(r"\[[-+]?[\d.e-]+, [-+]?[\d.e-]+\]")
 LABELS = ("model", "followers baseline", "engagement heuristic", "biggest accounts first")
@@ -28,8 +36,10 @@ def test_train_prints_every_estimate_within_80_columns(
         env={"COLUMNS": "80", "INFLUENCE_PROJECT": "brand-x"},
     )
     assert done.exit_code == 0, done.output
-    # Not a terminal: one plain line per step, as a log shows them.
+    # Where everything goes, then (not a terminal) one plain line per step, as a log shows them.
     assert done.stderr.splitlines() == [
+        f"Workspace {workspace}, project brand-x: models in {workspace / 'models' / 'brand-x'}, "
+        f"runs in sqlite:///{workspace / 'mlflow.db'}.",
         "Training ...",
         "Training: validating the data ...",
         "Training: fitting on the earlier campaigns ...",
@@ -67,7 +77,13 @@ def test_train_prints_every_estimate_within_80_columns(
     params = run.data.params
     assert (params["budget_share"], params["window_days"], params["seed"]) == ("0.25", "21", "1")
     assert params["promote"] == "True"
-    assert (workspace / "models" / "champion.json").exists()
+    # A named project has a folder, a registered model and an experiment of its own.
+    assert (workspace / "models" / "brand-x" / "champion.json").exists()
+    assert not (workspace / "models" / "champion.json").exists()
+    version = MlflowClient().get_model_version_by_alias("influence-brand-x", "champion")
+    assert version.run_id == run.info.run_id
+    experiment = MlflowClient().get_experiment(run.info.experiment_id)
+    assert experiment.name == "influence-brand-x-train"
 
 
 def test_promote_a_version_that_does_not_earn_it_exits_1(
@@ -102,3 +118,62 @@ def test_promote_a_version_that_does_not_earn_it_exits_1(
     assert status("1") == "Status: former champion; version 2 replaced it."
     run = client.get_run(str(client.get_model_version("influence", "2").run_id))
     assert run.data.tags["mlflow.note.content"].endswith(status("2"))
+
+
+def test_two_projects_in_one_workspace_keep_separate_champions(
+    trained: Path, trainable_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Project A is the default project of the session's trained workspace (a copy of its
+    # models and store); project brand-b learns from other data in the same workspace,
+    # from another directory: INFLUENCE_HOME says where the workspace is.
+    home = tmp_path / "workspace"
+    for folder in ("models", "mlruns"):
+        shutil.copytree(trained / folder, home / folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for name in ("INFLUENCE_MLFLOW_TRACKING_URI", "INFLUENCE_MLRUNS_DIR", "INFLUENCE_MODELS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("INFLUENCE_HOME", str(home))
+    get_settings.cache_clear()
+    store = f"sqlite:///{home / 'mlruns' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
+    champion_a = (home / "models" / "champion.json").read_bytes()
+    version_a = str(client.get_model_version_by_alias("influence", "champion").version)
+
+    argv = ["train", str(trainable_world), "--targets", "clicks", "--project", "brand-b"]
+    done = CliRunner().invoke(app, argv)
+    get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    assert done.stderr.splitlines()[0] == (
+        f"Workspace {home}, project brand-b: models in {home / 'models' / 'brand-b'}, "
+        f"runs in {store}."
+    )
+    assert "Version 1 promoted to champion" in " ".join(done.stdout.split())
+
+    # A's champion is untouched: its manifest, its alias, its registered model.
+    assert (home / "models" / "champion.json").read_bytes() == champion_a
+    assert str(client.get_model_version_by_alias("influence", "champion").version) == version_a
+    b = client.get_model_version_by_alias("influence-brand-b", "champion")
+    assert str(b.version) == "1"
+    manifest_a = json.loads(champion_a)
+    manifest_b = json.loads((home / "models" / "brand-b" / "champion.json").read_text())
+    assert manifest_b["data_digest"] != manifest_a["data_digest"]
+    assert manifest_b["run_id"] == b.run_id
+    assert client.get_run(str(b.run_id)).info.run_name.startswith("brand-b train ")
+
+    # Serving A (no project named) serves A's model, and says its data is A's.
+    with TestClient(create_app(read_settings(data_dir=trained / "world"))) as served:
+        info = served.get("/model").json()
+    assert (info["version"], info["data_digest"]) == (version_a, manifest_a["data_digest"])
+    assert info["data_matches_model"] is True
+    assert info["data_note"] == (
+        f"The data in {trained / 'world'} is the data model version {version_a} was trained "
+        f"on (digest {manifest_a['data_digest'][:8]})."
+    )
+    assert (home / "decisions.db").exists()
+    # B's service would read B's champion and keep its own decision log.
+    b_settings = read_settings(project="brand-b")
+    assert b_settings.model_uri == str(home / "models" / "brand-b" / "champion.json")
+    assert b_settings.decision_log == str(home / "decisions-brand-b.db")
