@@ -123,7 +123,8 @@ def train(
         )
         progress("Fitting on the earlier campaigns")
         earlier = fit(source, config, until=split.cutoff, refit=refit, progress=progress)
-        config = replace(config, targets=tuple(earlier.targets))  # skipped targets: no output
+        # Skipped targets: no output. The asked order is kept, since its first decides promotion.
+        config = replace(config, targets=tuple(t for t in config.targets if t in earlier.models))
         tracking.log_params(run_id, {"targets": ",".join(config.targets)})
         tracking.client.set_tag(run_id, TARGETS_TAG, ",".join(config.targets))
         progress("Judging it on the later campaigns")
@@ -136,7 +137,7 @@ def train(
             truth=truth,
         )
         progress("Refitting on everything known")
-        bundle = fit(source, config, tuning=holdout.tuning(earlier), refit=refit)
+        bundle = fit(source, config, tuning=holdout.tuning(earlier), refit=refit, progress=progress)
         bundle.metadata["metrics"] = _summary(holdout.evaluations)
         bundle.metadata["run_id"] = run_id
         tracking.log_params(

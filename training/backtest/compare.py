@@ -117,7 +117,7 @@ def run_compare(
         settings.project, "compare", digest, Engine.pandas.value, tuple(config.targets)
     )
     with tracking.run(tags=story.tags(), name=story.name()) as run_id:
-        found = _findings(comparison, tuple(config.targets), len(backtest.folds))
+        found = _findings(comparison, config.targets_in_order, len(backtest.folds))
         note_run(tracking, run_id, f"{describe_data(data_dir, digest, data.placements)}\n\n{found}")
         meta: dict[str, object] = {
             "data_dir": str(data_dir),

@@ -201,8 +201,8 @@ def render_html(
     backtest: Backtest, comparison: Comparison, config: BacktestConfig, meta: dict[str, object]
 ) -> str:
     """The whole report as one HTML document with its figures embedded."""
-    targets = list(config.targets)
-    primary = targets[0]
+    targets = list(config.targets_in_order)
+    primary = config.targets[0]  # the first asked for leads the summary and the tier chart
     folds = [
         [
             *(str(v) for v in (f.index, f.origin.date(), f.train_campaigns, f.train_placements)),

@@ -243,7 +243,7 @@ def compare_policies(backtest: Backtest, config: BacktestConfig) -> Comparison:
     rows: list[dict[str, object]] = []
     gains: dict[str, pd.DataFrame] = {}
     calibration: dict[str, pd.DataFrame] = {}
-    for target in config.targets:
+    for target in config.targets_in_order:
         y = frame[target].to_numpy(dtype=float)
         preds = {p: v[order] for p, v in backtest.predictions[target].items()}
         truth = None if backtest.truth is None else backtest.truth[target].to_numpy(float)[order]

@@ -32,9 +32,15 @@ def importance_table(boosters: dict[str, lgb.Booster]) -> pd.DataFrame:
 
 
 def family_shares(table: pd.DataFrame) -> pd.DataFrame:
-    """Gain share per family (columns) and target (rows)."""
+    """Gain share per family (columns) and target (rows, in the table's order).
+
+    pivot_table sorts its rows (clicks, conversions, referrals, revenue); they are put
+    back in the order the table lists its targets, the contract's (`importance_table`
+    follows the bundle's models).
+    """
     pivot = table.pivot_table(index="target", columns="family", values="gain_share", aggfunc="sum")
-    return pivot.reindex(columns=list(FAMILIES)).fillna(0.0)
+    targets = list(dict.fromkeys(table["target"]))
+    return pivot.reindex(index=targets, columns=list(FAMILIES)).fillna(0.0)
 
 
 def plot_family_importance(table: pd.DataFrame, path: Path) -> Path:

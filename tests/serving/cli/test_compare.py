@@ -37,12 +37,28 @@ def test_compare_prints_every_policy_s_numbers_within_80_columns(
         "Backtesting: writing the report and logging it to MLflow ...",
     ]
     fits(done.stdout)
-    config = json.loads((report / "report.json").read_text())["config"]
+    saved = json.loads((report / "report.json").read_text())
+    config = saved["config"]
     assert (config["folds"], config["budget_share"], config["seed"]) == (2, 0.25, 2)
-    assert config["targets"] == ["conversions", "clicks"]
+    assert config["targets"] == ["conversions", "clicks"]  # as asked: conversions leads
+
+    # Shown in the contract's order, whatever the flag's: the printed tables, the report's
+    # tables, its files, and the folds' rounds.
+    ordered = ["clicks", "conversions"]
+    titles = re.findall(r"^(\w+) per unit cost on \d+ held-out", done.stdout, re.MULTILINE)
+    assert titles == ordered
+    page = (report / "report.html").read_text()
+    sections = re.findall(r"<h3>(\w+)</h3>", page)
+    assert sections == ordered * 2  # the policy tables, then the tier tables
+    assert list(dict.fromkeys(r["target"] for r in saved["table"])) == ordered
+    assert list(saved["gain_curves"]) == list(saved["importance_by_family"]) == ordered
+    assert re.search(r"model rounds</th>.*<td>clicks \d+, conversions \d+</td>", page, re.S)
+    # The summary still leads with the target asked for first.
+    assert re.search(r"by the model bought [\d.]+ conversions per", page)
 
     # Every policy's rate and difference from the report, whole, in the printed tables.
     table = pd.read_csv(report / "report.csv")
+    assert list(dict.fromkeys(table["target"])) == ordered
     table = table[(table["tier"] == "all") & (table["policy"] != "candidates")]
     shown = done.stdout.split()
     metrics = ("actions_per_cost", "cost_per_action", "times_follower_rule")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,9 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from serving.cli import app
+from training.artifacts.bundle import load_bundle
 
+ROUND = re.compile(r"Training: round \d+ of \d+: boosting (clicks|conversions) \.\.\.")
 INTERVAL = re.compile(r"\[[-+]?[\d.e-]+, [-+]?[\d.e-]+\]")
 LABELS = ("model", "followers baseline", "engagement heuristic", "biggest accounts first")
 """The policies of the table; the truth too, on simulated data."""
@@ -28,20 +31,40 @@ def test_train_prints_every_estimate_within_80_columns(
         env={"COLUMNS": "80", "INFLUENCE_PROJECT": "brand-x"},
     )
     assert done.exit_code == 0, done.output
-    # Not a terminal: one plain line per step, as a log shows them.
-    assert done.stderr.splitlines() == [
-        "Training ...",
-        "Training: validating the data ...",
-        "Training: fitting on the earlier campaigns ...",
-        "Training: boosting conversions ...",
-        "Training: boosting clicks ...",
-        "Training: judging it on the later campaigns ...",
-        "Training: refitting on everything known ...",
+    # Not a terminal: one plain line per step, as a log shows them, and a booster's rounds
+    # counted at its start and every fifth of them.
+    lines = done.stderr.splitlines()
+    earlier = lines.index("Training: fitting on the earlier campaigns ...")
+    judging = lines.index("Training: judging it on the later campaigns ...")
+    refitting = lines.index("Training: refitting on everything known ...")
+    logging = lines.index("Training: logging the run and the model to MLflow ...")
+    assert lines[:earlier] == ["Training ...", "Training: validating the data ..."]
+    assert lines[judging + 1 : refitting] == []
+    assert lines[logging:] == [
         "Training: logging the run and the model to MLflow ...",
         "Training: deciding on promotion ...",
     ]
+    fitted = lines[earlier + 1 : judging]
+    assert [line for line in fitted if "choosing" in line] == [  # the contract's order
+        f"Training: boosting {t}: choosing the number of rounds by early stopping ..."
+        for t in ("clicks", "conversions")
+    ]
+    counted = [line for line in fitted if "choosing" not in line]
+    assert 2 <= len(counted) <= 2 * 5
+    assert all(ROUND.fullmatch(line) for line in counted), counted
     fits(done.stdout)
     text = " ".join(done.stdout.split())  # sentences wrap at 80 columns
+    # Targets in the contract's order everywhere (the flag's first still decides promotion):
+    # the tables, what the models learned from, the bundle's metrics and predict's columns.
+    ordered = ["clicks", "conversions"]
+    assert re.findall(r"^(\w+) on \d+ later campaigns", done.stdout, re.MULTILINE) == ordered
+    learned = re.search(r"learned from \(share of gain\): (\w+): .*; (\w+): ", text)
+    assert learned is not None
+    assert list(learned.groups()) == ordered
+    bundle, manifest = load_bundle(workspace / "models" / "champion.json")
+    assert list(manifest["metrics"]) == bundle.targets == ordered
+    assert [c for c in bundle.predict_columns if c in ordered] == ordered
+    assert "Version 1 promoted to champion: it beats the followers baseline on conversions" in text
     for target in ("conversions", "clicks"):
         assert re.search(rf"{target} on \d+ later campaigns \(\d+ placements\)", text)
         assert re.search(
@@ -66,6 +89,13 @@ def test_train_prints_every_estimate_within_80_columns(
     assert run.data.tags["influence.project"] == "brand-x"
     params = run.data.params
     assert (params["budget_share"], params["window_days"], params["seed"]) == ("0.25", "21", "1")
+    # The refit on everything runs the rounds the run logged, told at each fifth of them.
+    assert lines[refitting + 1 : logging] == [
+        f"Training: round {r} of {n}: boosting {t} ..."
+        for t in ("clicks", "conversions")
+        for n in [int(params[f"rounds.{t}"])]
+        for r in range(1, n + 1, math.ceil(n / 5))
+    ]
     assert params["promote"] == "True"
     assert (workspace / "models" / "champion.json").exists()
 
