@@ -43,6 +43,8 @@ class CompareResult:
     campaigns: int
     placements: int
     seconds: float
+    importance: pd.DataFrame
+    """Gain share per feature and target, averaged over the folds (the report's chart)."""
 
 
 def _metrics(table: pd.DataFrame) -> dict[str, float]:
@@ -147,4 +149,5 @@ def run_compare(
         campaigns=int(backtest.frame["campaign_id"].nunique()),
         placements=len(backtest.frame),
         seconds=time.perf_counter() - started,
+        importance=backtest.importance,
     )

@@ -3,15 +3,16 @@
 matplotlib's object-oriented API: each figure is a `matplotlib.figure.Figure` saved with
 `savefig`, so that no backend is chosen and no pyplot state is touched (files only: no
 display on servers or in CI). One panel per target where a figure covers every target;
-each policy keeps one colour in every figure.
+each policy keeps one colour in every figure. Legends sit outside the axes (below the
+panels, or to the right of a single one), laid out by matplotlib's constrained layout, so
+that no legend covers a curve or a bar whatever the data; `*_figure` gives the figure
+itself, for tests that check that with matplotlib's own geometry.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,14 +20,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from training.evaluation.policies import POLICIES, POLICY_LABELS, TIERS, Comparison
-from training.learners.importance import plot_family_importance
+from training.learners.importance import family_importance_figure, legend_below
 
 __all__ = [
+    "calibration_figure",
+    "gains_figure",
     "plot_calibration",
     "plot_gains",
     "plot_importance",
     "plot_policy_rates",
     "plot_tiers",
+    "policy_rates_figure",
+    "tiers_figure",
 ]
 
 COLOURS = {
@@ -43,7 +48,7 @@ COLOURS = {
 def _panels(n: int, width: float = 5.2, height: float = 3.6) -> tuple[Figure, list[Any]]:
     cols = min(n, 2)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(width * cols, height * rows))
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     flat = list(axes.ravel())
     for ax in flat[n:]:
@@ -53,7 +58,6 @@ def _panels(n: int, width: float = 5.2, height: float = 3.6) -> tuple[Figure, li
 
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
 
@@ -65,6 +69,11 @@ def _rows(table: pd.DataFrame, target: str, metric: str, tier: str = "all") -> p
 
 def plot_policy_rates(comparison: Comparison, targets: list[str]) -> bytes:
     """Realised target per unit cost bought by each policy, with 95% campaign-bootstrap bars."""
+    return _png(policy_rates_figure(comparison, targets))
+
+
+def policy_rates_figure(comparison: Comparison, targets: list[str]) -> Figure:
+    """`plot_policy_rates`' figure (its bars are labelled on the axis: no legend)."""
     fig, axes = _panels(len(targets))
     for ax, target in zip(axes, targets, strict=True):
         rows = _rows(comparison.table, target, "actions_per_cost")
@@ -79,11 +88,16 @@ def plot_policy_rates(comparison: Comparison, targets: list[str]) -> bytes:
         ax.set_xlabel(f"realised {target} per unit cost")
         ax.set_title(target)
     fig.suptitle("Budget spent by each policy on held-out campaigns (95% bootstrap intervals)")
-    return _png(fig)
+    return fig
 
 
 def plot_gains(comparison: Comparison, targets: list[str]) -> bytes:
     """Share of realised actions captured against share of each campaign's cost spent."""
+    return _png(gains_figure(comparison, targets))
+
+
+def gains_figure(comparison: Comparison, targets: list[str]) -> Figure:
+    """`plot_gains`' figure, its legend below the panels."""
     fig, axes = _panels(len(targets))
     for ax, target in zip(axes, targets, strict=True):
         curves = comparison.gains[target]
@@ -103,12 +117,17 @@ def plot_gains(comparison: Comparison, targets: list[str]) -> bytes:
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-    axes[0].legend(frameon=False, fontsize="small", loc="lower right")
-    return _png(fig)
+    legend_below(fig, axes[0])
+    return fig
 
 
 def plot_calibration(comparison: Comparison, targets: list[str]) -> bytes:
     """The model's mean prediction against the mean realised value, per tenth of predictions."""
+    return _png(calibration_figure(comparison, targets))
+
+
+def calibration_figure(comparison: Comparison, targets: list[str]) -> Figure:
+    """`plot_calibration`'s figure, its legend below the panels."""
     fig, axes = _panels(len(targets), width=4.6, height=4.0)
     for ax, target in zip(axes, targets, strict=True):
         table = comparison.calibration[target]
@@ -126,20 +145,23 @@ def plot_calibration(comparison: Comparison, targets: list[str]) -> bytes:
         ax.set_ylabel(f"{target} (bin mean)")
         ax.set_title(f"{target}, tenths of the predictions")
         ax.grid(alpha=0.3, which="both")
-    axes[0].legend(frameon=False, fontsize="small")
-    return _png(fig)
+    legend_below(fig, axes[0])
+    return fig
 
 
 def plot_importance(importance: pd.DataFrame) -> bytes:
-    """`training.learners.importance`'s family chart, read back as bytes."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = plot_family_importance(importance, Path(tmp) / "importance.png")
-        return path.read_bytes()
+    """`training.learners.importance`'s family chart (the one MLflow runs log), as bytes."""
+    return _png(family_importance_figure(importance))
 
 
 def plot_tiers(comparison: Comparison, target: str) -> bytes:
     """Where each policy spends by follower tier, and what each tier returns per unit cost."""
-    fig = Figure(figsize=(11, 3.8))
+    return _png(tiers_figure(comparison, target))
+
+
+def tiers_figure(comparison: Comparison, target: str) -> Figure:
+    """`plot_tiers`' figure, one legend below both panels."""
+    fig = Figure(figsize=(11, 3.8), layout="constrained")
     left, right = fig.subplots(1, 2)
     tiers = [name for name, _ in TIERS]
     shown = [p for p in (*POLICIES, "candidates") if p != "random"]
@@ -162,5 +184,5 @@ def plot_tiers(comparison: Comparison, target: str) -> bytes:
     left.set_title(f"{target}: where each policy spends")
     right.set_ylabel(f"realised {target} per unit cost")
     right.set_title("what it bought there")
-    left.legend(frameon=False, fontsize="x-small")
-    return _png(fig)
+    legend_below(fig, left)
+    return fig

@@ -7,7 +7,9 @@ reach, resonance, relevance and track record.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import numpy as np
@@ -15,7 +17,17 @@ import pandas as pd
 
 from features.builder import FAMILIES, FEATURES, family_of
 
-__all__ = ["importance_table", "plot_family_importance"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "family_importance_figure",
+    "family_shares",
+    "importance_table",
+    "legend_below",
+    "plot_family_importance",
+]
 
 
 def importance_table(boosters: dict[str, lgb.Booster]) -> pd.DataFrame:
@@ -48,10 +60,17 @@ def plot_family_importance(table: pd.DataFrame, path: Path) -> Path:
 
     Drawn on a `matplotlib.figure.Figure` (no pyplot, no backend chosen: files only).
     """
+    family_importance_figure(table).savefig(path, dpi=110)
+    return path
+
+
+def family_importance_figure(table: pd.DataFrame) -> Figure:
+    """`plot_family_importance`'s figure: one group of bars per family, one bar per target,
+    the targets' legend to the right of the axes, where no bar can be."""
     from matplotlib.figure import Figure  # matplotlib is loaded when a chart is drawn
 
     shares = family_shares(table)
-    fig = Figure(figsize=(7, 3.5))
+    fig = Figure(figsize=(7.6, 3.5), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / max(1, len(shares.index))
     x = np.arange(len(shares.columns))
@@ -60,7 +79,16 @@ def plot_family_importance(table: pd.DataFrame, path: Path) -> Path:
     ax.set_xticks(x + width * (len(shares.index) - 1) / 2, list(shares.columns))
     ax.set_ylabel("share of total gain")
     ax.set_title("What the model learned from, per feature family")
-    ax.legend(frameon=False, fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    fig.legend(frameon=False, fontsize="small", loc="outside right upper")
+    return fig
+
+
+def legend_below(fig: Figure, ax: Axes) -> None:
+    """One legend for the whole figure, of `ax`'s labelled artists, outside and below every
+    panel (constrained layout makes room for it), so that it covers no curve or bar."""
+    handles, labels = ax.get_legend_handles_labels()
+    # One row for a few entries; two balanced rows for more (six policies: three and three).
+    ncols = len(labels) if len(labels) <= 4 else math.ceil(len(labels) / 2)
+    fig.legend(
+        handles, labels, loc="outside lower center", ncols=ncols, frameon=False, fontsize="small"
+    )
