@@ -51,6 +51,7 @@ from training.tracking.story import (
     note_run,
     note_status,
 )
+from training.units import CostUnit
 
 __all__ = ["TrainResult", "train"]
 
@@ -69,6 +70,8 @@ class TrainResult:
     family_importance: pd.DataFrame
     seconds: float
     bundle: ModelBundle = field(repr=False)
+    unit: CostUnit = CostUnit()
+    """The words for cost its results were described in (the settings' currency)."""
 
 
 def train(
@@ -95,6 +98,7 @@ def train(
     """
     started = time.perf_counter()
     config.check()
+    unit = settings.cost_unit()  # a currency that cannot be shown fails before any work
     # The store first: one that cannot be used should fail now, not after minutes of training.
     if tracking is None:
         tracking = use_tracking(settings)
@@ -155,7 +159,7 @@ def train(
         version = log_model(
             tracking, bundle, example, settings.models_dir, settings.registered_model
         )
-        results = describe_results(holdout.evaluations, split.describe())
+        results = describe_results(holdout.evaluations, split.describe(), unit)
         note_registered(tracking, run_id, settings.registered_model, version, [data_note, results])
     manifest = write_manifest(
         settings.models_dir / f"influence-v{version}.json",
@@ -171,6 +175,7 @@ def train(
             config.primary,
             settings.models_dir,
             tracking=tracking,
+            unit=unit,
         )
     else:
         note_status(tracking, settings.registered_model, version, UNDECIDED.format(version))
@@ -185,6 +190,7 @@ def train(
         family_importance=family_shares(importance),
         seconds=time.perf_counter() - started,
         bundle=bundle,
+        unit=unit,
     )
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from training.errors import TrainingError
 from training.tracking.database import sqlalchemy_url
+from training.units import CostUnit
 
 __all__ = ["TrainingSettings", "get_settings"]
 
@@ -22,7 +24,10 @@ class TrainingSettings(BaseSettings):
     database (`postgresql://...`, with the `postgres` extra) instead.
     Relative paths are relative to the working directory. `project` (INFLUENCE_PROJECT)
     names the runs (`influence train 3f9a12bc`) and tags them (`influence.project`), so
-    that one store can hold several brands' or teams' runs apart.
+    that one store can hold several brands' or teams' runs apart. `currency`
+    (INFLUENCE_CURRENCY, or `--currency`) is what the costs are in, for the words of
+    results ("clicks per EUR"; none: "per unit cost"); checked where it is used
+    (`cost_unit`), so that a bad one never stops what does not speak of cost.
     """
 
     model_config = SettingsConfigDict(env_prefix="INFLUENCE_")
@@ -33,6 +38,7 @@ class TrainingSettings(BaseSettings):
     experiment: str = "influence"
     registered_model: str = "influence"
     project: str = "influence"
+    currency: str | None = None
 
     @classmethod
     def under(cls, root: Path) -> TrainingSettings:
@@ -43,6 +49,14 @@ class TrainingSettings(BaseSettings):
             mlruns_dir=Path(root) / "mlruns",
             models_dir=Path(root) / "models",
         )
+
+    def cost_unit(self) -> CostUnit:
+        """The words for cost in results (`training.units.CostUnit`); TrainingError when the
+        currency cannot be shown."""
+        try:
+            return CostUnit.of(self.currency)
+        except ValueError as e:
+            raise TrainingError(f"{e} (INFLUENCE_CURRENCY).") from e
 
     def configured_tracking_uri(self) -> str:
         """The URI as configured: the explicit setting, MLFLOW_TRACKING_URI, or the embedded

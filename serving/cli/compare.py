@@ -14,12 +14,14 @@ from serving.cli.options import (
     BACKTEST_TARGETS,
     BudgetShare,
     ColumnsFile,
+    Currency,
     DataDir,
     DayFirst,
     Seed,
     Targets,
     Window,
     read_of,
+    settings_of,
     targets_of,
 )
 from serving.cli.tables import estimate, result_table, show
@@ -35,20 +37,20 @@ app = typer.Typer()
 
 def print_compare_result(result: CompareResult, console: Console) -> None:
     """Print each target's key table of a `CompareResult` (within 80 columns), then where
-    the report went."""
+    the report went; costs in the result's words (`result.unit`)."""
     from training.evaluation.policies import POLICIES, POLICY_LABELS, one_action
 
-    c = result.comparison
+    c, unit = result.comparison, result.unit
     for target in dict.fromkeys(c.table["target"]):
         title = (
-            f"{target} per unit cost on {result.campaigns} held-out campaigns "
+            f"{target} {unit.per()} on {result.campaigns} held-out campaigns "
             f"({len(result.folds)} rolling origins), 95% campaign-bootstrap intervals below "
             "each value:"
         )
         table = result_table(
             "policy",
-            f"{target}\nper unit cost",
-            f"cost per\n{one_action(target)}",
+            f"{target}\n{unit.per()}",
+            f"{unit.currency or 'cost'} per\n{one_action(target)}",
             "times the\nfollower rule",
         )
         for policy in POLICIES:
@@ -63,7 +65,7 @@ def print_compare_result(result: CompareResult, console: Console) -> None:
                 )
         model = c.value(target, "model", "times_follower_rule")
         note = (
-            f"The model bought {model[0]:.3g} times the {target} per unit cost of the "
+            f"The model bought {model[0]:.3g} times the {target} {unit.per()} of the "
             f"follower-count rule (95% interval {model[1]:.3g} to {model[2]:.3g})."
         )
         show(console, title, table, note)
@@ -97,6 +99,7 @@ def compare(
     window: Window = BACKTEST.window_days,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
+    currency: Currency = None,
 ) -> None:
     """Backtest the model against follower-count baselines; write an HTML report.
 
@@ -108,7 +111,6 @@ def compare(
     logged to MLflow (experiment influence-compare).
     """
     from training.backtest.compare import EXPERIMENT, run_compare
-    from training.settings import get_settings
     from training.tracking.store import use_tracking
 
     config = BacktestConfig(
@@ -121,7 +123,7 @@ def compare(
     )
     config.check()  # a refused flag is one sentence, before any progress line
     read = read_of(columns, dayfirst)
-    settings = get_settings()
+    settings = settings_of(currency)
     tracking = use_tracking(settings, experiment=EXPERIMENT)
     with progress(stderr(), "Backtesting") as step:
         result = run_compare(

@@ -16,6 +16,7 @@ from serving.cli.options import (
     TRAIN_TARGETS,
     BudgetShare,
     ColumnsFile,
+    Currency,
     DataDir,
     DayFirst,
     EngineOption,
@@ -27,6 +28,7 @@ from serving.cli.options import (
     Window,
     Workers,
     read_of,
+    settings_of,
     targets_of,
     until_of,
 )
@@ -59,7 +61,9 @@ def _cell(table: pd.DataFrame, policy: str, metric: str, spec: str = ".3g") -> s
 
 def print_train_result(result: TrainResult, config: TrainConfig, console: Console) -> None:
     """Print what `train` found with `config`: per target, the model against the baselines
-    with 95% campaign-bootstrap intervals (within 80 columns), then the run and its verdict."""
+    with 95% campaign-bootstrap intervals (within 80 columns), then the run and its verdict;
+    costs in the result's words (`result.unit`: "per EUR" when a currency is configured)."""
+    unit = result.unit
     for target, ev in result.evaluations.items():
         title = (
             f"{target} on {result.split['valid_campaigns']} later campaigns "
@@ -68,7 +72,7 @@ def print_train_result(result: TrainResult, config: TrainConfig, console: Consol
         )
         table = result_table(
             "policy",
-            f"{target}\nper cost at\n{config.budget_share:.0%} budget",
+            f"{target}\n{unit.per('cost')} at\n{config.budget_share:.0%} budget",
             "Spearman",
             "partial\nSpearman |\nfollowers",
             "NDCG@10",
@@ -84,7 +88,7 @@ def print_train_result(result: TrainResult, config: TrainConfig, console: Consol
                 )
         ratio, low, high = ev.budget_ratio
         note = (
-            f"The model bought {ratio:.3g} times the {target} per unit cost of the followers "
+            f"The model bought {ratio:.3g} times the {target} {unit.per()} of the followers "
             f"baseline [{low:.3g}, {high:.3g}]; {result.coverage[target]:.0%} of later outcomes "
             "fell in their 90% prediction interval (calibrated on the other half of the "
             "campaigns)."
@@ -126,6 +130,7 @@ def train(
     ] = TRAIN.promote,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
+    currency: Currency = None,
     engine: EngineOption = Engine.pandas,
     scheduler: Scheduler = None,
     workers: Workers = LOCAL_WORKERS,
@@ -141,7 +146,6 @@ def train(
     """
     from training.learners.sparse import WARNING
     from training.pipeline import train as run_training
-    from training.settings import get_settings
     from training.tracking.store import use_tracking
 
     config = TrainConfig(
@@ -155,7 +159,7 @@ def train(
     )
     config.check()  # before a cluster starts for it
     read = read_of(columns, dayfirst)
-    settings = get_settings()
+    settings = settings_of(currency)
     tracking = use_tracking(settings)  # a store that cannot be used fails before any work
     err = stderr()
     with (
@@ -194,16 +198,22 @@ def promote_command(
     force: Annotated[
         bool, typer.Option("--force", help="Promote even if it does not earn it.")
     ] = False,
+    currency: Currency = None,
 ) -> None:
     """Make a version champion if it beats the followers baseline and the champion."""
     from training.artifacts.registry import promote
-    from training.settings import get_settings
     from training.tracking.store import use_tracking
 
-    settings = get_settings()
+    settings = settings_of(currency)
     tracking = use_tracking(settings)
     decision = promote(
-        settings.registered_model, version, target, settings.models_dir, force, tracking=tracking
+        settings.registered_model,
+        version,
+        target,
+        settings.models_dir,
+        force,
+        tracking=tracking,
+        unit=settings.cost_unit(),
     )
     verdict = "promoted to champion" if decision.promote else "not promoted"
     say(stdout(), f"Version {version} {verdict}: {decision.reason}.")

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from training.evaluation.policies import POLICIES, POLICY_LABELS, TIERS, Comparison
 from training.learners.importance import family_importance_figure, legend_below
+from training.units import CostUnit
 
 __all__ = [
     "calibration_figure",
@@ -67,12 +68,16 @@ def _rows(table: pd.DataFrame, target: str, metric: str, tier: str = "all") -> p
     return rows[rows["tier"] == tier].set_index("policy")
 
 
-def plot_policy_rates(comparison: Comparison, targets: list[str]) -> bytes:
+def plot_policy_rates(
+    comparison: Comparison, targets: list[str], unit: CostUnit = CostUnit()
+) -> bytes:
     """Realised target per unit cost bought by each policy, with 95% campaign-bootstrap bars."""
-    return _png(policy_rates_figure(comparison, targets))
+    return _png(policy_rates_figure(comparison, targets, unit))
 
 
-def policy_rates_figure(comparison: Comparison, targets: list[str]) -> Figure:
+def policy_rates_figure(
+    comparison: Comparison, targets: list[str], unit: CostUnit = CostUnit()
+) -> Figure:
     """`plot_policy_rates`' figure (its bars are labelled on the axis: no legend)."""
     fig, axes = _panels(len(targets))
     for ax, target in zip(axes, targets, strict=True):
@@ -85,7 +90,7 @@ def policy_rates_figure(comparison: Comparison, targets: list[str]) -> Figure:
         ax.barh(y, value, color=[COLOURS[p] for p in policies], alpha=0.85)
         ax.errorbar(value, y, xerr=[value - low, high - value], fmt="none", ecolor="black")
         ax.set_yticks(y, [POLICY_LABELS[p] for p in policies], fontsize="small")
-        ax.set_xlabel(f"realised {target} per unit cost")
+        ax.set_xlabel(f"realised {target} {unit.per()}")
         ax.set_title(target)
     fig.suptitle("Budget spent by each policy on held-out campaigns (95% bootstrap intervals)")
     return fig
@@ -154,12 +159,12 @@ def plot_importance(importance: pd.DataFrame) -> bytes:
     return _png(family_importance_figure(importance))
 
 
-def plot_tiers(comparison: Comparison, target: str) -> bytes:
+def plot_tiers(comparison: Comparison, target: str, unit: CostUnit = CostUnit()) -> bytes:
     """Where each policy spends by follower tier, and what each tier returns per unit cost."""
-    return _png(tiers_figure(comparison, target))
+    return _png(tiers_figure(comparison, target, unit))
 
 
-def tiers_figure(comparison: Comparison, target: str) -> Figure:
+def tiers_figure(comparison: Comparison, target: str, unit: CostUnit = CostUnit()) -> Figure:
     """`plot_tiers`' figure, one legend below both panels."""
     fig = Figure(figsize=(11, 3.8), layout="constrained")
     left, right = fig.subplots(1, 2)
@@ -182,7 +187,7 @@ def tiers_figure(comparison: Comparison, target: str) -> Figure:
         ax.set_xlabel("follower tier (cut at 10k, 100k, 500k and 1M followers)")
     left.set_ylabel("share of the policy's spend")
     left.set_title(f"{target}: where each policy spends")
-    right.set_ylabel(f"realised {target} per unit cost")
+    right.set_ylabel(f"realised {target} {unit.per()}")
     right.set_title("what it bought there")
     legend_below(fig, left)
     return fig

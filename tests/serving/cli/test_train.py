@@ -104,10 +104,19 @@ def test_promote_a_version_that_does_not_earn_it_exits_1(
     trainable_world: Path, workspace: Path
 ) -> None:
     runner = CliRunner()
-    for _ in range(2):
-        done = runner.invoke(app, ["train", str(trainable_world), "--targets", "clicks"])
+    # The first in a currency (--currency): its table, its sentences and its run's story say
+    # "per EUR"; the second in none, as the other test's.
+    for currency in (["--currency", "EUR"], []):
+        done = runner.invoke(app, ["train", str(trainable_world), "--targets", "clicks", *currency])
         assert done.exit_code == 0, done.output
+        text = " ".join(done.stdout.split())
+        if currency:
+            assert "per EUR at" in done.stdout  # the budget metric's header, over three lines
+            assert re.search(r"times the clicks per EUR of the followers baseline", text)
+            assert "promoted to champion: it beats the followers baseline on clicks per EUR" in text
     client = MlflowClient()
+    first = client.get_run(str(client.get_model_version("influence", "1").run_id))
+    assert "- clicks per EUR " in first.data.tags["mlflow.note.content"]
 
     def status(version: str) -> str:
         """The last paragraph of the version's description: what promotion made of it."""
@@ -118,14 +127,14 @@ def test_promote_a_version_that_does_not_earn_it_exits_1(
         "Status: challenger; not put to promotion, as a champion exists "
         "(`influence promote 2` decides)."
     )
-    same = runner.invoke(app, ["promote", "2"])
+    same = runner.invoke(app, ["promote", "2"], env={"INFLUENCE_CURRENCY": "EUR"})
     assert same.exit_code == 1, same.output
     assert " ".join(same.stdout.split()).startswith(
-        "Version 2 not promoted: it does not beat the current champion"
+        "Version 2 not promoted: it does not beat the current champion on clicks per EUR"
     )
     reason = " ".join(same.stdout.split()).removeprefix("Version 2 not promoted: ")
     assert status("2") == f"Status: challenger, not promoted; {reason}"
-    forced = runner.invoke(app, ["promote", "2", "--force"])
+    forced = runner.invoke(app, ["promote", "2", "--force", "--currency", "EUR"])
     assert forced.exit_code == 0, forced.output
     assert " ".join(forced.stdout.split()).startswith("Version 2 promoted to champion")
     assert status("2") == f"Status: champion; promoted by request although {reason}"
