@@ -95,8 +95,8 @@ Targets = Annotated[
     typer.Option(
         metavar="LIST",
         help=f"Comma-separated outcomes among {', '.join(OUTCOMES)}; the first leads "
-        "(train promotes on it, compare's report opens with it); results list them in "
-        "that order of outcomes.",
+        "(train promotes on it, compare's report opens with it); tables and files list "
+        "them in the order above.",
     ),
 ]
 Window = Annotated[
