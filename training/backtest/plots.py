@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from training.evaluation.policies import POLICIES, POLICY_LABELS, TIERS, Comparison
-from training.learners.importance import family_importance_figure, legend_below
+from training.learners.importance import family_importance_figure
 from training.units import CostUnit
 
 __all__ = [
@@ -61,6 +62,17 @@ def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
+
+
+def _legend_below(fig: Figure, ax: Axes) -> None:
+    """One legend for the whole figure, of `ax`'s labelled artists, outside and below every
+    panel (constrained layout makes room for it), so that it covers no curve or bar."""
+    handles, labels = ax.get_legend_handles_labels()
+    # One row for a few entries; two balanced rows for more (six policies: three and three).
+    ncols = len(labels) if len(labels) <= 4 else math.ceil(len(labels) / 2)
+    fig.legend(
+        handles, labels, loc="outside lower center", ncols=ncols, frameon=False, fontsize="small"
+    )
 
 
 def _rows(table: pd.DataFrame, target: str, metric: str, tier: str = "all") -> pd.DataFrame:
@@ -122,7 +134,7 @@ def gains_figure(comparison: Comparison, targets: list[str]) -> Figure:
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-    legend_below(fig, axes[0])
+    _legend_below(fig, axes[0])
     return fig
 
 
@@ -150,7 +162,7 @@ def calibration_figure(comparison: Comparison, targets: list[str]) -> Figure:
         ax.set_ylabel(f"{target} (bin mean)")
         ax.set_title(f"{target}, tenths of the predictions")
         ax.grid(alpha=0.3, which="both")
-    legend_below(fig, axes[0])
+    _legend_below(fig, axes[0])
     return fig
 
 
@@ -189,5 +201,5 @@ def tiers_figure(comparison: Comparison, target: str, unit: CostUnit = CostUnit(
     left.set_title(f"{target}: where each policy spends")
     right.set_ylabel(f"realised {target} {unit.per()}")
     right.set_title("what it bought there")
-    legend_below(fig, left)
+    _legend_below(fig, left)
     return fig

@@ -7,7 +7,6 @@ reach, resonance, relevance and track record.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,14 +17,12 @@ import pandas as pd
 from features.builder import FAMILIES, FEATURES, family_of
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
     "family_importance_figure",
     "family_shares",
     "importance_table",
-    "legend_below",
     "plot_family_importance",
 ]
 
@@ -81,14 +78,3 @@ def family_importance_figure(table: pd.DataFrame) -> Figure:
     ax.set_title("What the model learned from, per feature family")
     fig.legend(frameon=False, fontsize="small", loc="outside right upper")
     return fig
-
-
-def legend_below(fig: Figure, ax: Axes) -> None:
-    """One legend for the whole figure, of `ax`'s labelled artists, outside and below every
-    panel (constrained layout makes room for it), so that it covers no curve or bar."""
-    handles, labels = ax.get_legend_handles_labels()
-    # One row for a few entries; two balanced rows for more (six policies: three and three).
-    ncols = len(labels) if len(labels) <= 4 else math.ceil(len(labels) / 2)
-    fig.legend(
-        handles, labels, loc="outside lower center", ncols=ncols, frameon=False, fontsize="small"
-    )
