@@ -7,6 +7,7 @@ builders all read column names from here, never from string literals of their ow
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,6 +17,7 @@ __all__ = [
     "Column",
     "Kind",
     "TableSpec",
+    "in_outcome_order",
 ]
 
 
@@ -77,6 +79,18 @@ class TableSpec:
 
 OUTCOMES: tuple[str, ...] = ("clicks", "referrals", "conversions", "revenue")
 """The downstream actions a placement can cause, in the order reports show them."""
+
+
+def in_outcome_order(names: Iterable[str]) -> tuple[str, ...]:
+    """`names` in the order of `OUTCOMES` (anything else after them, as given).
+
+    The one order in which every table, plot, file and answer lists targets, whatever
+    order they were asked for in (`--targets conversions,clicks` shows clicks first),
+    so that two runs' outputs line up.
+    """
+    given = list(dict.fromkeys(names))
+    return (*(o for o in OUTCOMES if o in given), *(n for n in given if n not in OUTCOMES))
+
 
 ACCOUNTS = TableSpec(
     name="accounts",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from features.contract import OUTCOMES
+from features.contract import OUTCOMES, in_outcome_order
 from training.errors import TrainingError
 
 __all__ = ["BacktestConfig", "TrainConfig", "check_targets"]
@@ -31,7 +31,8 @@ def check_targets(targets: tuple[str, ...]) -> None:
 class TrainConfig:
     """What to fit and how; every field has a default and is logged as a run parameter.
 
-    `targets`: outcomes to model (the first decides promotion); `until`: ignore data
+    `targets`: outcomes to model (the first decides promotion; models and results list
+    them in the contract's order, `targets_in_order`); `until`: ignore data
     from this moment on; `validation_share`: the latest campaigns `train` judges on;
     `window_days`: the attribution window; `budget_share`: the share of a campaign's
     candidates' summed cost the budget metric spends; `promote`: ask for champion.
@@ -49,6 +50,11 @@ class TrainConfig:
     def primary(self) -> str:
         """The target whose budget metric decides promotion: the first one asked for."""
         return self.targets[0]
+
+    @property
+    def targets_in_order(self) -> tuple[str, ...]:
+        """The targets in the contract's order, the order models and results list them."""
+        return in_outcome_order(self.targets)
 
     def check(self) -> None:
         """Raise TrainingError, naming the parameter, for a configuration that cannot train."""
@@ -74,6 +80,12 @@ class BacktestConfig:
     window_days: int = 30
     budget_share: float = 0.3
     random_draws: int = 20
+
+    @property
+    def targets_in_order(self) -> tuple[str, ...]:
+        """The targets in the contract's order, the order the report lists them; the first
+        asked for (`targets[0]`) still leads the report's summary."""
+        return in_outcome_order(self.targets)
 
     def check(self) -> None:
         """Raise TrainingError, naming the parameter, for a configuration that cannot run."""

@@ -40,6 +40,7 @@ from features.engine import Engine
 from features.headers import ReadOptions
 from training.errors import TrainingError
 from training.fitting import Refit, TrainConfig
+from training.learners.boosters import RoundProgress
 from training.pipeline import TrainResult, train
 from training.settings import TrainingSettings
 from training.tracking.store import Tracking
@@ -71,7 +72,14 @@ def dask_refit(client: Any) -> Refit:
     as a single-machine booster does.
     """
 
-    def refit(x: pd.DataFrame, y: pd.Series, params: dict[str, Any], rounds: int) -> Any:
+    def refit(
+        x: pd.DataFrame,
+        y: pd.Series,
+        params: dict[str, Any],
+        rounds: int,
+        on_round: RoundProgress | None = None,
+    ) -> Any:
+        # `on_round` is not told: the rounds run on the workers, which cannot call back here.
         import lightgbm as lgb
 
         dd: Any = importlib.import_module("dask.dataframe")  # from_pandas is untyped upstream

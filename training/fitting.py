@@ -32,6 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.builder import FAMILIES
+from features.contract import in_outcome_order
 from features.engine import Tables, as_tables
 from features.io import Dataset
 from training.artifacts.bundle import ModelBundle, TargetModel
@@ -40,6 +41,7 @@ from training.errors import TrainingError
 from training.evaluation.split import MIN_CAMPAIGNS, time_split
 from training.learners.boosters import (
     HeuristicBaseline,
+    RoundProgress,
     fit_booster,
     followers_frame,
     model_frame,
@@ -74,13 +76,23 @@ class Tuning:
     coverage: dict[str, float]
 
 
-Refit = Callable[[pd.DataFrame, pd.Series, dict[str, Any], int], Any]
-"""Fits a booster with a given number of rounds: (x, y, params, rounds) -> lgb.Booster."""
+Refit = Callable[[pd.DataFrame, pd.Series, dict[str, Any], int, RoundProgress | None], Any]
+"""Fits a booster with a given number of rounds: (x, y, params, rounds, on_round) ->
+lgb.Booster. `on_round` (None: nobody asks) is told the rounds as they run where they run
+in this process (`local_refit`); a refit whose rounds run elsewhere (a Dask cluster)
+ignores it."""
 
 
-def local_refit(x: pd.DataFrame, y: pd.Series, params: dict[str, Any], rounds: int) -> Any:
-    """The `Refit` of this machine: `fit_booster` with exactly `rounds` rounds."""
-    return fit_booster(x, y, params, rounds=rounds)
+def local_refit(
+    x: pd.DataFrame,
+    y: pd.Series,
+    params: dict[str, Any],
+    rounds: int,
+    on_round: RoundProgress | None = None,
+) -> Any:
+    """The `Refit` of this machine: `fit_booster` with exactly `rounds` rounds, told to
+    `on_round` as they run."""
+    return fit_booster(x, y, params, rounds=rounds, on_round=on_round)
 
 
 def power_of(target: str) -> float:
@@ -127,7 +139,9 @@ def fit(
     configuration, the moment to fit as of (None: everything known at
     `config.until`), optionally the rounds and intervals chosen on held-out campaigns,
     how a booster is refitted (this machine by default) and a callback told each step
-    (a skipped target's warning starts with `training.learners.sparse.WARNING`). Returns a
+    (a skipped target's warning starts with `training.learners.sparse.WARNING`; a
+    booster's rounds, where they run here, as `Round 10 of 87: boosting clicks`, at
+    most five times per booster: `training.learners.boosters.RoundProgress`). Returns a
     `ModelBundle` that predicts with intervals; it writes nothing and logs nothing.
     Raises TrainingError with a plain sentence when too few outcomes are known.
     """
@@ -136,7 +150,9 @@ def fit(
     # may shape the feature state.
     source = as_tables(data.known_until(config.until) if isinstance(data, Dataset) else data)
     by = until if until is not None else source.as_of(config.until)
-    asked = list(tuning.rounds) if tuning is not None else list(config.targets)
+    # The contract's order, whatever order they were asked in: the bundle's models, its
+    # predictions' columns and every result built from them list targets this way.
+    asked = list(in_outcome_order(tuning.rounds if tuning is not None else config.targets))
     rows = outcomes_known(source.placements, asked, config.window_days, by)
     if rows["campaign_id"].nunique() < MIN_CAMPAIGNS:
         # A fit as of a cut-off (the held-out or backtest campaigns begin there) cannot be
@@ -170,8 +186,12 @@ def fit(
         targets = asked
     models: dict[str, TargetModel] = {}
     for target in targets:
-        progress(f"Boosting {target}")
-        models[target] = _fit_target(target, config.seed, table, rows, cost, masks, tuning, refit)
+        if tuning is None:  # early stopping first: how many rounds is not known yet
+            progress(f"Boosting {target}: choosing the number of rounds by early stopping")
+        counted = RoundProgress(progress, f"boosting {target}")
+        models[target] = _fit_target(
+            target, config.seed, table, rows, cost, masks, tuning, refit, counted
+        )
     return ModelBundle(
         builder=builder,
         models=models,
@@ -194,27 +214,32 @@ def _fit_target(
     masks: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None,
     tuning: Tuning | None,
     refit: Refit,
+    counted: RoundProgress,
 ) -> TargetModel:
-    """One target's booster, followers baseline, heuristic and interval."""
+    """One target's booster, followers baseline, heuristic and interval; the model's
+    refit tells `counted` its rounds (the followers baseline's two features fit in a
+    moment, unannounced)."""
     params = params_for(target, seed)
     y = rows[target]
     inputs = (model_frame(table), followers_frame(table, cost))
+    told = (counted, None)
     if tuning is not None:
         boosters = [
-            refit(x, y, params, n) for x, n in zip(inputs, tuning.rounds[target], strict=True)
+            refit(x, y, params, n, on_round)
+            for x, n, on_round in zip(inputs, tuning.rounds[target], told, strict=True)
         ]
         interval, coverage = tuning.intervals[target], tuning.coverage[target]
     else:
         assert masks is not None
         fit_rows, stop_rows = masks
         boosters, stopped_pred = [], np.empty(0)
-        for x in inputs:
+        for x, on_round in zip(inputs, told, strict=True):
             stopped = fit_booster(
                 x[fit_rows], y[fit_rows], params, valid=(x[stop_rows], y[stop_rows])
             )
             if not boosters:  # the model's own out-of-sample predictions calibrate its interval
                 stopped_pred = np.asarray(stopped.predict(x[stop_rows]), dtype=np.float64)
-            boosters.append(refit(x, y, params, stopped.best_iteration))
+            boosters.append(refit(x, y, params, stopped.best_iteration, on_round))
         stop_y = y[stop_rows].to_numpy(dtype=float)
         interval, coverage = calibrate(stop_y, stopped_pred, power_of(target)), float("nan")
     return TargetModel(

@@ -51,6 +51,7 @@ from training.tracking.story import (
     note_run,
     note_status,
 )
+from training.units import CostUnit
 from training.workspace import project_flag
 
 __all__ = ["TrainResult", "train"]
@@ -70,6 +71,8 @@ class TrainResult:
     family_importance: pd.DataFrame
     seconds: float
     bundle: ModelBundle = field(repr=False)
+    unit: CostUnit = CostUnit()
+    """The words for cost its results were described in (the settings' currency)."""
 
 
 def train(
@@ -96,6 +99,7 @@ def train(
     """
     started = time.perf_counter()
     config.check()
+    unit = settings.cost_unit()  # a currency that cannot be shown fails before any work
     # The store first: one that cannot be used should fail now, not after minutes of training.
     if tracking is None:
         tracking = use_tracking(settings)
@@ -125,7 +129,8 @@ def train(
         )
         progress("Fitting on the earlier campaigns")
         earlier = fit(source, config, until=split.cutoff, refit=refit, progress=progress)
-        config = replace(config, targets=tuple(earlier.targets))  # skipped targets: no output
+        # Skipped targets: no output. The asked order is kept, since its first decides promotion.
+        config = replace(config, targets=tuple(t for t in config.targets if t in earlier.models))
         tracking.log_params(run_id, {"targets": ",".join(config.targets)})
         tracking.client.set_tag(run_id, TARGETS_TAG, ",".join(config.targets))
         progress("Judging it on the later campaigns")
@@ -138,7 +143,7 @@ def train(
             truth=truth,
         )
         progress("Refitting on everything known")
-        bundle = fit(source, config, tuning=holdout.tuning(earlier), refit=refit)
+        bundle = fit(source, config, tuning=holdout.tuning(earlier), refit=refit, progress=progress)
         bundle.metadata["metrics"] = _summary(holdout.evaluations)
         bundle.metadata["run_id"] = run_id
         tracking.log_params(
@@ -154,7 +159,7 @@ def train(
         example = holdout.table[list(FEATURES)].head(5)
         example = example.assign(cost=split.valid["cost"].head(5).to_numpy())
         version = log_model(tracking, bundle, example, models_dir, name)
-        results = describe_results(holdout.evaluations, split.describe())
+        results = describe_results(holdout.evaluations, split.describe(), unit)
         note_registered(tracking, run_id, name, version, [data_note, results])
     manifest = write_manifest(
         models_dir / f"influence-v{version}.json",
@@ -170,6 +175,7 @@ def train(
             config.primary,
             models_dir,
             tracking=tracking,
+            unit=unit,
         )
     else:
         promoting = version + project_flag(settings.project)  # `influence promote 2 --project x`
@@ -185,6 +191,7 @@ def train(
         family_importance=family_shares(importance),
         seconds=time.perf_counter() - started,
         bundle=bundle,
+        unit=unit,
     )
 
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from training.errors import TrainingError
 from training.tracking.database import redacted, sqlalchemy_url
+from training.units import CostUnit
 from training.workspace import DEFAULT_PROJECT, Workspace, check_project
 
 __all__ = [
@@ -72,7 +73,10 @@ class TrainingSettings(WorkspaceSettings):
     `MLFLOW_TRACKING_URI` variable, or `INFLUENCE_MLFLOW_TRACKING_URI`, points it at a
     tracking server or a shared database (`postgresql://...`, with the `postgres` extra)
     instead. `models_dir` is the folder of every project's models; `experiment` and
-    `registered_model`, when set, replace the project's names as they are.
+    `registered_model`, when set, replace the project's names as they are. `currency`
+    (INFLUENCE_CURRENCY, or `--currency`) is what the costs are in, for the words of
+    results ("clicks per EUR"; none: "per unit cost"); checked where it is used
+    (`cost_unit`), so that a bad one never stops what does not speak of cost.
     """
 
     mlflow_tracking_uri: str | None = None
@@ -80,6 +84,7 @@ class TrainingSettings(WorkspaceSettings):
     models_dir: Path = Path("models")
     experiment: str | None = None
     registered_model: str | None = None
+    currency: str | None = None
 
     @classmethod
     def under(cls, root: Path, project: str = DEFAULT_PROJECT) -> TrainingSettings:
@@ -121,6 +126,14 @@ class TrainingSettings(WorkspaceSettings):
             f"{self.workspace().describe()}: models in {self.project_models_dir()}, "
             f"runs in {shown}."
         )
+
+    def cost_unit(self) -> CostUnit:
+        """The words for cost in results (`training.units.CostUnit`); TrainingError when the
+        currency cannot be shown."""
+        try:
+            return CostUnit.of(self.currency)
+        except ValueError as e:
+            raise TrainingError(f"{e} (INFLUENCE_CURRENCY).") from e
 
     def configured_tracking_uri(self) -> str:
         """The URI as configured: the explicit setting, MLFLOW_TRACKING_URI, or the embedded

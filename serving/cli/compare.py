@@ -14,6 +14,7 @@ from serving.cli.options import (
     BACKTEST_TARGETS,
     BudgetShare,
     ColumnsFile,
+    Currency,
     DataDir,
     DayFirst,
     Project,
@@ -21,6 +22,7 @@ from serving.cli.options import (
     Targets,
     Window,
     read_of,
+    settings_of,
     targets_of,
 )
 from serving.cli.tables import estimate, result_table, show
@@ -36,20 +38,21 @@ app = typer.Typer()
 
 def print_compare_result(result: CompareResult, console: Console, experiment: str) -> None:
     """Print each target's key table of a `CompareResult` (within 80 columns), then where
-    the report went and the MLflow `experiment` of its run."""
+    the report went, the MLflow `experiment` of its run; costs in the result's words
+    (`result.unit`)."""
     from training.evaluation.policies import POLICIES, POLICY_LABELS, one_action
 
-    c = result.comparison
+    c, unit = result.comparison, result.unit
     for target in dict.fromkeys(c.table["target"]):
         title = (
-            f"{target} per unit cost on {result.campaigns} held-out campaigns "
+            f"{target} {unit.per()} on {result.campaigns} held-out campaigns "
             f"({len(result.folds)} rolling origins), 95% campaign-bootstrap intervals below "
             "each value:"
         )
         table = result_table(
             "policy",
-            f"{target}\nper unit cost",
-            f"cost per\n{one_action(target)}",
+            f"{target}\n{unit.per()}",
+            f"{unit.currency or 'cost'} per\n{one_action(target)}",
             "times the\nfollower rule",
         )
         for policy in POLICIES:
@@ -64,7 +67,7 @@ def print_compare_result(result: CompareResult, console: Console, experiment: st
                 )
         model = c.value(target, "model", "times_follower_rule")
         note = (
-            f"The model bought {model[0]:.3g} times the {target} per unit cost of the "
+            f"The model bought {model[0]:.3g} times the {target} {unit.per()} of the "
             f"follower-count rule (95% interval {model[1]:.3g} to {model[2]:.3g})."
         )
         show(console, title, table, note)
@@ -98,6 +101,7 @@ def compare(
     window: Window = BACKTEST.window_days,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
+    currency: Currency = None,
     project: Project = None,
 ) -> None:
     """Backtest the model against follower-count baselines; write an HTML report.
@@ -111,7 +115,6 @@ def compare(
     --project NAME).
     """
     from training.backtest.compare import run_compare
-    from training.settings import settings_for
     from training.tracking.store import use_tracking
 
     config = BacktestConfig(
@@ -124,7 +127,7 @@ def compare(
     )
     config.check()  # a refused flag is one sentence, before any progress line
     read = read_of(columns, dayfirst)
-    settings = settings_for(project)
+    settings = settings_of(currency, project)
     experiment = settings.experiment_name("compare")
     tracking = use_tracking(settings, experiment=experiment)
     say(stderr(), settings.describe(), soft_wrap=True)

@@ -16,7 +16,7 @@ command that trains, backtests, promotes, predicts or serves takes `--project`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -27,7 +27,11 @@ from features.headers import ReadOptions, read_options
 from features.simulate import SimulationConfig
 from serving.cli.engine import Engine
 from training.config import BacktestConfig, TrainConfig
+from training.units import check_currency
 from training.workspace import DEFAULT_PROJECT, check_project
+
+if TYPE_CHECKING:
+    from training.settings import TrainingSettings
 
 __all__ = [
     "BACKTEST",
@@ -38,6 +42,7 @@ __all__ = [
     "TRAIN_TARGETS",
     "BudgetShare",
     "ColumnsFile",
+    "Currency",
     "DataDir",
     "DayFirst",
     "EngineOption",
@@ -51,6 +56,7 @@ __all__ = [
     "Workers",
     "read_of",
     "refuse_input_as_out",
+    "settings_of",
     "targets_of",
     "until_of",
 ]
@@ -93,7 +99,8 @@ Targets = Annotated[
     typer.Option(
         metavar="LIST",
         help=f"Comma-separated outcomes among {', '.join(OUTCOMES)}; the first leads "
-        "(train promotes on it, compare's report opens with it).",
+        "(train promotes on it, compare's report opens with it); tables and files list "
+        "them in the order above.",
     ),
 ]
 Window = Annotated[
@@ -104,6 +111,33 @@ Seed = Annotated[int, typer.Option(help="Random seed: the same seed and inputs, 
 BudgetShare = Annotated[
     float,
     typer.Option(help="Share of each campaign's candidate cost that every policy spends."),
+]
+
+
+def _currency(ctx: typer.Context, param: typer.CallbackParam, text: str | None) -> str | None:
+    """`--currency` (or INFLUENCE_CURRENCY) as shown; typer.BadParameter (exit 2), naming
+    where the text came from, for text that cannot stand in "clicks per ___"."""
+    try:
+        return check_currency(text)
+    except ValueError as e:
+        # By name: typer may vendor its own click, whose enum is not click's.
+        source = ctx.get_parameter_source(str(param.name))
+        from_env = source is not None and source.name == "ENVIRONMENT"
+        where = "INFLUENCE_CURRENCY" if from_env else "--currency"
+        raise typer.BadParameter(str(e), param_hint=where) from e
+
+
+Currency = Annotated[
+    str | None,
+    typer.Option(
+        "--currency",
+        metavar="CODE",
+        envvar="INFLUENCE_CURRENCY",
+        show_envvar=False,  # the help says it, in fewer columns than typer's own note
+        callback=_currency,
+        help="What the costs are in (EUR, USD, €), for the results' words: 'clicks per "
+        "EUR', 'EUR per click'. Default: INFLUENCE_CURRENCY, else 'per unit cost'.",
+    ),
 ]
 Until = Annotated[
     str | None,
@@ -168,6 +202,15 @@ def until_of(text: str | None) -> pd.Timestamp | None:
         raise typer.BadParameter(
             f"expected a date such as 2025-06-30, got {text!r}", param_hint="--until"
         ) from e
+
+
+def settings_of(currency: str | None, project: str | None = None) -> TrainingSettings:
+    """The training layer's settings for `--project` (`training.settings.settings_for`),
+    with `--currency` in place of INFLUENCE_CURRENCY when it is given."""
+    from training.settings import settings_for
+
+    settings = settings_for(project)
+    return settings if currency is None else settings.model_copy(update={"currency": currency})
 
 
 def read_of(columns: Path | None, dayfirst: bool) -> ReadOptions:

@@ -16,6 +16,7 @@ from serving.cli.options import (
     TRAIN_TARGETS,
     BudgetShare,
     ColumnsFile,
+    Currency,
     DataDir,
     DayFirst,
     EngineOption,
@@ -28,6 +29,7 @@ from serving.cli.options import (
     Window,
     Workers,
     read_of,
+    settings_of,
     targets_of,
     until_of,
 )
@@ -60,7 +62,9 @@ def _cell(table: pd.DataFrame, policy: str, metric: str, spec: str = ".3g") -> s
 
 def print_train_result(result: TrainResult, config: TrainConfig, console: Console) -> None:
     """Print what `train` found with `config`: per target, the model against the baselines
-    with 95% campaign-bootstrap intervals (within 80 columns), then the run and its verdict."""
+    with 95% campaign-bootstrap intervals (within 80 columns), then the run and its verdict;
+    costs in the result's words (`result.unit`: "per EUR" when a currency is configured)."""
+    unit = result.unit
     for target, ev in result.evaluations.items():
         title = (
             f"{target} on {result.split['valid_campaigns']} later campaigns "
@@ -69,7 +73,7 @@ def print_train_result(result: TrainResult, config: TrainConfig, console: Consol
         )
         table = result_table(
             "policy",
-            f"{target}\nper cost at\n{config.budget_share:.0%} budget",
+            f"{target}\n{unit.per('cost')} at\n{config.budget_share:.0%} budget",
             "Spearman",
             "partial\nSpearman |\nfollowers",
             "NDCG@10",
@@ -85,7 +89,7 @@ def print_train_result(result: TrainResult, config: TrainConfig, console: Consol
                 )
         ratio, low, high = ev.budget_ratio
         note = (
-            f"The model bought {ratio:.3g} times the {target} per unit cost of the followers "
+            f"The model bought {ratio:.3g} times the {target} {unit.per()} of the followers "
             f"baseline [{low:.3g}, {high:.3g}]; {result.coverage[target]:.0%} of later outcomes "
             "fell in their 90% prediction interval (calibrated on the other half of the "
             "campaigns)."
@@ -127,6 +131,7 @@ def train(
     ] = TRAIN.promote,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
+    currency: Currency = None,
     project: Project = None,
     engine: EngineOption = Engine.pandas,
     scheduler: Scheduler = None,
@@ -143,7 +148,6 @@ def train(
     """
     from training.learners.sparse import WARNING
     from training.pipeline import train as run_training
-    from training.settings import settings_for
     from training.tracking.store import use_tracking
 
     config = TrainConfig(
@@ -157,7 +161,7 @@ def train(
     )
     config.check()  # before a cluster starts for it
     read = read_of(columns, dayfirst)
-    settings = settings_for(project)
+    settings = settings_of(currency, project)
     tracking = use_tracking(settings)  # a store that cannot be used fails before any work
     err = stderr()
     say(err, settings.describe(), soft_wrap=True)
@@ -197,6 +201,7 @@ def promote_command(
     force: Annotated[
         bool, typer.Option("--force", help="Promote even if it does not earn it.")
     ] = False,
+    currency: Currency = None,
     project: Project = None,
 ) -> None:
     """Make a version champion if it beats the followers baseline and the champion.
@@ -204,10 +209,9 @@ def promote_command(
     VERSION is one of the project's registered versions (--project, or INFLUENCE_PROJECT).
     """
     from training.artifacts.registry import promote
-    from training.settings import settings_for
     from training.tracking.store import use_tracking
 
-    settings = settings_for(project)
+    settings = settings_of(currency, project)
     tracking = use_tracking(settings)
     say(stderr(), settings.describe(), soft_wrap=True)
     decision = promote(
@@ -217,6 +221,7 @@ def promote_command(
         settings.project_models_dir(),
         force,
         tracking=tracking,
+        unit=settings.cost_unit(),
     )
     verdict = "promoted to champion" if decision.promote else "not promoted"
     say(stdout(), f"Version {version} {verdict}: {decision.reason}.")

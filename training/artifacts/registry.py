@@ -25,6 +25,7 @@ from training.settings import get_settings
 from training.tracking.metric_keys import read_budget
 from training.tracking.store import Tracking, use_tracking
 from training.tracking.story import note_status, status_of
+from training.units import CostUnit
 from training.workspace import CHAMPION_MANIFEST
 
 __all__ = ["CHALLENGER", "CHAMPION", "Decision", "decide", "promote"]
@@ -41,24 +42,31 @@ class Decision:
     reason: str
 
 
-def decide(target: str, model: float, followers: float, champion: float | None) -> Decision:
-    """Apply the promotion rule to budget-metric values (higher is better)."""
+def decide(
+    target: str,
+    model: float,
+    followers: float,
+    champion: float | None,
+    unit: CostUnit = CostUnit(),  # frozen: one shared default is safe
+) -> Decision:
+    """Apply the promotion rule to budget-metric values (higher is better); the reason
+    speaks of cost as `unit` says ("clicks per EUR" when a currency is configured)."""
     if not model > followers:
         return Decision(
             False,
-            f"it does not beat the followers baseline on {target} per unit cost "
+            f"it does not beat the followers baseline on {target} {unit.per()} "
             f"({model:.4g} against {followers:.4g})",
         )
     if champion is not None and not model > champion:
         return Decision(
             False,
-            f"it does not beat the current champion on {target} per unit cost "
+            f"it does not beat the current champion on {target} {unit.per()} "
             f"({model:.4g} against {champion:.4g})",
         )
     against = "" if champion is None else f" and the champion's {champion:.4g}"
     return Decision(
         True,
-        f"it beats the followers baseline on {target} per unit cost ({model:.4g} against "
+        f"it beats the followers baseline on {target} {unit.per()} ({model:.4g} against "
         f"{followers:.4g}{against})",
     )
 
@@ -84,9 +92,11 @@ def promote(
     force: bool = False,
     *,
     tracking: Tracking | None = None,
+    unit: CostUnit | None = None,
 ) -> Decision:
     """Move `champion` to `version` if it earns it (or `force`), and export its bundle.
 
+    `unit` words the reason's cost (default: the settings' currency, `cost_unit`).
     Reads the budget metrics from the version's run and from the champion's run, in
     the store of `tracking`, the command's handle (`use_tracking(get_settings())` when
     not given); a run logged before the metric keys were grouped is read by its old
@@ -97,6 +107,8 @@ def promote(
     """
     if tracking is None:
         tracking = use_tracking(get_settings())
+    if unit is None:
+        unit = get_settings().cost_unit()
     client = tracking.client
     try:
         candidate = client.get_model_version(name, version)
@@ -112,7 +124,7 @@ def promote(
     champion_version, champion_score = _champion_score(client, name, primary)
     if champion_version == str(version):
         return Decision(False, f"version {version} is already the champion")
-    decision = decide(primary, model, followers, champion_score)
+    decision = decide(primary, model, followers, champion_score, unit)
     if force and not decision.promote:
         decision = Decision(True, f"promoted by request although {decision.reason}")
     if decision.promote:

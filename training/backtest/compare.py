@@ -27,6 +27,7 @@ from training.evaluation.policies import Comparison, compare_policies
 from training.settings import TrainingSettings
 from training.tracking.store import Tracking, use_tracking
 from training.tracking.story import RunStory, describe_data, interval, note_run
+from training.units import CostUnit
 
 __all__ = ["EXPERIMENT", "CompareResult", "run_compare"]
 
@@ -45,6 +46,10 @@ class CompareResult:
     campaigns: int
     placements: int
     seconds: float
+    importance: pd.DataFrame
+    """Gain share per feature and target, averaged over the folds (the report's chart)."""
+    unit: CostUnit = CostUnit()
+    """The words for cost the report and the run's description use (the settings' currency)."""
 
 
 def _metrics(table: pd.DataFrame) -> dict[str, float]:
@@ -59,7 +64,7 @@ def _metrics(table: pd.DataFrame) -> dict[str, float]:
     return metrics
 
 
-def _findings(comparison: Comparison, targets: tuple[str, ...], folds: int) -> str:
+def _findings(comparison: Comparison, targets: tuple[str, ...], folds: int, unit: CostUnit) -> str:
     """The run's description after its data: the model against the follower rule per target.
 
     The backtest's headline is the follower rule (biggest accounts first, the market's
@@ -74,7 +79,7 @@ def _findings(comparison: Comparison, targets: tuple[str, ...], folds: int) -> s
         return shown(comparison.value(target, policy, "actions_per_cost"))
 
     lines = "\n".join(
-        f"- {t} per unit cost {rate(t, 'model')} against the follower rule's "
+        f"- {t} {unit.per()} {rate(t, 'model')} against the follower rule's "
         f"{rate(t, 'follower_rule')}"
         for t in targets
     )
@@ -98,12 +103,15 @@ def run_compare(
     command's MLflow handle (`use_tracking` of the project's backtest experiment,
     `settings.experiment_name("compare")`, when not given) and how the directory's
     exports are read (`features.headers.ReadOptions`, default the contract as written).
-    Raises TrainingError (or DataContractError) with a plain sentence on bad input. The
-    run is named `<project> compare <digest>`, tagged and described as `influence
-    train`'s are (`training.tracking.story`), its engine always pandas.
+    The settings' currency words the report and the run's description
+    (`training.units.CostUnit`). Raises TrainingError (or DataContractError) with a
+    plain sentence on bad input. The run is named `<project> compare <digest>`, tagged
+    and described as `influence train`'s are (`training.tracking.story`), its engine
+    always pandas.
     """
     started = time.perf_counter()
     config.check()
+    unit = settings.cost_unit()  # a currency that cannot be shown fails before any work
     progress("Validating the data")
     data = load_dataset(data_dir, read)
     truth_file = Path(data_dir) / TRUTH_FILE
@@ -119,12 +127,14 @@ def run_compare(
         settings.project, "compare", digest, Engine.pandas.value, tuple(config.targets)
     )
     with tracking.run(tags=story.tags(), name=story.name()) as run_id:
-        found = _findings(comparison, tuple(config.targets), len(backtest.folds))
+        found = _findings(comparison, config.targets_in_order, len(backtest.folds), unit)
         note_run(tracking, run_id, f"{describe_data(data_dir, digest, data.placements)}\n\n{found}")
         meta: dict[str, object] = {
             "data_dir": str(data_dir),
             "data_digest": digest,
             "run_id": run_id,
+            # Only when configured: without one, the report's files are as they always were.
+            **({"currency": unit.currency} if unit.currency else {}),
         }
         tracking.log_params(
             run_id,
@@ -138,7 +148,7 @@ def run_compare(
             },
         )
         tracking.log_metrics(run_id, _metrics(comparison.table))
-        files = write_report(out_dir, backtest, comparison, config, meta)
+        files = write_report(out_dir, backtest, comparison, config, meta, unit)
         for path in (files.html, files.json, files.csv):
             tracking.client.log_artifact(run_id, str(path))
     return CompareResult(
@@ -149,4 +159,6 @@ def run_compare(
         campaigns=int(backtest.frame["campaign_id"].nunique()),
         placements=len(backtest.frame),
         seconds=time.perf_counter() - started,
+        importance=backtest.importance,
+        unit=unit,
     )

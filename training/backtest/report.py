@@ -27,14 +27,9 @@ from training.backtest.plots import (
 )
 from training.backtest.rolling import Backtest, BacktestConfig
 from training.evaluation.metrics import BOOTSTRAP_RESAMPLES
-from training.evaluation.policies import (
-    POLICIES,
-    POLICY_LABELS,
-    TIERS,
-    Comparison,
-    one_action,
-)
+from training.evaluation.policies import POLICIES, POLICY_LABELS, TIERS, Comparison
 from training.learners.importance import family_shares
+from training.units import CostUnit
 
 __all__ = ["FIGURES", "ReportFiles", "payload", "render_html", "write_report"]
 
@@ -131,9 +126,9 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _policy_table(comparison: Comparison, target: str) -> str:
+def _policy_table(comparison: Comparison, target: str, unit: CostUnit) -> str:
     c = comparison
-    head = ["policy", f"{target} per unit cost [95% CI]", f"cost per {one_action(target)}"]
+    head = ["policy", f"{target} {unit.per()} [95% CI]", unit.cost_per(target)]
     head += ["times the follower rule", "model minus policy", "policy minus follower rule"]
     head += ["Spearman", "partial on log followers", "NDCG@10"]
     rows = []
@@ -171,7 +166,9 @@ def _tier_table(comparison: Comparison, target: str) -> str:
     return f"<h3>{html.escape(target)}</h3>" + _table(head, rows)
 
 
-def _summary(backtest: Backtest, comparison: Comparison, config: BacktestConfig) -> str:
+def _summary(
+    backtest: Backtest, comparison: Comparison, config: BacktestConfig, unit: CostUnit
+) -> str:
     target = config.targets[0]
     model = comparison.value(target, "model", "actions_per_cost")
     rule = comparison.value(target, "follower_rule", "actions_per_cost")
@@ -185,10 +182,10 @@ def _summary(backtest: Backtest, comparison: Comparison, config: BacktestConfig)
     text = (
         f"On {campaigns} held-out campaigns ({len(backtest.folds)} rolling origins), spending "
         f"{config.budget_share:.0%} of each campaign's candidate cost by the model bought "
-        f"{_num(model[0])} {target} per unit cost, against {_num(rule[0])} for the "
+        f"{_num(model[0])} {target} {unit.per()}, against {_num(rule[0])} for the "
         f"follower-count rule: {_num(times[0])} times as many (95% interval "
-        f"{_num(times[1])} to {_num(times[2])}), at {_num(per[0])} of cost per "
-        f"{one_action(target)} against {_num(per_rule)}; a paired difference of "
+        f"{_num(times[1])} to {_num(times[2])}), at {_cost_per(per[0], target, unit)} against "
+        f"{unit.amount(_num(per_rule))}; a paired difference of "
         f"{_ci(diff, signed=True)} "
         f"(95% campaign bootstrap), and {_ci(base, signed=True)} over the followers baseline."
     )
@@ -197,12 +194,24 @@ def _summary(backtest: Backtest, comparison: Comparison, config: BacktestConfig)
     return text
 
 
+def _cost_per(value: float, target: str, unit: CostUnit) -> str:
+    """A cost per action in words: "6.49 EUR per click", or "6.49 of cost per click"."""
+    if unit.currency:
+        return f"{_num(value)} {unit.cost_per(target)}"
+    return f"{_num(value)} of {unit.cost_per(target)}"
+
+
 def render_html(
-    backtest: Backtest, comparison: Comparison, config: BacktestConfig, meta: dict[str, object]
+    backtest: Backtest,
+    comparison: Comparison,
+    config: BacktestConfig,
+    meta: dict[str, object],
+    unit: CostUnit = CostUnit(),
 ) -> str:
-    """The whole report as one HTML document with its figures embedded."""
-    targets = list(config.targets)
-    primary = targets[0]
+    """The whole report as one HTML document with its figures embedded; `unit` words its
+    costs ("per EUR" when a currency is configured, else "per unit cost")."""
+    targets = list(config.targets_in_order)
+    primary = config.targets[0]  # the first asked for leads the summary and the tier chart
     folds = [
         [
             *(str(v) for v in (f.index, f.origin.date(), f.train_campaigns, f.train_placements)),
@@ -219,13 +228,13 @@ def render_html(
         "<title>influence: backtest against follower-count baselines</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>Backtest: the model against follower-count baselines</h1>",
-        f'<p class="lead">{html.escape(_summary(backtest, comparison, config))}</p>',
+        f'<p class="lead">{html.escape(_summary(backtest, comparison, config, unit))}</p>',
         f'<p class="note">Data: {html.escape(str(meta.get("data_dir", "")))} '
         f"(digest {html.escape(str(meta.get('data_digest', ''))[:12])}); MLflow run "
         f"{html.escape(str(meta.get('run_id', '')))}.</p>",
         "<h2>What the same budget bought</h2>",
-        _img(plot_policy_rates(comparison, targets), "actions per unit cost by policy"),
-        *(_policy_table(comparison, t) for t in targets),
+        _img(plot_policy_rates(comparison, targets, unit), f"actions {unit.per()} by policy"),
+        *(_policy_table(comparison, t, unit) for t in targets),
         "<h2>Cumulative gain</h2>",
         "<p class=\"note\">Each campaign's candidates in the policy's order; the share of all "
         "realised actions captured as a share of the candidates' cost is spent.</p>",
@@ -235,10 +244,10 @@ def render_html(
         "<h2>What the model learned from</h2>",
         _img(plot_importance(backtest.importance), "importance per feature family"),
         "<h2>By follower tier</h2>",
-        '<p class="note">Realised per unit cost of what each policy bought in a tier, and the '
+        f'<p class="note">Realised {unit.per()} of what each policy bought in a tier, and the '
         "share of its spend there. Tiers by displayed followers: nano &lt; 10k, "
         "micro 10k-100k, mid 100k-500k, macro 500k-1M, mega &ge; 1M.</p>",
-        _img(plot_tiers(comparison, primary), "breakdown by follower tier"),
+        _img(plot_tiers(comparison, primary, unit), "breakdown by follower tier"),
         *(_tier_table(comparison, t) for t in targets),
         "<h2>Method</h2>",
         f'<p class="note">{html.escape(_method(config))}</p>',
@@ -268,8 +277,10 @@ def write_report(
     comparison: Comparison,
     config: BacktestConfig,
     meta: dict[str, object],
+    unit: CostUnit = CostUnit(),
 ) -> ReportFiles:
-    """Write report.html, report.json and report.csv into `out_dir`, each atomically."""
+    """Write report.html, report.json and report.csv into `out_dir`, each atomically; `unit`
+    words the HTML's costs (the numbers are the same in any unit)."""
     out_dir = Path(out_dir)
     files = ReportFiles(out_dir / "report.html", out_dir / "report.json", out_dir / "report.csv")
     write_table(comparison.table, files.csv)
@@ -277,5 +288,5 @@ def write_report(
         data = payload(backtest, comparison, config, meta)
         tmp.write_text(json.dumps(data, indent=2) + "\n")
     with atomic_path(files.html) as tmp:
-        tmp.write_text(render_html(backtest, comparison, config, meta), encoding="utf-8")
+        tmp.write_text(render_html(backtest, comparison, config, meta, unit), encoding="utf-8")
     return files

@@ -167,7 +167,7 @@ def run_backtest(
     configuration and a callback told what each step is doing.
     """
     config.check()
-    targets = list(config.targets)
+    targets = list(config.targets_in_order)
     fitting = TrainConfig(
         targets=config.targets,
         seed=config.seed,

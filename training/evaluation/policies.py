@@ -32,6 +32,7 @@ import pandas as pd
 from features.budget import follower_priority, spend_per_campaign, value_per_cost
 from training.backtest.rolling import Backtest, BacktestConfig
 from training.evaluation.metrics import BOOTSTRAP_RESAMPLES, evaluate_target, percentile_interval
+from training.units import one_action
 
 __all__ = [
     "POLICIES",
@@ -74,11 +75,6 @@ def tier_of(followers: npt.ArrayLike) -> npt.NDArray[np.intp]:
         edges, np.asarray(followers, dtype=float), side="right"
     )
     return tiers
-
-
-def one_action(target: str) -> str:
-    """One of what a target counts, for "cost per ...": "click" for clicks, "unit of revenue"."""
-    return {"revenue": "unit of revenue"}.get(target, target.removesuffix("s"))
 
 
 @dataclass
@@ -243,7 +239,7 @@ def compare_policies(backtest: Backtest, config: BacktestConfig) -> Comparison:
     rows: list[dict[str, object]] = []
     gains: dict[str, pd.DataFrame] = {}
     calibration: dict[str, pd.DataFrame] = {}
-    for target in config.targets:
+    for target in config.targets_in_order:
         y = frame[target].to_numpy(dtype=float)
         preds = {p: v[order] for p, v in backtest.predictions[target].items()}
         truth = None if backtest.truth is None else backtest.truth[target].to_numpy(float)[order]

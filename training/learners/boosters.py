@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ from training.config import check_targets
 __all__ = [
     "FOLLOWER_FEATURES",
     "HeuristicBaseline",
+    "RoundProgress",
     "check_targets",
     "fit_booster",
     "follower_columns",
@@ -36,6 +39,9 @@ __all__ = [
 FOLLOWER_FEATURES = ("log_followers", "log_cost")
 MAX_ROUNDS = 2000
 EARLY_STOPPING = 50
+ROUND_UPDATES = 5
+"""At most this many progress messages per booster: `train` fits each target's model twice
+(on the earlier campaigns, then on everything), so a log gets about ten lines per target."""
 
 Floats = npt.NDArray[np.float64]
 
@@ -70,21 +76,54 @@ def params_for(target: str, seed: int) -> dict[str, Any]:
     return params
 
 
+class RoundProgress:
+    """A LightGBM callback that tells `progress` how far a booster's rounds have got.
+
+    Takes the layers' `progress(message)` callback and what is being boosted
+    ("boosting clicks"); before a round begins it may say `Round 10 of 87: boosting
+    clicks` (the tenth has begun, nine are done), the form the CLI's progress bar
+    counts. It speaks before the first round and then every fifth of the rounds, at
+    most `ROUND_UPDATES` times, so that a log (not a terminal) gets a few lines per
+    booster rather than one per round.
+    """
+
+    before_iteration = True  # LightGBM calls it before each round, so round 1 is announced
+    order = 0  # LightGBM sorts callbacks by `order`
+
+    def __init__(self, progress: Callable[[str], None], label: str) -> None:
+        self.progress = progress
+        self.label = label
+
+    def __call__(self, env: lgb.callback.CallbackEnv) -> None:
+        """Report round `env.iteration` if it begins a fifth of the rounds."""
+        total = env.end_iteration - env.begin_iteration
+        done = env.iteration - env.begin_iteration
+        if done % max(1, math.ceil(total / ROUND_UPDATES)) == 0:
+            self.progress(f"Round {done + 1} of {total}: {self.label}")
+
+
 def fit_booster(
     x: pd.DataFrame,
     y: pd.Series,
     params: dict[str, Any],
     valid: tuple[pd.DataFrame, pd.Series] | None = None,
     rounds: int | None = None,
+    on_round: RoundProgress | None = None,
 ) -> lgb.Booster:
     """Fit one booster; with `valid`, stop early on it, else run exactly `rounds` rounds.
 
     Returns the booster; with early stopping its `best_iteration` is the number of
-    rounds to use when refitting on all data.
+    rounds to use when refitting on all data. `on_round` is told the rounds of a fit
+    with a known number of them (early stopping's total is not known in advance).
     """
     train_set = lgb.Dataset(x, label=y, free_raw_data=False)
     if valid is None:
-        return lgb.train(params, train_set, num_boost_round=max(1, rounds or 100))
+        return lgb.train(
+            params,
+            train_set,
+            num_boost_round=max(1, rounds or 100),
+            callbacks=[] if on_round is None else [on_round],
+        )
     valid_set = lgb.Dataset(valid[0], label=valid[1], reference=train_set)
     return lgb.train(
         params,

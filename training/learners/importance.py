@@ -8,6 +8,7 @@ reach, resonance, relevance and track record.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import numpy as np
@@ -15,7 +16,15 @@ import pandas as pd
 
 from features.builder import FAMILIES, FEATURES, family_of
 
-__all__ = ["importance_table", "plot_family_importance"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "family_importance_figure",
+    "family_shares",
+    "importance_table",
+    "plot_family_importance",
+]
 
 
 def importance_table(boosters: dict[str, lgb.Booster]) -> pd.DataFrame:
@@ -32,9 +41,15 @@ def importance_table(boosters: dict[str, lgb.Booster]) -> pd.DataFrame:
 
 
 def family_shares(table: pd.DataFrame) -> pd.DataFrame:
-    """Gain share per family (columns) and target (rows)."""
+    """Gain share per family (columns) and target (rows, in the table's order).
+
+    pivot_table sorts its rows (clicks, conversions, referrals, revenue); they are put
+    back in the order the table lists its targets, the contract's (`importance_table`
+    follows the bundle's models).
+    """
     pivot = table.pivot_table(index="target", columns="family", values="gain_share", aggfunc="sum")
-    return pivot.reindex(columns=list(FAMILIES)).fillna(0.0)
+    targets = list(dict.fromkeys(table["target"]))
+    return pivot.reindex(index=targets, columns=list(FAMILIES)).fillna(0.0)
 
 
 def plot_family_importance(table: pd.DataFrame, path: Path) -> Path:
@@ -42,10 +57,17 @@ def plot_family_importance(table: pd.DataFrame, path: Path) -> Path:
 
     Drawn on a `matplotlib.figure.Figure` (no pyplot, no backend chosen: files only).
     """
+    family_importance_figure(table).savefig(path, dpi=110)
+    return path
+
+
+def family_importance_figure(table: pd.DataFrame) -> Figure:
+    """`plot_family_importance`'s figure: one group of bars per family, one bar per target,
+    the targets' legend to the right of the axes, where no bar can be."""
     from matplotlib.figure import Figure  # matplotlib is loaded when a chart is drawn
 
     shares = family_shares(table)
-    fig = Figure(figsize=(7, 3.5))
+    fig = Figure(figsize=(7.6, 3.5), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / max(1, len(shares.index))
     x = np.arange(len(shares.columns))
@@ -54,7 +76,5 @@ def plot_family_importance(table: pd.DataFrame, path: Path) -> Path:
     ax.set_xticks(x + width * (len(shares.index) - 1) / 2, list(shares.columns))
     ax.set_ylabel("share of total gain")
     ax.set_title("What the model learned from, per feature family")
-    ax.legend(frameon=False, fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    fig.legend(frameon=False, fontsize="small", loc="outside right upper")
+    return fig

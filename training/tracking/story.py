@@ -27,6 +27,7 @@ from mlflow.utils.git_utils import get_git_commit
 
 from training.evaluation.metrics import Evaluation
 from training.tracking.store import Tracking
+from training.units import CostUnit
 
 __all__ = [
     "NOTE_TAG",
@@ -131,9 +132,10 @@ def interval(low: float, high: float) -> str:
     return "[" + ", ".join(f"{x:#.2g}".rstrip(".") for x in (low, high)) + "]"
 
 
-def headline(target: str, ev: Evaluation) -> str:
+def headline(target: str, ev: Evaluation, unit: CostUnit = CostUnit()) -> str:
     """`clicks per unit cost 0.158 against the followers baseline's 0.098: 1.61 times [1.2, 2.0]`.
 
+    `unit` names the currency when one is configured (`clicks per EUR 0.158 ...`).
     The model's budget metric on the later campaigns against the followers baseline's
     (the same learner on log followers and log cost: the baseline promotion must beat),
     and their ratio with its 95% interval (campaign bootstrap). The baseline is named as
@@ -146,18 +148,22 @@ def headline(target: str, ev: Evaluation) -> str:
         ev.value("followers", "actions_per_cost"),
     )
     return (
-        f"{target} per unit cost {model:.3g} against the followers baseline's {followers:.3g}: "
+        f"{target} {unit.per()} {model:.3g} against the followers baseline's {followers:.3g}: "
         f"{ratio:.3g} times {interval(low, high)}"
     )
 
 
-def describe_results(evaluations: Mapping[str, Evaluation], split: Mapping[str, object]) -> str:
+def describe_results(
+    evaluations: Mapping[str, Evaluation],
+    split: Mapping[str, object],
+    unit: CostUnit = CostUnit(),  # frozen: one shared default is safe
+) -> str:
     """What the run found: one headline per target, on the later campaigns.
 
-    Takes the evaluation per target and the split's description (`TimeSplit.describe`,
-    for the number of later campaigns and the cutoff).
+    Takes the evaluation per target, the split's description (`TimeSplit.describe`,
+    for the number of later campaigns and the cutoff) and the words for cost.
     """
-    lines = "\n".join(f"- {headline(t, ev)}" for t, ev in evaluations.items())
+    lines = "\n".join(f"- {headline(t, ev, unit)}" for t, ev in evaluations.items())
     return (
         f"Judged on the {split['valid_campaigns']} later campaigns (from "
         f"{str(split['cutoff'])[:10]}): what the budget bought, choosing by the model and by "

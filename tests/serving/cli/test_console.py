@@ -4,11 +4,15 @@ progress is a live bar on a terminal and plain lines in a log."""
 from __future__ import annotations
 
 import io
+import math
 
 import pytest
 from rich.console import Console
 
+from features.io import Dataset
+from features.simulate import SimulationConfig, simulate_world
 from serving.cli.console import error, progress, say, warn
+from training import TrainConfig, fit
 
 SENTENCE = "Wrote out/influence[dask]/features.parquet: 1,500 rows, 37 features, all of them."
 
@@ -69,3 +73,21 @@ def test_progress_on_a_terminal_counts_what_counts() -> None:
     assert "1/5" in shown  # one fold done of five
     assert "a warning" in shown
     assert "Backtesting ...\n" not in shown  # no plain lines on a terminal
+
+
+@pytest.mark.model  # it fits a booster
+def test_boosting_rounds_count_on_a_terminal() -> None:
+    """A real fit's rounds drive the live bar: the count of rounds done and the step."""
+    world = simulate_world(SimulationConfig(accounts=150, campaigns=10, seed=3))
+    data = Dataset(world.accounts, world.posts, world.campaigns, world.placements)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=120, force_terminal=True, color_system=None)
+    with progress(console, "Training") as step:
+        bundle = fit(data, TrainConfig(targets=("clicks",)), progress=step)
+    rounds = bundle.models["clicks"].booster.current_iteration()
+    # The last round told (every fifth, from the first) is the bar's last state.
+    last = range(1, rounds + 1, math.ceil(rounds / 5))[-1]
+    shown = buffer.getvalue()
+    assert f"Training: round {last} of {rounds}: boosting clicks ..." in shown
+    assert f"{last - 1}/{rounds}" in shown
+    assert "Training ...\n" not in shown  # no plain lines on a terminal

@@ -90,3 +90,30 @@ def test_every_command_of_a_project_takes_project_and_refuses_a_name_that_is_not
         "letters, digits, '-' and '_', such as acme or brand-x"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["train", "{data}"], ["compare", "{data}", "--out", "{tmp}/report"], ["promote", "1"]],
+    ids=lambda c: c[0],
+)
+@pytest.mark.parametrize("given", ["flag", "environment"])
+def test_a_currency_that_cannot_be_shown_is_refused_before_any_work(
+    command: list[str], given: str, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    args = [a.format(data=tmp_path / "data", tmp=tmp_path) for a in command]
+    if given == "flag":
+        done = CliRunner().invoke(app, [*args, "--currency", "euro zone"])
+    else:
+        done = CliRunner().invoke(app, args, env={"INFLUENCE_CURRENCY": "euro zone"})
+    assert done.exit_code == 2, done.output
+    where = "--currency" if given == "flag" else "INFLUENCE_CURRENCY"
+    assert done.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for {where}: The currency must be a code or symbol such as EUR, "
+        "USD or €, at most 8 characters without spaces; got 'euro zone'"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -4,6 +4,7 @@ two projects trained in one workspace keep their own champions."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from collections.abc import Callable
@@ -17,8 +18,10 @@ from typer.testing import CliRunner
 from serving.app import create_app
 from serving.cli import app
 from serving.settings import read_settings
+from training.artifacts.bundle import load_bundle
 from training.settings import get_settings
 
+ROUND = re.compile(r"Training: round \d+ of \d+: boosting (clicks|conversions) \.\.\.")
 INTERVAL = re.compile(r"\[[-+]?[\d.e-]+, [-+]?[\d.e-]+\]")
 LABELS = ("model", "followers baseline", "engagement heuristic", "biggest accounts first")
 """The policies of the table; the truth too, on simulated data."""
@@ -36,22 +39,45 @@ def test_train_prints_every_estimate_within_80_columns(
         env={"COLUMNS": "80", "INFLUENCE_PROJECT": "brand-x"},
     )
     assert done.exit_code == 0, done.output
-    # Where everything goes, then (not a terminal) one plain line per step, as a log shows them.
-    assert done.stderr.splitlines() == [
+    # Where everything goes, then (not a terminal) one plain line per step, as a log shows
+    # them, and a booster's rounds counted at its start and every fifth of them.
+    lines = done.stderr.splitlines()
+    earlier = lines.index("Training: fitting on the earlier campaigns ...")
+    judging = lines.index("Training: judging it on the later campaigns ...")
+    refitting = lines.index("Training: refitting on everything known ...")
+    logging = lines.index("Training: logging the run and the model to MLflow ...")
+    assert lines[:earlier] == [
         f"Workspace {workspace}, project brand-x: models in {workspace / 'models' / 'brand-x'}, "
         f"runs in sqlite:///{workspace / 'mlflow.db'}.",
         "Training ...",
         "Training: validating the data ...",
-        "Training: fitting on the earlier campaigns ...",
-        "Training: boosting conversions ...",
-        "Training: boosting clicks ...",
-        "Training: judging it on the later campaigns ...",
-        "Training: refitting on everything known ...",
+    ]
+    assert lines[judging + 1 : refitting] == []
+    assert lines[logging:] == [
         "Training: logging the run and the model to MLflow ...",
         "Training: deciding on promotion ...",
     ]
+    fitted = lines[earlier + 1 : judging]
+    assert [line for line in fitted if "choosing" in line] == [  # the contract's order
+        f"Training: boosting {t}: choosing the number of rounds by early stopping ..."
+        for t in ("clicks", "conversions")
+    ]
+    counted = [line for line in fitted if "choosing" not in line]
+    assert 2 <= len(counted) <= 2 * 5
+    assert all(ROUND.fullmatch(line) for line in counted), counted
     fits(done.stdout)
     text = " ".join(done.stdout.split())  # sentences wrap at 80 columns
+    # Targets in the contract's order everywhere (the flag's first still decides promotion):
+    # the tables, what the models learned from, the bundle's metrics and predict's columns.
+    ordered = ["clicks", "conversions"]
+    assert re.findall(r"^(\w+) on \d+ later campaigns", done.stdout, re.MULTILINE) == ordered
+    learned = re.search(r"learned from \(share of gain\): (\w+): .*; (\w+): ", text)
+    assert learned is not None
+    assert list(learned.groups()) == ordered
+    bundle, manifest = load_bundle(workspace / "models" / "brand-x" / "champion.json")
+    assert list(manifest["metrics"]) == bundle.targets == ordered
+    assert [c for c in bundle.predict_columns if c in ordered] == ordered
+    assert "Version 1 promoted to champion: it beats the followers baseline on conversions" in text
     for target in ("conversions", "clicks"):
         assert re.search(rf"{target} on \d+ later campaigns \(\d+ placements\)", text)
         assert re.search(
@@ -76,6 +102,13 @@ def test_train_prints_every_estimate_within_80_columns(
     assert run.data.tags["influence.project"] == "brand-x"
     params = run.data.params
     assert (params["budget_share"], params["window_days"], params["seed"]) == ("0.25", "21", "1")
+    # The refit on everything runs the rounds the run logged, told at each fifth of them.
+    assert lines[refitting + 1 : logging] == [
+        f"Training: round {r} of {n}: boosting {t} ..."
+        for t in ("clicks", "conversions")
+        for n in [int(params[f"rounds.{t}"])]
+        for r in range(1, n + 1, math.ceil(n / 5))
+    ]
     assert params["promote"] == "True"
     # A named project has a folder, a registered model and an experiment of its own.
     assert (workspace / "models" / "brand-x" / "champion.json").exists()
@@ -90,10 +123,19 @@ def test_promote_a_version_that_does_not_earn_it_exits_1(
     trainable_world: Path, workspace: Path
 ) -> None:
     runner = CliRunner()
-    for _ in range(2):
-        done = runner.invoke(app, ["train", str(trainable_world), "--targets", "clicks"])
+    # The first in a currency (--currency): its table, its sentences and its run's story say
+    # "per EUR"; the second in none, as the other test's.
+    for currency in (["--currency", "EUR"], []):
+        done = runner.invoke(app, ["train", str(trainable_world), "--targets", "clicks", *currency])
         assert done.exit_code == 0, done.output
+        text = " ".join(done.stdout.split())
+        if currency:
+            assert "per EUR at" in done.stdout  # the budget metric's header, over three lines
+            assert re.search(r"times the clicks per EUR of the followers baseline", text)
+            assert "promoted to champion: it beats the followers baseline on clicks per EUR" in text
     client = MlflowClient()
+    first = client.get_run(str(client.get_model_version("influence", "1").run_id))
+    assert "- clicks per EUR " in first.data.tags["mlflow.note.content"]
 
     def status(version: str) -> str:
         """The last paragraph of the version's description: what promotion made of it."""
@@ -104,14 +146,14 @@ def test_promote_a_version_that_does_not_earn_it_exits_1(
         "Status: challenger; not put to promotion, as a champion exists "
         "(`influence promote 2` decides)."
     )
-    same = runner.invoke(app, ["promote", "2"])
+    same = runner.invoke(app, ["promote", "2"], env={"INFLUENCE_CURRENCY": "EUR"})
     assert same.exit_code == 1, same.output
     assert " ".join(same.stdout.split()).startswith(
-        "Version 2 not promoted: it does not beat the current champion"
+        "Version 2 not promoted: it does not beat the current champion on clicks per EUR"
     )
     reason = " ".join(same.stdout.split()).removeprefix("Version 2 not promoted: ")
     assert status("2") == f"Status: challenger, not promoted; {reason}"
-    forced = runner.invoke(app, ["promote", "2", "--force"])
+    forced = runner.invoke(app, ["promote", "2", "--force", "--currency", "EUR"])
     assert forced.exit_code == 0, forced.output
     assert " ".join(forced.stdout.split()).startswith("Version 2 promoted to champion")
     assert status("2") == f"Status: champion; promoted by request although {reason}"

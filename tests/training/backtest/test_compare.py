@@ -11,15 +11,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 from mlflow.tracking import MlflowClient
 
 from features.io import load_dataset
 from features.simulate import SimulationConfig, simulate_world, write_world
 from training.backtest.compare import EXPERIMENT, CompareResult, run_compare
+from training.backtest.plots import (
+    calibration_figure,
+    gains_figure,
+    policy_rates_figure,
+    tiers_figure,
+)
 from training.backtest.report import FIGURES
 from training.backtest.rolling import BacktestConfig, rolling_origins, run_backtest
 from training.errors import TrainingError
 from training.evaluation.policies import POLICIES, TIERS, tier_of
+from training.learners.importance import family_importance_figure
 from training.settings import TrainingSettings
 from training.tracking.story import code_version
 
@@ -213,3 +222,50 @@ def test_too_many_folds_is_one_clear_sentence(workspace: Path) -> None:
     with pytest.raises(TrainingError, match=r"has only \d+ earlier campaigns whose 30-day"):
         run_backtest(data, None, BacktestConfig(folds=2, holdout_share=0.95))
     assert math.isfinite(CONFIG.budget_share)
+
+
+def _covered(fig: Figure) -> list[str]:
+    """What a legend of `fig` covers, in display coordinates after the figure's own layout:
+    each curve (line, error bar) whose drawn path crosses a legend's box, and each bar
+    that overlaps one. Only the part of a legend inside an axes can cover what it draws
+    (artists are clipped to their axes)."""
+    fig.draw_without_rendering()  # runs the layout: the boxes are those the PNG shows
+    legends = [*fig.legends, *(a.get_legend() for a in fig.axes if a.get_legend())]
+    covered = []
+    for legend in legends:
+        box = legend.get_window_extent()
+        for ax in fig.axes:
+            if not ax.get_visible():
+                continue
+            inside = Bbox.intersection(box, ax.bbox)
+            if inside is None:
+                continue
+            curves = [
+                (line.get_label(), line.get_path(), line.get_transform()) for line in ax.lines
+            ]
+            curves += [
+                (str(c.get_label()), path, c.get_transform())
+                for c in ax.collections
+                for path in c.get_paths()
+            ]
+            for label, path, transform in curves:
+                if transform.transform_path(path).intersects_bbox(inside, filled=False):
+                    covered.append(f"{ax.get_title()}: {label}")
+            for bar in ax.patches:
+                if bar.get_window_extent().overlaps(inside):
+                    covered.append(f"{ax.get_title()}: bar {bar.get_label()}")
+    return covered
+
+
+def test_no_legend_covers_a_curve_or_a_bar(result: CompareResult) -> None:
+    c, targets = result.comparison, list(CONFIG.targets)
+    figures = {
+        "rates": policy_rates_figure(c, targets),
+        "gains": gains_figure(c, targets),
+        "calibration": calibration_figure(c, targets),
+        "importance": family_importance_figure(result.importance),
+        "tiers": tiers_figure(c, targets[0]),
+    }
+    assert len(figures) == FIGURES
+    assert sum(len(f.legends) for f in figures.values()) == 4  # all but the rates' bars
+    assert {name: _covered(fig) for name, fig in figures.items()} == {n: [] for n in figures}
