@@ -35,7 +35,10 @@ lint: setup  ## ruff (lint and format) and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint  ## lint, then the whole test suite; pytest's "no tests ran" (exit 5) fails too
+# mypy runs inside the suite (tests/test_types.py), beside the other process's tests.
+test: setup  ## ruff, then the whole test suite with mypy in it; pytest's "no tests ran" (exit 5) fails too
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(PYTEST)
 
 test-fast: setup  ## the inner loop: the tests that neither train a model nor start a server
