@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 from hypothesis import settings
@@ -19,6 +20,9 @@ from sqlalchemy.engine import make_url
 
 from features.simulate import SimulationConfig, World, simulate_world, write_world
 from training.tracking.database import sqlalchemy_url
+
+if TYPE_CHECKING:
+    from training.settings import TrainingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 """The checkout these tests belong to."""
@@ -122,6 +126,36 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.decision is not None
     assert result.decision.promote
     return root
+
+
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedded MLflow store (`mlflow.db`) with its schema and nothing else, made once
+    per process: creating the schema (alembic's migrations) costs a few seconds of CPU, a
+    copy milliseconds. Tests that are not about a first-ever store start from a copy, as a
+    user's second command does; the first-ever store is tested where it is the point
+    (tests/training/tracking/test_store.py, the session's trained workspace, tests/e2e)."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path_factory.mktemp("empty-store") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments()
+    return db
+
+
+StoredUnder = Callable[[Path], "TrainingSettings"]
+
+
+@pytest.fixture(scope="session")
+def stored_under(empty_store: Path) -> StoredUnder:
+    """`stored_under(root)`: `TrainingSettings.under(root)`, its store a copy of `empty_store`."""
+    from training.settings import TrainingSettings
+
+    def settings(root: Path) -> TrainingSettings:
+        (root / "mlruns").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(empty_store, root / "mlruns" / "mlflow.db")
+        return TrainingSettings.under(root)
+
+    return settings
 
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]

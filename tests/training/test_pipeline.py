@@ -28,6 +28,8 @@ from training.fitting import TrainConfig
 from training.pipeline import TrainResult, train
 from training.settings import TrainingSettings, get_settings
 
+StoredUnder = Callable[[Path], TrainingSettings]  # the `stored_under` fixture
+
 WORLD = SimulationConfig(accounts=1500, campaigns=50, seed=7)
 TARGETS = ("clicks", "revenue")
 
@@ -40,8 +42,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def settings(workspace: Path) -> TrainingSettings:
-    return TrainingSettings.under(workspace)
+def settings(workspace: Path, stored_under: StoredUnder) -> TrainingSettings:
+    return stored_under(workspace)
 
 
 @pytest.fixture(scope="module")

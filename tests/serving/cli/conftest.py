@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,11 +12,13 @@ from training.settings import get_settings
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """`tmp_path` as the working directory, holding the MLflow store and `models/`.
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: Path) -> Iterator[Path]:
+    """`tmp_path` as the working directory, holding the MLflow store (a copy of the
+    session's empty one) and `models/`.
 
     The training settings are read afresh from these variables, and again after the test.
     """
+    shutil.copyfile(empty_store, tmp_path / "mlflow.db")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("INFLUENCE_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("INFLUENCE_MLRUNS_DIR", str(tmp_path / "mlruns"))

@@ -3,6 +3,7 @@ the decision becomes the status in the version's description and its run's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,14 @@ from training.pipeline import TrainResult, train
 from training.settings import TrainingSettings
 from training.tracking.store import Tracking, use_tracking
 
+StoredUnder = Callable[[Path], TrainingSettings]  # the `stored_under` fixture
+
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> TrainingSettings:
-    return TrainingSettings.under(tmp_path_factory.mktemp("registry"))
+def settings(
+    tmp_path_factory: pytest.TempPathFactory, stored_under: StoredUnder
+) -> TrainingSettings:
+    return stored_under(tmp_path_factory.mktemp("registry"))
 
 
 @pytest.fixture(scope="module")

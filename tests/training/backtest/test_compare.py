@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,8 @@ from training.learners.importance import family_importance_figure
 from training.settings import TrainingSettings
 from training.tracking.story import code_version
 
+StoredUnder = Callable[[Path], TrainingSettings]  # the `stored_under` fixture
+
 WORLD = SimulationConfig(accounts=1200, campaigns=45, seed=7)
 CONFIG = BacktestConfig(targets=("clicks", "revenue"), folds=3, seed=0)
 
@@ -44,8 +47,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def settings(workspace: Path) -> TrainingSettings:
-    return TrainingSettings.under(workspace)
+def settings(workspace: Path, stored_under: StoredUnder) -> TrainingSettings:
+    return stored_under(workspace)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from training.fitting import TrainConfig
 from training.pipeline import train
 from training.settings import TrainingSettings
 
+StoredUnder = Callable[[Path], TrainingSettings]  # the `stored_under` fixture
+
 Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
 
 
@@ -59,10 +61,12 @@ def test_a_target_that_is_zero_everywhere_is_skipped_with_a_warning(
     )
 
 
-def test_skipped_target_is_absent_from_bundle_and_metrics(world: Path, tmp_path: Path) -> None:
+def test_skipped_target_is_absent_from_bundle_and_metrics(
+    world: Path, tmp_path: Path, stored_under: StoredUnder
+) -> None:
     data = _changed(world, tmp_path, referrals=0.0)
     said: list[str] = []
-    settings = TrainingSettings.under(tmp_path)
+    settings = stored_under(tmp_path)
     result = train(
         data, TrainConfig(targets=("referrals", "clicks"), seed=1), settings, progress=said.append
     )
@@ -81,10 +85,12 @@ def test_skipped_target_is_absent_from_bundle_and_metrics(world: Path, tmp_path:
     assert run.data.tags["influence.targets"] == "clicks"  # asked for both, trained one
 
 
-def test_every_target_zero_is_one_sentence(world: Path, tmp_path: Path) -> None:
+def test_every_target_zero_is_one_sentence(
+    world: Path, tmp_path: Path, stored_under: StoredUnder
+) -> None:
     data = _changed(world, tmp_path, clicks=0.0, revenue=0.0)
     with pytest.raises(TrainingError, match="Every target asked for") as caught:
-        train(data, TrainConfig(targets=("clicks", "revenue")), TrainingSettings.under(tmp_path))
+        train(data, TrainConfig(targets=("clicks", "revenue")), stored_under(tmp_path))
     rows = str(caught.value).split("on all ")[1].split(" ")[0]
     assert str(caught.value) == (
         f"Every target asked for (clicks, revenue) is 0 on all {rows} training placements, so "
@@ -93,10 +99,12 @@ def test_every_target_zero_is_one_sentence(world: Path, tmp_path: Path) -> None:
     )
 
 
-def test_an_empty_target_column_is_named(world: Path, tmp_path: Path) -> None:
+def test_an_empty_target_column_is_named(
+    world: Path, tmp_path: Path, stored_under: StoredUnder
+) -> None:
     data = _changed(world, tmp_path, revenue=None)
     with pytest.raises(TrainingError, match="found 0, because") as caught:
-        train(data, TrainConfig(targets=("clicks", "revenue")), TrainingSettings.under(tmp_path))
+        train(data, TrainConfig(targets=("clicks", "revenue")), stored_under(tmp_path))
     assert str(caught.value) == (
         "Training needs past placements with outcomes (clicks, revenue) in at least 4 "
         "campaigns, to learn from earlier ones and check on later ones; found 0, because the "
