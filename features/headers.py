@@ -94,11 +94,11 @@ def match_headers(
     """
     mapped = options.columns.get(spec.name, {})
     headers = [str(h) for h in raw.columns]
-    renames: dict[str, str] = {}
+    taken: dict[int, str] = {}  # by position: an export may repeat a header word for word
     problems: list[Problem] = []
     for column in spec.names:
         wanted = normalize(mapped.get(column, column))
-        hits = [h for h in headers if normalize(h) == wanted and h not in renames]
+        hits = [i for i, h in enumerate(headers) if normalize(h) == wanted and i not in taken]
         if column in mapped and not hits:
             msg = (
                 f"missing; {options.columns_file} maps it to {mapped[column]!r}, which is not "
@@ -107,16 +107,24 @@ def match_headers(
             problems.append(Problem(file, column, msg, rule=Rule.MISSING_COLUMN))
             continue
         if len(hits) > 1:
-            both = " and ".join(repr(h) for h in hits[:2])
-            msg = (
-                f"two headers could be it, {both}; rename or remove one, or map the right "
-                "one with --columns"
-            )
+            first, second = (headers[i] for i in hits[:2])
+            if first == second:  # the same header twice: say where
+                both = f"{first!r} twice (columns {hits[0] + 1} and {hits[1] + 1})"
+                msg = f"the header is {both}; rename or remove one"
+            else:
+                msg = (
+                    f"two headers could be it, {first!r} and {second!r}; rename or remove "
+                    "one, or map the right one with --columns"
+                )
             problems.append(Problem(file, column, msg, rule=Rule.AMBIGUOUS_COLUMN))
         if hits:
-            renames[hits[0]] = column
-    if all(h == c for h, c in renames.items()):
+            taken[hits[0]] = column
+    names = [taken.get(i, h) for i, h in enumerate(headers)]
+    if names == list(raw.columns) and len(set(names)) == len(names):
         return raw, problems
-    # A header not matched that is a contract name (a mapping chose another) steps aside.
-    names = [renames.get(h, f"{h} (not mapped)" if h in spec.names else h) for h in headers]
+    # A header not taken that is a contract name (a mapping chose another, or it repeats
+    # one) steps aside, so that each contract column is one column.
+    names = [
+        taken.get(i, f"{h} (not mapped)" if h in spec.names else h) for i, h in enumerate(headers)
+    ]
     return raw.set_axis(names, axis=1), problems

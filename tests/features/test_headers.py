@@ -76,6 +76,21 @@ def test_two_headers_for_one_column_is_an_error_naming_both(data: Path) -> None:
     ]
 
 
+def test_a_header_written_twice_is_named_with_its_columns(data: Path) -> None:
+    # pandas would read the second as 'followers.1' and the contract check never see it.
+    lines = (data / "posts.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    at = header.index("followers")
+    rows = [line.split(",") for line in lines]
+    doubled = [[*row, row[at]] for row in rows]
+    (data / "posts.csv").write_text("\n".join(",".join(row) for row in doubled) + "\n")
+    problems, _ = validate_directory(data)
+    assert [str(p) for p in problems] == [
+        f"posts.csv, column 'followers': the header is 'followers' twice (columns {at + 1} "
+        f"and {len(header) + 1}); rename or remove one."
+    ]
+
+
 def test_a_broken_mapping_file_lists_every_problem(tmp_path: Path) -> None:
     mapping = tmp_path / "map.toml"
     mapping.write_text('[post]\nfollowers = "F"\n\n[posts]\nfans = "F"\nlikes = 3\n')
