@@ -26,17 +26,13 @@ writes a world as a data directory with `truth.parquet` (`TRUTH_FILE`) beside it
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from features.contract import TABLES
-from features.errors import FeaturesError
-from features.io import account_buckets, atomic_path
 from features.simulate_experiment import run_experiment
+from features.simulate_files import METADATA_FILE, TRUTH_FILE, write_world
 from features.simulate_topics import BRANDS, SENTENCES_PER_TOPIC, TOPICS, sentence_pool
 
 __all__ = [
@@ -87,6 +83,10 @@ class World:
     placements: pd.DataFrame
     truth: pd.DataFrame
     config: SimulationConfig
+    traits: pd.DataFrame | None = None
+    """Per account, what the data never shows: `bought` (followers bought in bursts, 0 for
+    most) and `pod` (in an engagement pod). Kept in memory only, to test what the data
+    reveals of them (`features.profile`'s flags); never written."""
 
     def metadata(self) -> dict[str, object]:
         """What made this world, for `simulation.json` beside the tables.
@@ -312,7 +312,8 @@ def simulate_world(config: SimulationConfig) -> World:
             "starts_at": _timestamps(start, c_start),
         }
     )
-    world = World(accounts, posts, campaigns, placements, truth, config)
+    traits = pd.DataFrame({"account_id": account_ids, "bought": bought, "pod": pod})
+    world = World(accounts, posts, campaigns, placements, truth, config, traits)
     if not config.experiment:
         return world
     # Every random number is drawn by now: the experiment only removes rows and adds `arm`.
@@ -340,59 +341,5 @@ def _keep_placements(
         placements=world.placements.assign(arm=arm)[keep].reset_index(drop=True),
         truth=world.truth[keep].reset_index(drop=True),
         config=world.config,
+        traits=world.traits,
     )
-
-
-METADATA_FILE = "simulation.json"
-TRUTH_FILE = "truth.parquet"
-
-
-def write_world(world: World, out: Path, fmt: str = "parquet", partitions: int = 1) -> None:
-    """Write a world as a data directory: the four tables, `truth.parquet`, `simulation.json`.
-
-    The directory is written whole into a temporary folder and swapped into place,
-    so `out` is either the previous complete directory or the new one, never a
-    mix. An existing `out` is replaced only when it is empty or was itself written
-    by the simulator; any other folder is refused, so user data is never deleted.
-    With `partitions` > 1 (Parquet only) each table is a folder `NAME.parquet` of
-    that many files; accounts, posts and placements are split by `account_buckets`,
-    so file i of posts and of placements hold the same accounts (campaigns are cut
-    in consecutive slices). With 1, the files are exactly those of earlier versions.
-    """
-    out = Path(out)
-    if fmt not in ("parquet", "csv"):
-        raise FeaturesError(f"The format must be parquet or csv, got {fmt!r}.")
-    if partitions < 1 or (partitions > 1 and fmt != "parquet"):
-        raise FeaturesError(
-            f"--partitions must be 1, or more with --format parquet; got {partitions} with {fmt}."
-        )
-    if out.exists() and (
-        not out.is_dir() or (any(out.iterdir()) and not (out / METADATA_FILE).exists())
-    ):
-        raise FeaturesError(
-            f"{out} exists and was not written by `influence simulate`; "
-            "choose a new --out folder so that nothing of yours is overwritten."
-        )
-    with atomic_path(out) as tmp:
-        tmp.mkdir()
-        for name in TABLES:
-            frame: pd.DataFrame = getattr(world, name)
-            if partitions > 1:
-                _write_partitioned(frame, tmp / f"{name}.parquet", partitions)
-            elif fmt == "parquet":
-                frame.to_parquet(tmp / f"{name}.parquet", index=False)
-            else:
-                frame.to_csv(tmp / f"{name}.csv", index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
-        world.truth.to_parquet(tmp / TRUTH_FILE, index=False)
-        (tmp / METADATA_FILE).write_text(json.dumps(world.metadata(), indent=2) + "\n")
-
-
-def _write_partitioned(frame: pd.DataFrame, folder: Path, partitions: int) -> None:
-    """`partitions` Parquet files `part-00000.parquet`... in `folder`, by account bucket."""
-    folder.mkdir()
-    if "account_id" in frame:
-        bucket = account_buckets(frame["account_id"], partitions)
-    else:
-        bucket = np.arange(len(frame)) * partitions // max(len(frame), 1)
-    for i in range(partitions):
-        frame[bucket == i].to_parquet(folder / f"part-{i:05d}.parquet", index=False)
