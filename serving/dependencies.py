@@ -52,6 +52,7 @@ def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: (schemas.Problem, "Missing or wrong API key (when one is configured)."),
         408: (schemas.Problem, "The body did not arrive within the upload timeout."),
         413: (schemas.Problem, "Body over the size limit, too many candidates or posts."),
+        404: (schemas.Problem, "No such account in the served data."),
         422: (schemas.InvalidRequest, "The request breaks the schema; says what and where."),
         503: (schemas.Problem, "Not ready (says why), or too many requests at once."),
     }

@@ -16,6 +16,7 @@ __all__ = [
     "TooManyCandidatesError",
     "TooManyHistoryPostsError",
     "UndecodableBodyError",
+    "UnknownAccountError",
     "UnknownCampaignError",
 ]
 
@@ -43,6 +44,12 @@ class UnknownCampaignError(ServingError):
 
     status_code = 422
     exit_code = 2
+
+
+class UnknownAccountError(ServingError):
+    """An account the served data does not hold; the message names it and what to do."""
+
+    status_code = 404
 
 
 class NotReadyError(ServingError):

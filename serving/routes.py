@@ -15,12 +15,13 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter
 
+from serving import accounts, schemas
 from serving import predict as predicting
 from serving import rank as ranking
-from serving import schemas
 from serving.decisions import DecisionLog
 from serving.dependencies import Protected, SettingsDep, StateDep, refusals
 from serving.errors import DecisionLogError, NotReadyError, ReloadError
+from serving.profile_schemas import AccountProfile
 from serving.state import ServiceState, freeze_heap, load_state
 
 __all__ = ["router"]
@@ -212,6 +213,20 @@ async def reload(request: Request, settings: SettingsDep) -> schemas.Health:
         "(INFLUENCE_RELOAD_TIMEOUT_SECONDS). Is a file of the manifest or the data very "
         "large, or not a regular file?"
     )
+
+
+@router.get(
+    "/accounts/{account_id}",
+    response_model=AccountProfile,
+    dependencies=Protected,
+    responses=refusals(401, 404, 422, 503),
+)
+async def account(account_id: str, state: StateDep) -> AccountProfile:
+    """One known account's profile: followers over time with jumps likes did not follow,
+    engagement against accounts of its tier, comments and shares per like, sponsored
+    against organic engagement, cadence, topics, past placements, and flags in plain
+    sentences (likely bought followers, a possible engagement pod)."""
+    return await run_in_threadpool(accounts.profile, state, account_id)
 
 
 @router.get(

@@ -20,6 +20,7 @@ from features.errors import FeaturesError
 from features.io import Dataset, load_dataset
 from features.moment import observed_until
 from features.online import OnlineFeatures
+from features.profile import TierNorms, tier_norms
 from serving.errors import NotReadyError
 from serving.lineage import DataCheck, check_manifest
 from serving.settings import ServingSettings
@@ -58,6 +59,8 @@ class ServiceState:
     """What the model predicts, in training order."""
     data_check: DataCheck
     """Whether `data` is the data the model was trained on (their digests compared)."""
+    norms: TierNorms
+    """What accounts of each follower tier typically show, for profiles (`features.profile`)."""
 
     def knows(self, account_id: str) -> bool:
         """Whether the account is in the service's data."""
@@ -214,6 +217,7 @@ def load_state(settings: ServingSettings) -> ServiceState:
         version=str(manifest.get("version", "unknown")),
         targets=tuple(bundle.targets),
         data_check=check_manifest(manifest, data.digest(), data_dir, settings.project),
+        norms=tier_norms(data.posts, as_of),
     )
 
 

@@ -26,8 +26,9 @@ from serving.settings import ServingSettings
 # more of the 1,000.
 BUDGET = [
     ("GET", "/health", 5),
-    ("GET", "/model", 300),
-    ("GET", "/metrics", 300),
+    ("GET", "/model", 250),
+    ("GET", "/metrics", 250),
+    ("GET", "/accounts/{account_id}", 100),
     ("POST", "/predict", 200),
     ("POST", "/rank", 200),
     ("POST", "/admin/reload", 5),

@@ -1,0 +1,63 @@
+"""GET /accounts/{account_id} through a real TestClient on the session's trained workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from features.io import load_dataset
+from serving.app import create_app
+from serving.settings import ServingSettings
+
+
+@pytest.fixture(scope="module")
+def client(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = ServingSettings(
+        data_dir=trained / "world",
+        model_uri=str(trained / "models" / "champion.json"),
+        decision_log=str(tmp_path_factory.mktemp("accounts") / "decisions.db"),
+    )
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_a_known_account_s_profile_is_its_history_read_against_its_tier(
+    client: TestClient, trained: Path
+) -> None:
+    data = load_dataset(trained / "world")
+    account = str(data.placements["account_id"].value_counts().index[0])
+    answer = client.get(f"/accounts/{account}")
+    assert answer.status_code == 200, answer.text
+    profile = answer.json()
+    posts = data.posts[data.posts["account_id"] == account].sort_values("posted_at")
+    assert profile["account_id"] == account
+    assert profile["posts"] == len(posts)
+    assert profile["followers"] == int(posts["followers"].iloc[-1])
+    assert profile["followers_weekly"][-1]["followers"] == profile["followers"]
+    placed = data.placements[data.placements["account_id"] == account]
+    assert sorted(p["placement_id"] for p in profile["placements"]) == sorted(
+        placed["placement_id"]
+    )
+    assert {"comments_per_like", "shares_per_like", "engagement_rate"} <= set(profile["ratios"])
+    assert profile["tier_ratios"] is not None
+    assert all(isinstance(f, str) for f in profile["flags"])
+    assert pd.Timestamp(profile["as_of"]) == pd.Timestamp(client.get("/model").json()["data_as_of"])
+
+
+def test_an_unknown_account_is_404_with_what_to_do(client: TestClient) -> None:
+    answer = client.get("/accounts/nobody")
+    assert answer.status_code == 404
+    accounts = client.get("/model").json()["accounts"]
+    assert answer.json() == {
+        "detail": f"No account 'nobody' in the served data ({accounts:,} accounts); check the "
+        "id, or score it with its history in POST /predict."
+    }
+
+
+def test_the_route_is_documented_with_its_refusals(client: TestClient) -> None:
+    route = client.get("/openapi.json").json()["paths"]["/accounts/{account_id}"]["get"]
+    assert set(route["responses"]) == {"200", "401", "404", "422", "503"}
