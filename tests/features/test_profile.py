@@ -44,7 +44,8 @@ def test_a_jump_that_likes_did_not_follow_is_named_with_its_size_and_day() -> No
     assert profile["flags"] == [
         "followers rose by 38,000 on 2025-02-16 with no change in likes: likely bought"
     ]
-    assert profile["tier"] == "micro" and profile["followers"] == 48_280
+    assert profile["tier"] == "micro"
+    assert profile["followers"] == 48_280
 
 
 def test_a_jump_that_likes_followed_is_growth_not_a_flag() -> None:
