@@ -18,6 +18,7 @@ from starlette.types import Scope
 
 from serving.body import BodyLimits, check_shape
 from serving.decisions import DecisionLog
+from serving.docs import add_docs
 from serving.errors import NotReadyError, ServingError
 from serving.invalid import MAX_ERRORS, describe
 from serving.middleware import ApiKeyGate, BoundedBody, Measure
@@ -74,7 +75,11 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         summary="Score, rank and explain influencers by the actions they cause, not by followers.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN; `add_docs` serves them.
+        docs_url=None,
+        redoc_url=None,
     )
+    add_docs(app)
     app.state.settings = settings
     app.state.current = None
     app.state.problem = "starting"
