@@ -1,4 +1,4 @@
-"""/docs and /redoc work offline: every script, style and icon is the app's own."""
+"""/docs and /redoc work offline, and the schema's request examples succeed as sent."""
 
 from __future__ import annotations
 
@@ -108,6 +108,42 @@ def test_neither_ui_fetches_anything_by_itself(client: TestClient) -> None:
     assert 'src:"data:image/gif;base64,' in redoc.text
 
 
+def test_request_examples_succeed_as_sent(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    bodies = {
+        path: ops["post"]["requestBody"]["content"]["application/json"]
+        for path, ops in spec["paths"].items()
+        if "requestBody" in ops.get("post", {})
+    }
+    assert set(bodies) == {"/predict", "/rank"}
+    for path, body in bodies.items():
+        assert list(body["examples"]) == ["served_accounts", "new_account"], path
+        for name, example in body["examples"].items():
+            r = client.post(path, json=example["value"])
+            assert r.status_code == 200, (path, name, r.text)
+            out = r.json()
+            assert out["errors"] == [], (path, name)
+            sent = [c["account_id"] for c in example["value"]["candidates"]]
+            if path == "/predict":
+                assert [s["account_id"] for s in out["scores"]] == sent
+            else:
+                assert out["portfolio"]["account_ids"], (path, name)
+                assert out["portfolio"]["cost"] <= example["value"]["budget"]
+
+
+def test_examples_name_the_served_data_accounts(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    example = spec["paths"]["/rank"]["post"]["requestBody"]["content"]["application/json"][
+        "examples"
+    ]["served_accounts"]["value"]
+    state = client.app.state.current  # type: ignore[attr-defined]
+    assert len(example["candidates"]) == 4
+    assert all(c["account_id"] in state.posts_of for c in example["candidates"])
+    latest = state.data.campaigns.sort_values("starts_at").iloc[-1]
+    assert example["campaign"] == {"brand": latest["brand"], "topic": latest["topic"]}
+    assert example["budget"] < sum(c["cost"] for c in example["candidates"])
+
+
 def test_docs_and_assets_need_the_key(trained: Path, tmp_path: Path) -> None:
     # Without the lifespan: no model is loaded, and the key gate is in front all the same.
     app = create_app(settings_for(trained, tmp_path, api_key="s3cret"))
@@ -116,3 +152,7 @@ def test_docs_and_assets_need_the_key(trained: Path, tmp_path: Path) -> None:
     for path in ("/docs", "/redoc", "/openapi.json", "/docs/assets/swagger-ui.css"):
         assert plain.get(path).status_code == 401, path
         assert keyed.get(path).status_code == 200, path
+    spec = keyed.get("/openapi.json").json()
+    for path in ("/predict", "/rank"):
+        examples = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert list(examples["examples"]) == ["new_account"], path
