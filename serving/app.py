@@ -18,7 +18,9 @@ from starlette.types import Scope
 
 from serving.body import BodyLimits, check_shape
 from serving.decisions import DecisionLog
+from serving.docs import add_docs
 from serving.errors import NotReadyError, ServingError
+from serving.examples import with_examples
 from serving.invalid import MAX_ERRORS, describe
 from serving.middleware import ApiKeyGate, BoundedBody, Measure
 from serving.routes import router
@@ -47,6 +49,15 @@ def _shape_check(limits: BodyLimits) -> Callable[[Scope, bytes], Awaitable[None]
     return inspect
 
 
+class Service(FastAPI):
+    """The app, whose OpenAPI schema carries request examples built from the state in
+    force (`serving.examples`), so that "Try it out" names the served data's accounts."""
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's schema (built once), with the current state's request examples."""
+        return with_examples(super().openapi(), self.state.current)
+
+
 def create_app(settings: ServingSettings | None = None) -> FastAPI:
     """Build the app. Model, histories and the decision log are opened in the lifespan."""
     settings = settings or get_settings()
@@ -69,12 +80,16 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         yield
         app.state.decisions.close()
 
-    app = FastAPI(
+    app = Service(
         title="influence",
         summary="Score, rank and explain influencers by the actions they cause, not by followers.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN; `add_docs` serves them.
+        docs_url=None,
+        redoc_url=None,
     )
+    add_docs(app)
     app.state.settings = settings
     app.state.current = None
     app.state.problem = "starting"
