@@ -1,9 +1,10 @@
 """The MLflow metric keys of a training run, grouped so that the UI lists the headline first.
 
-MLflow's UI sorts metric keys alphabetically, and a run logs about 250 of them. The few
-an analyst opens a run for sit under `headline/<target>/`: the budget metric (realised
-actions per unit cost on the later campaigns) of the model and of the followers
-baseline, their ratio, and the held-out interval coverage. Every other metric is
+MLflow's UI sorts metric keys alphabetically on a run's Model metrics tab, and lists them
+in logged order on its Overview (so `run_metrics` puts the headlines first); a run logs
+about 250 of them. The few an analyst opens a run for sit under `headline/<target>/`: the
+budget metric (realised actions per unit cost on the later campaigns) of the model and of
+the followers baseline, their ratio, and the held-out interval coverage. Every other metric is
 `holdout/<target>/<policy>/<metric>`. Bounds of a 95% interval end in `_low` / `_high`.
 
 Runs logged before this grouping used `<target>.<policy>.<metric>`; whatever reads a
@@ -70,11 +71,14 @@ def read_budget(metrics: Mapping[str, float], target: str, policy: str) -> float
 def run_metrics(
     evaluations: Mapping[str, Evaluation], coverage: Mapping[str, float]
 ) -> dict[str, float]:
-    """Every finite metric of the held-out evaluation under its grouped key.
+    """Every finite metric of the held-out evaluation under its grouped key, headlines first.
 
     Takes the evaluation per target and the interval coverage per target; returns the
     metrics to log, each value with its `_low` / `_high` bounds where they are finite
-    (a bound that cannot be computed is left out rather than logged as NaN).
+    (a bound that cannot be computed is left out rather than logged as NaN). The
+    `headline/` keys come first, target by target: the run page's metrics table (its
+    Overview) lists a run's metrics in the order they were logged, where the Model
+    metrics tab sorts them by key.
     """
     metrics: dict[str, float] = {}
 
@@ -95,4 +99,9 @@ def run_metrics(
             add(key, row["value"], row["low"], row["high"])
         add(headline_key(target, "model_vs_followers"), *ev.budget_ratio)
         add(headline_key(target, "interval_coverage"), coverage[target])
-    return metrics
+    return dict(sorted(metrics.items(), key=lambda item: not _is_headline(item[0])))
+
+
+def _is_headline(key: str) -> bool:
+    """Whether `key` is one of the few metrics a run is opened for (`headline_key`)."""
+    return key.startswith("headline/")

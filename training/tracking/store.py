@@ -94,7 +94,7 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> T
     runs); a tracking server decides for itself. A database whose driver is missing or
     that cannot be reached raises TrackingStoreError at once, with one sentence,
     instead of MLflow's retries (about 100 s) and its traceback. The experiment is tagged
-    to open on its runs in MLflow 3's UI (`_experiment`).
+    as a machine learning one (`_experiment`).
     """
     uri = settings.tracking_uri()
     database = is_database_url(uri)
@@ -139,24 +139,28 @@ def _locked(path: Path | None) -> Iterator[None]:
 
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
-"""The experiment tag MLflow 3's UI reads to choose the tab an experiment opens on."""
+"""The experiment tag MLflow 3's UI reads for an experiment's kind, where it reads a tag."""
 
 EXPERIMENT_KIND = "custom_model_development"
 """The kind whose experiments open on their runs (the UI's "machine learning" workflow)."""
 
 
 def _experiment(client: MlflowClient, name: str, location: str | None) -> str:
-    """The id of experiment `name`, created when absent, tagged to open on its runs.
+    """The id of experiment `name`, created when absent, tagged as a machine learning one.
 
-    MLflow 3's UI opens an experiment on the tab its `mlflow.experimentKind` tag asks for
+    MLflow 3's UI opens an experiment on the tab its kind asks for
     (`useNavigateToExperimentPageTab` in mlflow/mlflow's
     mlflow/server/js/src/experiment-tracking/components/experiment-page/hooks/, kinds in
-    `ExperimentKind` of experiment-tracking/constants.ts, read by `useExperimentKind` in
-    experiment-tracking/utils/ExperimentKindUtils.ts): `genai_development` opens on the
-    GenAI overview or traces, `custom_model_development` on the runs, with the machine
-    learning workflow; an experiment without the tag is left to the UI's guess. So the
-    tag is set on creation, and on an experiment found without it (one an older version
-    created); a kind a user chose in the UI is left as it is.
+    `ExperimentKind` of experiment-tracking/constants.ts): `genai_development` on the
+    GenAI overview or traces, `custom_model_development` on the runs. Where the kind comes
+    from is `useExperimentKind` (experiment-tracking/utils/ExperimentKindUtils.ts): the
+    `mlflow.experimentKind` tag only while `shouldEnableWorkflowBasedNavigation` is off;
+    it is on in 3.17, and the kind is then the browser's workflow type (the sidebar's
+    "GenAI | Model training" switch, remembered in its local storage, or `?workflowType=`
+    in the address; GenAI by default), whatever the tag says. No store setting chooses
+    that default, so the README tells the user to pick Model training. The tag is still
+    set on creation, and on an experiment found without it (one an older version
+    created), for the UIs that read it; a kind a user chose in the UI is left as it is.
 
     A shared store (a database or a server) has no lock of ours: when another process
     created the experiment between the look-up and the creation, it is looked up again.

@@ -36,6 +36,20 @@ def test_the_run_is_named_by_project_command_and_data(champion: tuple[Run, Model
     assert run.info.run_name == "influence train 2e6a16ab"
 
 
+def test_the_run_lists_its_headline_metrics_first(champion: tuple[Run, ModelVersion]) -> None:
+    # The run page's Overview lists metrics as the store returns them, in logged order.
+    run, _ = champion
+    keys = list(run.data.metrics)
+    first = [k.startswith("headline/") for k in keys].index(False)
+    assert first == 40  # per target: 2 budget metrics and their ratio, with bounds; coverage
+    assert not any(k.startswith("headline/") for k in keys[first:])
+    assert keys[:10] == [
+        f"headline/clicks/{name}{suffix}"
+        for name in ("model_actions_per_cost", "followers_actions_per_cost", "model_vs_followers")
+        for suffix in ("", "_low", "_high")
+    ] + ["headline/clicks/interval_coverage"]
+
+
 def test_the_run_is_tagged_with_what_it_did_and_which_code_did_it(
     champion: tuple[Run, ModelVersion],
 ) -> None:
