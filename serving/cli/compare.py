@@ -142,3 +142,4 @@ def compare(
             read=read,
         )
     print_compare_result(result, stdout(), experiment)
+    say(stdout(), tracking.run_page(result.run_id))

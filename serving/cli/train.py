@@ -188,6 +188,7 @@ def train(
             engine=engine,
         )
     print_train_result(result, config, stdout())
+    say(stdout(), tracking.run_page(result.run_id))
 
 
 @app.command(name="promote")

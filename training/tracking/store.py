@@ -24,7 +24,7 @@ from mlflow.tracking.context.registry import resolve_tags
 
 from training.errors import TrainingError
 from training.settings import TrainingSettings
-from training.tracking.database import connect, is_database_url
+from training.tracking.database import connect, is_database_url, redacted
 from training.tracking.quiet import quieted
 
 __all__ = [
@@ -52,6 +52,25 @@ class Tracking:
     uri: str
     experiment_id: str
     client: MlflowClient = field(repr=False, compare=False)
+
+    def run_page(self, run_id: str) -> str:
+        """How to see a run in the MLflow UI, in one sentence: its page, on the runs view.
+
+        A tracking server (http or https) shows it at its own address; a store (SQLite, a
+        database) through `mlflow ui`, whose default address the link assumes, with the
+        command to start it (a password shown as `***`). The link asks for the
+        "Model training" view: MLflow 3.17 opens an experiment on its GenAI overview
+        otherwise, whatever the experiment's tags say.
+        """
+        served = self.uri.startswith(("http://", "https://"))
+        base = self.uri.rstrip("/") if served else "http://127.0.0.1:5000"
+        page = (
+            f"{base}/#/experiments/{self.experiment_id}/runs/{run_id}?workflowType=machine_learning"
+        )
+        if served:
+            return f"See the run in the MLflow UI: {page}"
+        shown = redacted(self.uri) if "@" in self.uri else self.uri
+        return f"See the run in the MLflow UI (mlflow ui --backend-store-uri {shown}): {page}"
 
     @contextlib.contextmanager
     def run(self, tags: Mapping[str, str] | None = None, name: str | None = None) -> Iterator[str]:

@@ -117,6 +117,12 @@ def test_train_prints_every_estimate_within_80_columns(
     assert version.run_id == run.info.run_id
     experiment = MlflowClient().get_experiment(run.info.experiment_id)
     assert experiment.name == "influence-brand-x-train"
+    # A link that opens the run on the runs view, and how to start the UI on this store.
+    assert text.endswith(
+        f"See the run in the MLflow UI (mlflow ui --backend-store-uri sqlite:///"
+        f"{workspace / 'mlflow.db'}): http://127.0.0.1:5000/#/experiments/"
+        f"{run.info.experiment_id}/runs/{run.info.run_id}?workflowType=machine_learning"
+    )
 
 
 def test_promote_a_version_that_does_not_earn_it_exits_1(

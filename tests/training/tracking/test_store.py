@@ -96,3 +96,21 @@ def test_the_experiment_opens_on_its_runs_whether_created_or_found(tmp_path: Pat
     chosen = client.create_experiment("chosen", tags={"mlflow.experimentKind": "genai_development"})
     use_tracking(settings, experiment="chosen")
     assert client.get_experiment(chosen).tags["mlflow.experimentKind"] == "genai_development"
+
+
+def test_a_tracking_server_s_run_page_is_on_the_server(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient as Client
+
+    from training.tracking.store import Tracking
+
+    served = Tracking("https://mlflow.example.com/", "7", Client("https://mlflow.example.com/"))
+    assert served.run_page("abc") == (
+        "See the run in the MLflow UI: https://mlflow.example.com/#/experiments/7/runs/abc"
+        "?workflowType=machine_learning"
+    )
+    database = "postgresql://influence:secret@db:5432/mlflow"
+    shared = Tracking(database, "2", Client(f"sqlite:///{tmp_path / 'unused.db'}"))
+    assert shared.run_page("abc").startswith(
+        "See the run in the MLflow UI (mlflow ui --backend-store-uri "
+        "postgresql://influence:***@db:5432/mlflow): http://127.0.0.1:5000/#/experiments/2/"
+    )
