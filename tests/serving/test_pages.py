@@ -1,0 +1,72 @@
+"""The analyst's pages (serving/pages.py) through a real TestClient on the trained workspace."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from features.io import load_dataset
+from serving.app import create_app
+from serving.settings import ServingSettings
+
+
+@pytest.fixture(scope="module")
+def client(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = ServingSettings(
+        data_dir=trained / "world",
+        model_uri=str(trained / "models" / "champion.json"),
+        decision_log=str(tmp_path_factory.mktemp("pages") / "decisions.db"),
+    )
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def _external(html: str) -> list[str]:
+    """Every address in the page that is not the app's own."""
+    found = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\(([^)]+)\)""", html)
+    urls = [a or b for a, b in found]
+    return [u for u in urls if re.match(r"^[a-z]+:", u) and not u.startswith("data:")]
+
+
+def test_an_account_page_shows_its_flags_charts_and_placements(
+    client: TestClient, trained: Path
+) -> None:
+    data = load_dataset(trained / "world")
+    # The account the profile flags most: the page leads with those sentences.
+    ids = data.placements["account_id"].drop_duplicates().head(40)
+    profiles = {a: client.get(f"/accounts/{a}").json() for a in ids}
+    account = max(profiles, key=lambda a: len(profiles[a]["flags"]))
+    page = client.get(f"/app/accounts/{account}")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert f"<h1>{account}</h1>" in html
+    for flag in profiles[account]["flags"]:
+        assert f"{flag[0].upper()}{flag[1:]}." in html.replace("&#39;", "'")
+    assert html.count("<svg") == 2  # followers, engagement against the tier
+    for placement in profiles[account]["placements"]:
+        assert f"<td>{placement['campaign_id']}</td>" in html
+    assert _external(html) == []  # nothing from the network: works offline
+
+
+def test_an_unknown_account_s_page_is_a_404_page_saying_what_to_do(client: TestClient) -> None:
+    page = client.get("/app/accounts/nobody")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "No account &#39;nobody&#39; in the served data" in page.text
+
+
+def test_pages_are_behind_the_key_when_one_is_set(trained: Path, tmp_path: Path) -> None:
+    settings = ServingSettings(
+        data_dir=trained / "world",
+        model_uri=str(trained / "models" / "champion.json"),
+        decision_log=str(tmp_path / "decisions.db"),
+        api_key="s3cret-key",
+    )
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/app/accounts/nobody").status_code == 401
+        assert c.get("/app/accounts/nobody", headers={"X-API-Key": "s3cret-key"}).status_code == 404
