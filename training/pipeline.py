@@ -34,6 +34,7 @@ from training.artifacts.registry import Decision, promote
 from training.artifacts.run_log import has_champion, log_evaluation, log_model
 from training.evaluation.holdout import evaluate, holdout_split
 from training.evaluation.metrics import Evaluation
+from training.evaluation.price import PriceEvaluation, evaluate_price
 from training.fitting import Refit, TrainConfig, fit, local_refit
 from training.learners.boosters import params_for
 from training.learners.importance import family_shares, importance_table
@@ -73,6 +74,8 @@ class TrainResult:
     bundle: ModelBundle = field(repr=False)
     unit: CostUnit = CostUnit()
     """The words for cost its results were described in (the settings' currency)."""
+    price: PriceEvaluation | None = None
+    """The price model on the later campaigns; None when too few paid placements fitted one."""
 
 
 def train(
@@ -142,10 +145,14 @@ def train(
             budget_share=config.budget_share,
             truth=truth,
         )
+        price = _judge_price(earlier, holdout.table, split.valid["cost"])
         progress("Refitting on everything known")
         bundle = fit(source, config, tuning=holdout.tuning(earlier), refit=refit, progress=progress)
         bundle.metadata["metrics"] = _summary(holdout.evaluations)
         bundle.metadata["run_id"] = run_id
+        if price is not None:
+            bundle.metadata["price"] = price.metrics()
+            tracking.log_metrics(run_id, price.metrics())
         tracking.log_params(
             run_id,
             {
@@ -192,7 +199,18 @@ def train(
         seconds=time.perf_counter() - started,
         bundle=bundle,
         unit=unit,
+        price=price,
     )
+
+
+def _judge_price(
+    earlier: ModelBundle, table: pd.DataFrame, cost: pd.Series
+) -> PriceEvaluation | None:
+    """The earlier fit's price model on the later placements (`table`: their feature rows)."""
+    if earlier.price is None:
+        return None
+    x = table[list(FEATURES)].to_numpy(dtype=float)
+    return evaluate_price(earlier.price, x, cost.to_numpy(dtype=float))
 
 
 def _truth(data_dir: Path) -> pd.DataFrame | None:
