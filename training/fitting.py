@@ -16,17 +16,17 @@ What is fitted as of a moment `until` (None: everything known):
   (`time_split` within them), then a refit on all of them with that many rounds;
 - the engagement heuristic's scale, and an interval calibrated on the stopping rows;
 - the price model (`training.learners.price`) on the same rows' costs, its rounds and
-  interval chosen on the same stopping rows, whatever `Tuning` says: a price is known
-  when a placement is booked, so the outcome models' held-out choices do not concern it.
+  interval chosen on the same stopping rows (the rounds always: they are cheap to choose).
 
-`Tuning` replaces the last two steps' choices with ones made elsewhere: `train` passes
-the rounds of the earlier fit and intervals calibrated on the later campaigns.
+`Tuning` replaces the last steps' choices with ones made elsewhere: `train` passes
+the rounds of the earlier fit and intervals calibrated on the later campaigns, the price
+model's among them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,11 +73,13 @@ Floats = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Tuning:
-    """Choices made on held-out campaigns: rounds per target (model, followers) and intervals."""
+    """Choices made on held-out campaigns: rounds per target (model, followers), intervals,
+    and the price model's log-scale interval quantiles (low, high; None: its own)."""
 
     rounds: dict[str, tuple[int, int]]
     intervals: dict[str, ConformalInterval]
     coverage: dict[str, float]
+    price_interval: tuple[float, float] | None = None
 
 
 Refit = Callable[[pd.DataFrame, pd.Series, dict[str, Any], int, RoundProgress | None], Any]
@@ -201,6 +203,8 @@ def fit(
     if masks is None:
         masks = _stopping_masks(rows, asked, config.window_days)
     price = fit_price(table, cost, *masks, seed=config.seed)
+    if price is not None and tuning is not None and tuning.price_interval is not None:
+        price = replace(price, low=tuning.price_interval[0], high=tuning.price_interval[1])
     return ModelBundle(
         builder=builder,
         models=models,

@@ -145,9 +145,12 @@ def train(
             budget_share=config.budget_share,
             truth=truth,
         )
-        price = _judge_price(earlier, holdout.table, split.valid["cost"])
+        price = _judge_price(earlier, holdout.table, split.valid)
+        tuning = holdout.tuning(earlier)
+        if price is not None:  # the refit's price interval, as its outcome intervals, from here
+            tuning = replace(tuning, price_interval=(price.low, price.high))
         progress("Refitting on everything known")
-        bundle = fit(source, config, tuning=holdout.tuning(earlier), refit=refit, progress=progress)
+        bundle = fit(source, config, tuning=tuning, refit=refit, progress=progress)
         bundle.metadata["metrics"] = _summary(holdout.evaluations)
         bundle.metadata["run_id"] = run_id
         if price is not None:
@@ -204,13 +207,15 @@ def train(
 
 
 def _judge_price(
-    earlier: ModelBundle, table: pd.DataFrame, cost: pd.Series
+    earlier: ModelBundle, table: pd.DataFrame, valid: pd.DataFrame
 ) -> PriceEvaluation | None:
-    """The earlier fit's price model on the later placements (`table`: their feature rows)."""
+    """The earlier fit's price model on the later placements `valid` (`table`: their feature
+    rows, in their order)."""
     if earlier.price is None:
         return None
     x = table[list(FEATURES)].to_numpy(dtype=float)
-    return evaluate_price(earlier.price, x, cost.to_numpy(dtype=float))
+    cost = valid["cost"].to_numpy(dtype=float)
+    return evaluate_price(earlier.price, x, cost, valid["campaign_id"].to_numpy(dtype=object))
 
 
 def _truth(data_dir: Path) -> pd.DataFrame | None:

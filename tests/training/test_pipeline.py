@@ -79,10 +79,14 @@ def test_price_model_beats_the_follower_rate_and_is_logged(
     metrics = MlflowClient(settings.tracking_uri()).get_run(first.run_id).data.metrics
     assert {k: metrics[k] for k in price.metrics()} == price.metrics()
     assert first.bundle.metadata["price"] == price.metrics()
+    # The served interval is the one calibrated on the later campaigns, as the outcomes' are.
+    assert first.bundle.price is not None
+    assert (first.bundle.price.low, first.bundle.price.high) == (price.low, price.high)
+    assert price.low < 0 < price.high
     assert re.fullmatch(
         r"Prices: the price model's estimates are off by \d+% \(median\) on the [\d,]+ later "
         r"placements, the follower rate's by \d+%; \d+% of the prices fall inside its 90% "
-        r"interval\.",
+        r"interval \(calibrated on the other half of the campaigns\)\.",
         price.sentence(),
     )
 

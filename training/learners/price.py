@@ -20,7 +20,7 @@ training placements, times followers (`follower_rate`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import lightgbm as lgb
@@ -64,14 +64,17 @@ class PriceModel:
     level: float
     follower_rate: float
 
+    def log_price(self, x: Floats) -> Floats:
+        """The booster's log(cost) per row of x ((n, len(FEATURES)), `FEATURES` order)."""
+        if not len(x):
+            return np.empty(0)
+        return np.asarray(self.booster.predict(x[:, _COLUMNS], num_threads=1), dtype=float)
+
     def estimate(self, x: Floats) -> tuple[Floats, Floats, Floats]:
         """Estimated price, low and high bounds per row of x ((n, len(FEATURES)), `FEATURES`
         order, as `ModelBundle.predict_arrays` takes it); each rounded to the cent, as prices
         are quoted."""
-        if not len(x):
-            empty = np.empty(0)
-            return empty, empty, empty
-        log_cost = np.asarray(self.booster.predict(x[:, _COLUMNS], num_threads=1), dtype=float)
+        log_cost = self.log_price(x)
         return tuple(  # type: ignore[return-value]
             np.maximum(np.round(np.exp(log_cost + shift), 2), 0.01)
             for shift in (0.0, self.low, self.high)
@@ -81,6 +84,12 @@ class PriceModel:
         """The baseline's price per row: the training placements' median cost per follower
         times the row's followers."""
         return np.asarray(self.follower_rate * x[:, _FOLLOWERS], dtype=np.float64)
+
+    def calibrated(self, log_cost: Floats, log_pred: Floats) -> PriceModel:
+        """This model with its interval calibrated on other rows' log costs and this kind of
+        model's log predictions of them (split conformal, the same level)."""
+        interval = calibrate(log_cost, log_pred, power=0.0, level=self.level)
+        return replace(self, low=interval.low, high=interval.high)
 
     def describe(self, booster_file: str) -> dict[str, Any]:
         """This model's entry in a bundle's description (the booster's text goes to
