@@ -70,7 +70,7 @@ def test_price_model_beats_the_follower_rate_and_is_logged(
 ) -> None:
     # The simulator prices by displayed followers: a flat 50 plus 0.01 per follower, times
     # lognormal(0, 0.25) noise. A rate per follower misses the flat fee, which the model
-    # learns, and neither can beat the noise (a median absolute error near 17% on its own).
+    # learns; neither can beat the noise (about 17% off, median, where the fee is small).
     price = first.price
     assert price is not None
     assert 0.08 < price.mdape < price.mdape_follower_rate - 0.05, price
