@@ -12,7 +12,9 @@ training campaigns' latest ones (the rows that stop the outcome models), refitte
 all of them. exp of its prediction estimates the median price. The 90% interval is
 split conformal on the same stopping rows: quantiles of log(cost) minus the
 early-stopped model's out-of-sample prediction, so the bounds scale with the price
-(one model and two numbers, cheaper than three quantile boosters).
+(one model and two numbers, cheaper than three quantile boosters). `train` then gives the
+model it ships an interval calibrated on the later campaigns (`calibrated`), as it does the
+outcome models'.
 
 Beside it, the baseline an analyst would use: the median cost per follower of the
 training placements, times followers (`follower_rate`).
@@ -131,7 +133,7 @@ def fit_price(
     fewer than `MIN_PRICED` of them are there to fit on.
     """
     paid = cost.to_numpy(dtype=float) > 0
-    fit_rows, stop_rows = (fit_rows & paid)[paid], (stop_rows & paid)[paid]
+    fit_rows, stop_rows = fit_rows[paid], stop_rows[paid]
     if fit_rows.sum() < MIN_PRICED or stop_rows.sum() < MIN_PRICED // 10:
         return None
     table = table.reset_index(drop=True)[paid].reset_index(drop=True)
