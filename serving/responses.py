@@ -45,6 +45,8 @@ def candidate_scores(
     explained = bundle.contributions_arrays(scored.x[shown], explain_targets) if shown.size else {}
     parts = {t: values.tolist() for t, values in explained.items()}
     index, cost = scored.index[rows].tolist(), scored.cost[rows].tolist()
+    estimated = scored.estimated[rows].tolist()
+    low, high = scored.cost_low[rows].tolist(), scored.cost_high[rows].tolist()
     out = []
     for k, r in enumerate(rows.tolist()):
         out.append(
@@ -52,6 +54,9 @@ def candidate_scores(
                 index=index[k],
                 account_id=scored.account_ids[r],
                 cost=cost[k],
+                cost_estimated=estimated[k],
+                cost_low=low[k] if estimated[k] else None,
+                cost_high=high[k] if estimated[k] else None,
                 outcomes={
                     t: schemas.Estimate(
                         expected=p[t][k], low=p[f"{t}_low"][k], high=p[f"{t}_high"][k]

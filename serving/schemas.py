@@ -135,10 +135,18 @@ class HistoryPost(Strict):
 
 
 class CandidateIn(Strict):
-    """An account that could be paid for the campaign, and its price."""
+    """An account that could be paid for the campaign, and its price if one was quoted."""
 
     account_id: Id
-    cost: Annotated[Money, Field(examples=[250.0])]
+    cost: Annotated[
+        Money | None,
+        Field(
+            examples=[250.0],
+            description="The quoted price. Without it, the model's price model estimates "
+            "one from the account's reach and resonance, and the answer says so "
+            "(`cost_estimated`) with the estimate's 90% interval.",
+        ),
+    ] = None
     posted_at: Timestamp | None = None
     history: list[HistoryPost] | None = None
 
@@ -181,7 +189,16 @@ class CandidateScore(BaseModel):
 
     index: int = Field(description="Position of the candidate in the request.")
     account_id: str
-    cost: float
+    cost: float = Field(description="The cost predicted with: quoted, or estimated.")
+    cost_estimated: bool = Field(
+        default=False, description="Whether `cost` is the price model's estimate (none quoted)."
+    )
+    cost_low: float | None = Field(
+        default=None, description="An estimated cost's 90% interval, low end; null if quoted."
+    )
+    cost_high: float | None = Field(
+        default=None, description="An estimated cost's 90% interval, high end; null if quoted."
+    )
     outcomes: dict[str, Estimate] = Field(description="Per target: expected value, interval.")
     roi: float | None = Field(
         description="(expected revenue - cost) / cost, when revenue is a target."

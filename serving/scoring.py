@@ -5,6 +5,11 @@ candidate's features are built as of the earlier of its planned `posted_at` and
 the end of what is known about it (the service's data, or the history sent with
 it): a placement planned for next month is described by everything known today,
 not by an empty window between today and next month.
+
+A candidate without a quoted `cost` is priced by the bundle's price model
+(`training.learners.price`) from the same feature row, and carries the estimate's
+interval; a bundle without one (trained before there was a price model) refuses such
+a candidate in one sentence, the others still being scored.
 """
 
 from __future__ import annotations
@@ -41,10 +46,11 @@ Floats = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class CandidateIn:
-    """One candidate as the domain sees it (the API's schema, without pydantic)."""
+    """One candidate as the domain sees it (the API's schema, without pydantic); `cost`
+    None: not quoted, to be estimated."""
 
     account_id: str
-    cost: float
+    cost: float | None
     posted_at: pd.Timestamp | None = None
     history: list[dict[str, Any]] | None = None
 
@@ -53,7 +59,7 @@ class _CandidateFields(Protocol):
     """What `candidates_from` reads of a request's candidate (the API schema's fields)."""
 
     account_id: str
-    cost: float
+    cost: float | None
 
     @property
     def posted_at(self) -> datetime | None: ...
@@ -93,8 +99,10 @@ class Scored:
     """Predictions for the candidates that could be scored, as arrays in request order.
 
     `index` is each scored candidate's position in the request (ascending); `x`
-    its feature row (`FEATURES` order); `predictions` `ModelBundle.predict_arrays`'
-    columns; `errors` lists the candidates that could not be scored.
+    its feature row (`FEATURES` order); `cost` the cost predicted with, quoted or
+    estimated (`estimated`), with the estimate's interval in `cost_low` and `cost_high`
+    (NaN for a quoted cost); `predictions` `ModelBundle.predict_arrays`' columns;
+    `errors` lists the candidates that could not be scored.
     """
 
     index: npt.NDArray[np.intp]
@@ -103,6 +111,9 @@ class Scored:
     x: Floats
     predictions: dict[str, Floats]
     errors: list[CandidateError] = field(default_factory=list)
+    estimated: npt.NDArray[np.bool_] = field(default_factory=lambda: np.empty(0, dtype=bool))
+    cost_low: Floats = field(default_factory=lambda: np.empty(0))
+    cost_high: Floats = field(default_factory=lambda: np.empty(0))
 
     def __len__(self) -> int:
         return int(self.index.size)
@@ -116,6 +127,9 @@ class Scored:
             self.x[keep],
             {k: v[keep] for k, v in self.predictions.items()},
             self.errors,
+            self.estimated[keep],
+            self.cost_low[keep],
+            self.cost_high[keep],
         )
 
 
@@ -177,7 +191,7 @@ def _prepare(
                 "campaign_id": REQUEST_CAMPAIGN,
                 "account_id": c.account_id,
                 "posted_at": effective_time(c.posted_at, until),
-                "cost": float(c.cost),
+                "cost": np.nan if c.cost is None else float(c.cost),  # not a feature
             }
         )
     targets = pd.DataFrame(
@@ -264,14 +278,44 @@ def score(
                 f"{times[k].isoformat()}; there is nothing to score it on",
             )
         )
-    errors.sort(key=lambda e: e.index)
     ranked = np.argsort(index[~blank], kind="stable")
     index, x = index[~blank][ranked], x[~blank][ranked]
-    cost = np.array([float(candidates[i].cost) for i in index], dtype=np.float64)
+    quoted = [candidates[i].cost for i in index]
+    estimated = np.array([c is None for c in quoted], dtype=bool)
+    cost = np.array([np.nan if c is None else float(c) for c in quoted], dtype=np.float64)
+    low, high = np.full(cost.shape, np.nan), np.full(cost.shape, np.nan)
     bundle = state.bundle
+    if estimated.any() and bundle.price is None:
+        errors += [_unpriced(int(i), candidates[i].account_id) for i in index[estimated]]
+        index, x, cost = index[~estimated], x[~estimated], cost[~estimated]
+        low, high, estimated = low[~estimated], high[~estimated], estimated[~estimated]
+    elif estimated.any():
+        assert bundle.price is not None
+        cost[estimated], low[estimated], high[estimated] = bundle.price.estimate(x[estimated])
+    errors.sort(key=lambda e: e.index)
     predictions = (
         bundle.predict_arrays(x, cost)
         if len(x)
         else {c: np.empty(0) for c in bundle.predict_columns}
     )
-    return Scored(index, [candidates[i].account_id for i in index], cost, x, predictions, errors)
+    return Scored(
+        index,
+        [candidates[i].account_id for i in index],
+        cost,
+        x,
+        predictions,
+        errors,
+        estimated,
+        low,
+        high,
+    )
+
+
+def _unpriced(index: int, account_id: str) -> CandidateError:
+    """The refusal of a candidate without a cost by a model that cannot estimate one."""
+    return CandidateError(
+        index,
+        account_id,
+        "no cost given, and this model was trained before there was a price model, so it "
+        "cannot estimate one; send the quoted `cost`, or serve a model trained since",
+    )

@@ -14,16 +14,19 @@ What is fitted as of a moment `until` (None: everything known):
   closed by `until` (the builder's and `training.evaluation.split`'s rule);
 - the number of boosting rounds: early stopping on the latest 20% of those campaigns
   (`time_split` within them), then a refit on all of them with that many rounds;
-- the engagement heuristic's scale, and an interval calibrated on the stopping rows.
+- the engagement heuristic's scale, and an interval calibrated on the stopping rows;
+- the price model (`training.learners.price`) on the same rows' costs, its rounds and
+  interval chosen on the same stopping rows (the rounds always: they are cheap to choose).
 
-`Tuning` replaces the last two steps' choices with ones made elsewhere: `train` passes
-the rounds of the earlier fit and intervals calibrated on the later campaigns.
+`Tuning` replaces the last steps' choices with ones made elsewhere: `train` passes
+the rounds of the earlier fit and intervals calibrated on the later campaigns, the price
+model's among them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +51,7 @@ from training.learners.boosters import (
     params_for,
 )
 from training.learners.intervals import ConformalInterval, calibrate
+from training.learners.price import fit_price
 from training.learners.sparse import kept_targets, too_few_reason
 
 __all__ = [
@@ -69,11 +73,13 @@ Floats = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Tuning:
-    """Choices made on held-out campaigns: rounds per target (model, followers) and intervals."""
+    """Choices made on held-out campaigns: rounds per target (model, followers), intervals,
+    and the price model's log-scale interval quantiles (low, high; None: its own)."""
 
     rounds: dict[str, tuple[int, int]]
     intervals: dict[str, ConformalInterval]
     coverage: dict[str, float]
+    price_interval: tuple[float, float] | None = None
 
 
 Refit = Callable[[pd.DataFrame, pd.Series, dict[str, Any], int, RoundProgress | None], Any]
@@ -133,7 +139,8 @@ def fit(
     refit: Refit = local_refit,
     progress: Callable[[str], None] = lambda _: None,
 ) -> ModelBundle:
-    """Fit the feature state, a booster and two baselines per target; return the bundle.
+    """Fit the feature state, a booster and two baselines per target and the price model;
+    return the bundle.
 
     Takes a validated `Dataset` (or a `Tables`, the Dask engine's), the
     configuration, the moment to fit as of (None: everything known at
@@ -192,6 +199,12 @@ def fit(
         models[target] = _fit_target(
             target, config.seed, table, rows, cost, masks, tuning, refit, counted
         )
+    # Unannounced, as the followers baselines are: one small booster, fitted in a moment.
+    if masks is None:
+        masks = _stopping_masks(rows, asked, config.window_days)
+    price = fit_price(table, cost, *masks, seed=config.seed)
+    if price is not None and tuning is not None and tuning.price_interval is not None:
+        price = replace(price, low=tuning.price_interval[0], high=tuning.price_interval[1])
     return ModelBundle(
         builder=builder,
         models=models,
@@ -202,6 +215,7 @@ def fit(
             "seed": config.seed,
             "feature_families": list(FAMILIES),
         },
+        price=price,
     )
 
 

@@ -34,6 +34,7 @@ from training.artifacts.registry import Decision, promote
 from training.artifacts.run_log import has_champion, log_evaluation, log_model
 from training.evaluation.holdout import evaluate, holdout_split
 from training.evaluation.metrics import Evaluation
+from training.evaluation.price import PriceEvaluation, evaluate_price
 from training.fitting import Refit, TrainConfig, fit, local_refit
 from training.learners.boosters import params_for
 from training.learners.importance import family_shares, importance_table
@@ -73,6 +74,8 @@ class TrainResult:
     bundle: ModelBundle = field(repr=False)
     unit: CostUnit = CostUnit()
     """The words for cost its results were described in (the settings' currency)."""
+    price: PriceEvaluation | None = None
+    """The price model on the later campaigns; None when too few paid placements fitted one."""
 
 
 def train(
@@ -142,10 +145,17 @@ def train(
             budget_share=config.budget_share,
             truth=truth,
         )
+        price = _judge_price(earlier, holdout.table, split.valid)
+        tuning = holdout.tuning(earlier)
+        if price is not None:  # the refit's price interval, as its outcome intervals, from here
+            tuning = replace(tuning, price_interval=(price.low, price.high))
         progress("Refitting on everything known")
-        bundle = fit(source, config, tuning=holdout.tuning(earlier), refit=refit, progress=progress)
+        bundle = fit(source, config, tuning=tuning, refit=refit, progress=progress)
         bundle.metadata["metrics"] = _summary(holdout.evaluations)
         bundle.metadata["run_id"] = run_id
+        if price is not None:
+            bundle.metadata["price"] = price.metrics()
+            tracking.log_metrics(run_id, price.metrics())
         tracking.log_params(
             run_id,
             {
@@ -192,7 +202,20 @@ def train(
         seconds=time.perf_counter() - started,
         bundle=bundle,
         unit=unit,
+        price=price,
     )
+
+
+def _judge_price(
+    earlier: ModelBundle, table: pd.DataFrame, valid: pd.DataFrame
+) -> PriceEvaluation | None:
+    """The earlier fit's price model on the later placements `valid` (`table`: their feature
+    rows, in their order)."""
+    if earlier.price is None:
+        return None
+    x = table[list(FEATURES)].to_numpy(dtype=float)
+    cost = valid["cost"].to_numpy(dtype=float)
+    return evaluate_price(earlier.price, x, cost, valid["campaign_id"].to_numpy(dtype=object))
 
 
 def _truth(data_dir: Path) -> pd.DataFrame | None:

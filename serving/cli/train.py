@@ -105,6 +105,8 @@ def print_train_result(result: TrainResult, config: TrainConfig, console: Consol
         )
         + ".",
     )
+    if result.price is not None:
+        say(console, result.price.sentence())
     say(
         console,
         f"Run {result.run_id} registered as version {result.version} (alias challenger); "

@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from serving.app import create_app
 from serving.batch import predict_file
 from serving.decisions import DecisionLog
 from serving.settings import ServingSettings
-from training.artifacts.bundle import load_bundle
+from training.artifacts.bundle import FOLDER_MANIFEST, load_bundle, write_bundle
 
 CAMPAIGN = {"brand": "northpeak", "topic": "running shoes marathon"}
 
@@ -640,3 +641,86 @@ def test_loaded_state_is_kept_out_of_the_collector_and_freed_on_reload(
         assert c.post("/admin/reload").status_code == 200
         assert app.state.current is not old()
         assert old() is None  # the previous state was freed, not kept by the freeze
+
+
+# Candidates without a quoted cost: priced by the bundle's price model, and marked so.
+
+
+def test_predict_estimates_a_missing_cost_and_says_so(
+    client: TestClient, trained: Path, workdir: Path, accounts: list[str]
+) -> None:
+    candidates = [{"account_id": accounts[0], "cost": 200.0}, {"account_id": accounts[1]}]
+    r = client.post("/predict", json={"campaign": CAMPAIGN, "candidates": candidates})
+    assert r.status_code == 200, r.text
+    quoted, priced = r.json()["scores"]
+    assert (quoted["cost"], quoted["cost_estimated"]) == (200.0, False)
+    assert (quoted["cost_low"], quoted["cost_high"]) == (None, None)
+    assert priced["cost_estimated"] is True
+    assert 0 < priced["cost_low"] < priced["cost"] < priced["cost_high"]
+    # The estimate is the bundle's own, from the account's row, and predicted with as a quote.
+    bundle, _ = load_bundle(trained / "models" / "champion.json")
+    assert bundle.price is not None
+    state = client.app.state.current  # type: ignore[attr-defined]
+    row = state.online.rows([accounts[1]], CAMPAIGN)
+    expected, low, high = (float(v[0]) for v in bundle.price.estimate(row))
+    assert (priced["cost"], priced["cost_low"], priced["cost_high"]) == (expected, low, high)
+    clicks = priced["outcomes"]["clicks"]["expected"]
+    assert priced["cost_per_action"]["clicks"] == pytest.approx(expected / clicks)
+    revenue = priced["outcomes"]["revenue"]["expected"]
+    assert priced["roi"] == pytest.approx((revenue - expected) / expected)
+    # The log keeps the request as sent (no cost) and the answer with the cost used.
+    with sqlite3.connect(workdir / "decisions.db") as db:
+        logged, outputs = db.execute(
+            "SELECT candidates, outputs FROM decisions WHERE request_id = ?",
+            (r.json()["request_id"],),
+        ).fetchone()
+    assert json.loads(logged)[1]["cost"] is None
+    recorded = json.loads(outputs)["scores"][1]
+    assert (recorded["cost"], recorded["cost_estimated"]) == (expected, True)
+
+
+def test_rank_spends_estimated_costs_like_quoted_ones(
+    client: TestClient, accounts: list[str]
+) -> None:
+    unquoted = [{"account_id": a} for a in accounts[:6]]
+    first = client.post("/predict", json={"campaign": CAMPAIGN, "candidates": unquoted}).json()[
+        "scores"
+    ]
+    estimates = [s["cost"] for s in first]
+    budget = round(sum(estimates) / 2, 2)
+    body = {"campaign": CAMPAIGN, "budget": budget, "objective": "clicks"}
+    priced = client.post("/rank", json={**body, "candidates": unquoted}).json()
+    quoted = [{"account_id": a, "cost": c} for a, c in zip(accounts[:6], estimates, strict=True)]
+    as_quotes = client.post("/rank", json={**body, "candidates": quoted}).json()
+    # The same portfolios as with the estimates quoted: the budget rules cannot tell them apart.
+    for key in ("portfolio", "follower_rule"):
+        assert priced[key] == as_quotes[key]
+    assert 0 < priced["portfolio"]["cost"] <= budget
+    assert priced["chosen"]
+    assert all(c["cost_estimated"] and c["cost_low"] < c["cost"] for c in priced["chosen"])
+    assert not any(c["cost_estimated"] for c in as_quotes["chosen"])
+
+
+def test_a_model_without_a_price_model_refuses_unquoted_candidates(
+    trained: Path, tmp_path: Path, accounts: list[str]
+) -> None:
+    # A bundle trained before there was a price model: it loads, serves quoted candidates,
+    # and says why it cannot score the others.
+    bundle, _ = load_bundle(trained / "models" / "champion.json")
+    folder = write_bundle(replace(bundle, price=None), tmp_path / "old")
+    uri = str(folder / FOLDER_MANIFEST)
+    with TestClient(create_app(settings_for(trained, tmp_path, model_uri=uri))) as c:
+        candidates = [{"account_id": accounts[0]}, {"account_id": accounts[1], "cost": 90.0}]
+        r = c.post("/rank", json={"campaign": CAMPAIGN, "candidates": candidates, "budget": 100})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["errors"] == [
+        {
+            "index": 0,
+            "account_id": accounts[0],
+            "error": "no cost given, and this model was trained before there was a price "
+            "model, so it cannot estimate one; send the quoted `cost`, or serve a model "
+            "trained since",
+        }
+    ]
+    assert out["portfolio"]["indices"] in ([], [1])

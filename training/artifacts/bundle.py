@@ -36,6 +36,7 @@ from training.artifacts.files import (
 )
 from training.learners.boosters import HeuristicBaseline, follower_columns
 from training.learners.intervals import ConformalInterval
+from training.learners.price import PriceModel
 
 __all__ = [
     "BUNDLE_FILE",
@@ -55,6 +56,7 @@ BUNDLE_FILE = "bundle.json"
 FOLDER_MANIFEST = "manifest.json"
 """In a bundle folder: its own manifest, so the folder alone loads (the MLflow artifact)."""
 IDF_FILE = "vectorizer.npz"
+PRICE_FILE = "price.booster.txt"
 FORMAT = "influence-bundle"
 PREDICT_THREADS = 1
 """One OpenMP thread per LightGBM call, whatever the batch. Requests are concurrent, and
@@ -76,11 +78,13 @@ class TargetModel:
 
 @dataclass
 class ModelBundle:
-    """The servable model: feature state plus one `TargetModel` per target."""
+    """The servable model: feature state, one `TargetModel` per target and the price model
+    (None in bundles written before there was one: candidates must then quote a cost)."""
 
     builder: FeatureBuilder
     models: dict[str, TargetModel]
     metadata: dict[str, Any] = field(default_factory=dict)
+    price: PriceModel | None = None
 
     @property
     def targets(self) -> list[str]:
@@ -218,9 +222,10 @@ def write_bundle(bundle: ModelBundle, folder: Path) -> Path:
     Files: `bundle.json` (feature builder parameters, vectoriser parameters and
     terms, priors, per target its baselines, interval and coverage, metadata), the
     IDF weights in `vectorizer.npz`, LightGBM's model text per booster
-    (`T.booster.txt`, `T.followers.txt`) and `manifest.json` with every file's
-    sha256. Not atomic by itself: write into `features.io.atomic_path(folder)` so
-    that a killed writer leaves only a hidden temporary folder.
+    (`T.booster.txt`, `T.followers.txt`, the price model's `price.booster.txt`) and
+    `manifest.json` with every file's sha256. Not atomic by itself: write into
+    `features.io.atomic_path(folder)` so that a killed writer leaves only a hidden
+    temporary folder.
     """
     folder = Path(folder)
     folder.mkdir(parents=True)
@@ -262,6 +267,9 @@ def write_bundle(bundle: ModelBundle, folder: Path) -> Path:
         "targets": targets,
         "metadata": bundle.metadata,
     }
+    if bundle.price is not None:
+        (folder / PRICE_FILE).write_text(bundle.price.booster.model_to_string(), encoding="utf-8")
+        description["price"] = bundle.price.describe(PRICE_FILE)
     (folder / BUNDLE_FILE).write_text(
         json.dumps(description, indent=1, default=str) + "\n", encoding="utf-8"
     )
@@ -330,7 +338,10 @@ def _bundle_from(description: dict[str, Any], file: Callable[[str], bytes]) -> M
     metadata = description["metadata"]
     if not isinstance(metadata, dict):
         raise ValueError("its metadata is not a JSON object")
-    return ModelBundle(builder=builder, models=models, metadata=metadata)
+    price = description.get("price")  # absent from bundles older than the price model
+    if price is not None:
+        price = PriceModel.from_description(price, file(price["booster"]).decode("utf-8"))
+    return ModelBundle(builder=builder, models=models, metadata=metadata, price=price)
 
 
 def load_bundle(manifest_path: Path) -> tuple[ModelBundle, dict[str, Any]]:

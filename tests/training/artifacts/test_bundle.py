@@ -34,7 +34,7 @@ from training.artifacts.bundle import (
     write_bundle,
     write_manifest,
 )
-from training.artifacts.files import read_manifest
+from training.artifacts.files import read_manifest, sha256_of
 from training.learners.boosters import (
     HeuristicBaseline,
     fit_booster,
@@ -43,6 +43,7 @@ from training.learners.boosters import (
     params_for,
 )
 from training.learners.intervals import calibrate
+from training.learners.price import PRICE_FEATURES
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -99,6 +100,15 @@ def _assert_identical(a: ModelBundle, b: ModelBundle, data: Dataset) -> None:
     )
     assert a.models["clicks"].heuristic == b.models["clicks"].heuristic
     assert a.models["clicks"].interval == b.models["clicks"].interval
+    assert (a.price is None) == (b.price is None)
+    if a.price is not None and b.price is not None:
+        for ea, eb in zip(a.price.estimate(x), b.price.estimate(x), strict=True):
+            np.testing.assert_array_equal(ea, eb)
+        assert (a.price.low, a.price.high, a.price.follower_rate) == (
+            b.price.low,
+            b.price.high,
+            b.price.follower_rate,
+        )
 
 
 def test_fresh_bundle_round_trips_to_the_bit(
@@ -120,6 +130,9 @@ def test_fresh_bundle_round_trips_to_the_bit(
     _assert_identical(fresh, loaded, data)
     assert loaded.metadata == fresh.metadata
     assert np.isnan(loaded.models["clicks"].coverage)
+    # A bundle without a price model (as every bundle before it was) writes none and loads.
+    assert loaded.price is None
+    assert "price" not in json.loads((folder / "bundle.json").read_text())
 
 
 def test_trained_bundle_round_trips_to_the_bit(trained: Path, tmp_path: Path) -> None:
@@ -127,8 +140,30 @@ def test_trained_bundle_round_trips_to_the_bit(trained: Path, tmp_path: Path) ->
     champion, manifest = load_bundle(trained / "models" / "champion.json")
     assert manifest["bundle"] == f"influence-{manifest['run_id'][:12]}/bundle.json"
     assert len(champion.builder.vectorizer_.vectorizer_.vocabulary_) > 100
-    again, _ = load_bundle(write_bundle(champion, tmp_path / "b") / FOLDER_MANIFEST)
+    assert champion.price is not None
+    folder = write_bundle(champion, tmp_path / "b")
+    again, _ = load_bundle(folder / FOLDER_MANIFEST)
     _assert_identical(champion, again, data)
+    price = json.loads((folder / "bundle.json").read_text())["price"]
+    assert price["booster"] == "price.booster.txt"
+    assert price["features"] == list(PRICE_FEATURES)
+    assert (folder / "price.booster.txt").read_text().startswith("tree\n")
+
+
+def test_a_price_model_fitted_on_other_features_is_refused(trained: Path, tmp_path: Path) -> None:
+    champion, _ = load_bundle(trained / "models" / "champion.json")
+    folder = write_bundle(champion, tmp_path / "b")
+    description = json.loads((folder / "bundle.json").read_text())
+    description["price"]["features"] = ["reach_followers"]
+    (folder / "bundle.json").write_text(json.dumps(description))
+    manifest = json.loads((folder / FOLDER_MANIFEST).read_text())
+    manifest["files"]["bundle.json"] = sha256_of(folder / "bundle.json")
+    (folder / FOLDER_MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="does not describe an influence model bundle") as e:
+        load_bundle(folder / FOLDER_MANIFEST)
+    assert str(e.value).endswith(
+        ": its price model was fitted on other features than this version's."
+    )
 
 
 @pytest.fixture
