@@ -80,3 +80,19 @@ def test_under_keeps_a_project_in_its_folder(tmp_path: Path) -> None:
     assert settings.home == tmp_path
     assert settings.project_models_dir() == tmp_path / "models" / "acme"
     assert settings.tracking_uri() == f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+
+
+def test_under_a_relative_folder_is_that_folder_of_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As docs/python-api.md writes it: TrainingSettings.under(Path("workspace")).
+    monkeypatch.chdir(tmp_path)
+    settings = TrainingSettings.under(Path("workspace"), project="acme")
+    root = tmp_path / "workspace"
+    assert (settings.home, settings.mlruns_dir, settings.models_dir) == (
+        root,
+        root / "mlruns",
+        root / "models",
+    )
+    assert settings.project_models_dir() == root / "models" / "acme"
+    assert settings.tracking_uri() == f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
