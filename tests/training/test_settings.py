@@ -96,3 +96,13 @@ def test_under_a_relative_folder_is_that_folder_of_the_working_directory(
     )
     assert settings.project_models_dir() == root / "models" / "acme"
     assert settings.tracking_uri() == f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
+
+
+def test_a_project_named_in_capitals_is_the_same_project(tmp_path: Path) -> None:
+    settings = TrainingSettings.under(tmp_path, project="Acme")
+    assert settings.project == "acme"
+    assert (settings.model_name(), settings.experiment_name()) == (
+        "influence-acme",
+        "influence-acme-train",
+    )
+    assert settings.project_models_dir() == tmp_path / "models" / "acme"
