@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from features.headers import ReadOptions
 from training.workspace import project_flag
 
 __all__ = ["DataCheck", "check_data", "check_manifest"]
@@ -30,11 +31,17 @@ class DataCheck:
 
 
 def check_data(
-    trained_on: str | None, served: str, data_dir: Path, version: str, project: str
+    trained_on: str | None,
+    served: str,
+    data_dir: Path,
+    version: str,
+    project: str,
+    read: ReadOptions = ReadOptions(),  # frozen: one shared default is safe
 ) -> DataCheck:
     """Compare the digest a model's manifest records (`trained_on`, None if it records
-    none) with the digest of the data served from `data_dir`; `version` and `project`
-    name the model and the command that would train one on this data."""
+    none) with the digest of the data served from `data_dir`; `version` names the model,
+    and `project` and `read` (how the data is read: `--columns`, `--dayfirst`) the
+    command that would train one on this data, which must read it as the service does."""
     model = f"model version {version}"
     if trained_on is None:
         return DataCheck(
@@ -51,13 +58,23 @@ def check_data(
         False,
         f"The data in {data_dir} (digest {served[:8]}) is not the data {model} was trained "
         f"on (digest {trained_on[:8]}): if it is a newer export of the same brand, train on "
-        f"it (influence train {data_dir}{project_flag(project)}); if it is another brand's, "
-        "serve that brand's project (--project NAME).",
+        f"it (influence train {data_dir}{_read_flags(read)}{project_flag(project)}); if it is "
+        "another brand's, serve that brand's project (--project NAME).",
     )
 
 
+def _read_flags(read: ReadOptions) -> str:
+    """The flags that read the data as `read` says: ` --columns map.toml --dayfirst`, or ''."""
+    columns = f" --columns {read.columns_file}" if read.columns_file else ""
+    return columns + (" --dayfirst" if read.dayfirst else "")
+
+
 def check_manifest(
-    manifest: dict[str, Any], served: str, data_dir: Path, project: str
+    manifest: dict[str, Any],
+    served: str,
+    data_dir: Path,
+    project: str,
+    read: ReadOptions = ReadOptions(),  # frozen: one shared default is safe
 ) -> DataCheck:
     """`check_data` for a model's manifest entries (its `data_digest` and `version`)."""
     recorded = manifest.get("data_digest")
@@ -67,4 +84,5 @@ def check_manifest(
         data_dir,
         str(manifest.get("version", "unknown")),
         project,
+        read,
     )

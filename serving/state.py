@@ -196,7 +196,8 @@ def load_state(settings: ServingSettings) -> ServiceState:
     bundle, manifest = load_model(settings.model_uri)
     data_dir = data_dir_of(settings)
     try:
-        data = load_dataset(data_dir, settings.read_options())
+        read = settings.read_options()
+        data = load_dataset(data_dir, read)
     except FeaturesError as e:
         raise NotReadyError(f"no data: {e}") from e
     as_of = end_of_data(data.posts["posted_at"], data.placements, data_dir)
@@ -216,7 +217,7 @@ def load_state(settings: ServingSettings) -> ServiceState:
         online=online,
         version=str(manifest.get("version", "unknown")),
         targets=tuple(bundle.targets),
-        data_check=check_manifest(manifest, data.digest(), data_dir, settings.project),
+        data_check=check_manifest(manifest, data.digest(), data_dir, settings.project, read),
         norms=tier_norms(data.posts, as_of),
     )
 

@@ -155,7 +155,6 @@ def train(
         bundle.metadata["run_id"] = run_id
         if price is not None:
             bundle.metadata["price"] = price.metrics()
-            tracking.log_metrics(run_id, price.metrics())
         tracking.log_params(
             run_id,
             {
@@ -166,6 +165,8 @@ def train(
         progress("Logging the run and the model to MLflow")
         importance = importance_table({t: m.booster for t, m in bundle.models.items()})
         log_evaluation(tracking, run_id, holdout.evaluations, holdout.coverage, importance)
+        if price is not None:  # after the outcomes' metrics, whose headlines the UI lists first
+            tracking.log_metrics(run_id, price.metrics())
         example = holdout.table[list(FEATURES)].head(5)
         example = example.assign(cost=split.valid["cost"].head(5).to_numpy())
         version = log_model(tracking, bundle, example, models_dir, name)

@@ -89,13 +89,18 @@ class TrainingSettings(WorkspaceSettings):
     @classmethod
     def under(cls, root: Path, project: str = DEFAULT_PROJECT) -> TrainingSettings:
         """Settings that keep everything in one folder: `root/mlruns` (embedded store) and
-        `root/models`, whatever the environment says. For workspaces, tests and scripts."""
+        `root/models`, whatever the environment says. For workspaces, tests and scripts.
+
+        A relative `root` is the working directory's, made absolute first: resolved against
+        the workspace it also names, `workspace/models` would become `workspace/workspace/models`.
+        """
+        root = Path(root).absolute()
         return cls(
-            home=Path(root),
+            home=root,
             project=project,
-            mlflow_tracking_uri=f"sqlite:///{Path(root) / 'mlruns' / 'mlflow.db'}",
-            mlruns_dir=Path(root) / "mlruns",
-            models_dir=Path(root) / "models",
+            mlflow_tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}",
+            mlruns_dir=root / "mlruns",
+            models_dir=root / "models",
         )
 
     def _resolve(self, workspace: Workspace) -> None:

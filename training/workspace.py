@@ -40,19 +40,22 @@ _PROJECT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def check_project(name: str) -> str:
-    """`name` if it can name a project (a folder, an MLflow name); ValueError otherwise.
+    """`name` in lower case if it can name a project (a folder, an MLflow name); ValueError
+    otherwise.
 
     A project name is 1 to 64 ASCII letters, digits, '-' and '_': it becomes a folder name
     and part of MLflow's experiment and model names, where spaces, slashes or dots would
-    mean something else. The error's sentence follows the name of what was set
-    (`--project` or `INFLUENCE_PROJECT`).
+    mean something else. Case does not tell two projects apart (`Acme` is `acme`): on a
+    file system that ignores case (macOS, Windows) `models/Acme/` is `models/acme/`, and
+    two registered models would share one champion file and one decision log. The
+    error's sentence follows the name of what was set (`--project` or `INFLUENCE_PROJECT`).
     """
     if not _PROJECT_NAME.fullmatch(name):
         raise ValueError(
             f"{name!r} is not a project name: use 1 to 64 letters, digits, '-' and '_', "
             "such as acme or brand-x"
         )
-    return name
+    return name.lower()
 
 
 def project_flag(project: str) -> str:

@@ -113,11 +113,12 @@ def serve(
     say(stderr(), settings.describe(), soft_wrap=True)
     # The flags, or the variables when already set: the request printed reads the data
     # as the server will.
-    served = load_dataset(data, settings.read_options())
+    read = settings.read_options()
+    served = load_dataset(data, read)
     request = example_request(served, host, port)
     manifest = model_manifest(settings.model_uri)  # None: /health will say why
     if manifest is not None:
-        check = check_manifest(manifest, served.digest(), data.absolute(), settings.project)
+        check = check_manifest(manifest, served.digest(), data.absolute(), settings.project, read)
         if check.matches is False:
             warn(stderr(), check.note)
 

@@ -12,6 +12,7 @@ import math
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from serving.cli.console import say
 
@@ -28,10 +29,11 @@ def result_table(*headers: str) -> Table:
     to the numbers.
     """
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, 1))
+    # Headers as Text: a currency in one ("clicks per [b]") is shown, never read as markup.
     label, *numbers = headers
-    table.add_column(label, justify="left", min_width=11, overflow="fold")
+    table.add_column(Text(label), justify="left", min_width=11, overflow="fold")
     for header in numbers:
-        table.add_column(header, justify="right", no_wrap=True, overflow="fold")
+        table.add_column(Text(header), justify="right", no_wrap=True, overflow="fold")
     return table
 
 

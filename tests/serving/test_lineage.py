@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from features.headers import ReadOptions
 from serving.lineage import DataCheck, check_data, check_manifest
 
 SAME, OTHER = "1a2b3c4d" + "0" * 56, "5e6f7a8b" + "0" * 56
@@ -31,3 +32,12 @@ def test_a_manifest_without_a_digest_cannot_be_compared() -> None:
         "The manifest of model version 2 does not record the digest of the data it was "
         "trained on, so the data in /d cannot be compared with it.",
     )
+
+
+def test_the_command_suggested_reads_the_data_as_the_service_does() -> None:
+    # Served with --columns and --dayfirst, a training run without them would not read it.
+    read = ReadOptions(dayfirst=True, columns_file="/d/map.toml")
+    check = check_data(SAME, OTHER, Path("/d/b"), "3", "acme", read)
+    assert "(influence train /d/b --columns /d/map.toml --dayfirst --project acme);" in check.note
+    default_project = check_manifest({"data_digest": SAME}, OTHER, Path("/d/b"), "influence", read)
+    assert "(influence train /d/b --columns /d/map.toml --dayfirst);" in default_project.note

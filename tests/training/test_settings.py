@@ -80,3 +80,29 @@ def test_under_keeps_a_project_in_its_folder(tmp_path: Path) -> None:
     assert settings.home == tmp_path
     assert settings.project_models_dir() == tmp_path / "models" / "acme"
     assert settings.tracking_uri() == f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+
+
+def test_under_a_relative_folder_is_that_folder_of_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As docs/python-api.md writes it: TrainingSettings.under(Path("workspace")).
+    monkeypatch.chdir(tmp_path)
+    settings = TrainingSettings.under(Path("workspace"), project="acme")
+    root = tmp_path / "workspace"
+    assert (settings.home, settings.mlruns_dir, settings.models_dir) == (
+        root,
+        root / "mlruns",
+        root / "models",
+    )
+    assert settings.project_models_dir() == root / "models" / "acme"
+    assert settings.tracking_uri() == f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
+
+
+def test_a_project_named_in_capitals_is_the_same_project(tmp_path: Path) -> None:
+    settings = TrainingSettings.under(tmp_path, project="Acme")
+    assert settings.project == "acme"
+    assert (settings.model_name(), settings.experiment_name()) == (
+        "influence-acme",
+        "influence-acme-train",
+    )
+    assert settings.project_models_dir() == tmp_path / "models" / "acme"

@@ -67,6 +67,14 @@ def test_a_project_name_is_a_slug(name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["acme", "Brand_X", "brand-2", "a" * 64])
+@pytest.mark.parametrize("name", ["acme", "brand_x", "brand-2", "a" * 64])
 def test_letters_digits_dashes_and_underscores_name_a_project(name: str) -> None:
     assert check_project(name) == name
+
+
+def test_case_does_not_tell_two_projects_apart(tmp_path: Path) -> None:
+    # On macOS or Windows models/Acme is models/acme: one project, one set of names.
+    assert check_project("Brand_X") == "brand_x"
+    upper, lower = Workspace.at(tmp_path, "ACME"), Workspace.at(tmp_path, "acme")
+    assert upper == lower
+    assert Workspace.at(tmp_path, "Influence").named is False  # the default project

@@ -102,7 +102,8 @@ def policy_rates_figure(
         ax.barh(y, value, color=[COLOURS[p] for p in policies], alpha=0.85)
         ax.errorbar(value, y, xerr=[value - low, high - value], fmt="none", ecolor="black")
         ax.set_yticks(y, [POLICY_LABELS[p] for p in policies], fontsize="small")
-        ax.set_xlabel(f"realised {target} {unit.per()}")
+        # A currency is text: two '$' in a label would be read as mathematics and fail.
+        ax.set_xlabel(f"realised {target} {unit.per()}", parse_math=False)
         ax.set_title(target)
     fig.suptitle("Budget spent by each policy on held-out campaigns (95% bootstrap intervals)")
     return fig
@@ -199,7 +200,7 @@ def tiers_figure(comparison: Comparison, target: str, unit: CostUnit = CostUnit(
         ax.set_xlabel("follower tier (cut at 10k, 100k, 500k and 1M followers)")
     left.set_ylabel("share of the policy's spend")
     left.set_title(f"{target}: where each policy spends")
-    right.set_ylabel(f"realised {target} {unit.per()}")
+    right.set_ylabel(f"realised {target} {unit.per()}", parse_math=False)
     right.set_title("what it bought there")
     _legend_below(fig, left)
     return fig

@@ -244,8 +244,8 @@ def render_html(
         "<h2>What the model learned from</h2>",
         _img(plot_importance(backtest.importance), "importance per feature family"),
         "<h2>By follower tier</h2>",
-        f'<p class="note">Realised {unit.per()} of what each policy bought in a tier, and the '
-        "share of its spend there. Tiers by displayed followers: nano &lt; 10k, "
+        f'<p class="note">Realised {html.escape(unit.per())} of what each policy bought in a '
+        "tier, and the share of its spend there. Tiers by displayed followers: nano &lt; 10k, "
         "micro 10k-100k, mid 100k-500k, macro 500k-1M, mega &ge; 1M.</p>",
         _img(plot_tiers(comparison, primary, unit), "breakdown by follower tier"),
         *(_tier_table(comparison, t) for t in targets),

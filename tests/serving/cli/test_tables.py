@@ -42,3 +42,14 @@ def test_the_widest_numbers_fit_80_columns_whole() -> None:
     assert text.count("[1.23e-05, 0.000123]") == 3
     assert text.count("[-0.99, -0.01]") == 6
     assert {"engagement", "heuristic", "biggest", "accounts", "(simulated)"} <= set(text.split())
+
+
+def test_a_header_is_shown_as_written_never_read_as_markup() -> None:
+    # A currency in a header ("clicks per [b]") is text: rich would drop '[b]' as a style
+    # and refuse '[/]' as a closing tag with nothing to close.
+    table = result_table("policy", "clicks\nper [b]", "per [/]")
+    table.add_row("model", "1", "2")
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(table)
+    assert "per [b]" in out.getvalue()
+    assert "per [/]" in out.getvalue()

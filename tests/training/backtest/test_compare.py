@@ -25,13 +25,14 @@ from training.backtest.plots import (
     policy_rates_figure,
     tiers_figure,
 )
-from training.backtest.report import FIGURES
-from training.backtest.rolling import BacktestConfig, rolling_origins, run_backtest
+from training.backtest.report import FIGURES, render_html
+from training.backtest.rolling import Backtest, BacktestConfig, rolling_origins, run_backtest
 from training.errors import TrainingError
 from training.evaluation.policies import POLICIES, TIERS, tier_of
 from training.learners.importance import family_importance_figure
 from training.settings import TrainingSettings
 from training.tracking.story import code_version
+from training.units import CostUnit
 
 StoredUnder = Callable[[Path], TrainingSettings]  # the `stored_under` fixture
 
@@ -272,3 +273,14 @@ def test_no_legend_covers_a_curve_or_a_bar(result: CompareResult) -> None:
     assert len(figures) == FIGURES
     assert sum(len(f.legends) for f in figures.values()) == 4  # all but the rates' bars
     assert {name: _covered(fig) for name, fig in figures.items()} == {n: [] for n in figures}
+
+
+def test_a_currency_is_text_in_the_report_s_sentences_and_figures(result: CompareResult) -> None:
+    # A currency check_currency lets through, with what HTML and matplotlib's mathtext read
+    # as syntax ('$$' would be a formula and fail to draw): shown as written, never run.
+    unit = CostUnit.of("$$<i>")
+    campaigns = pd.DataFrame({"campaign_id": range(result.campaigns)})
+    backtest = Backtest(campaigns, {}, None, result.folds, result.importance)
+    page = render_html(backtest, result.comparison, CONFIG, {}, unit)
+    assert '<p class="note">Realised per $$&lt;i&gt; of what each policy bought' in page
+    assert "<i>" not in page
