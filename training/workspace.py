@@ -77,8 +77,10 @@ class Workspace:
 
     @classmethod
     def at(cls, home: Path | None, project: str = DEFAULT_PROJECT) -> Workspace:
-        """The workspace rooted at `home` (None: the working directory), made absolute."""
-        return cls(Path(home or Path.cwd()).resolve(), check_project(project))
+        """The workspace rooted at `home` (None: the working directory), made absolute; a
+        leading `~` is the user's home, as a shell would read it (a systemd unit or an
+        `.env` file does not)."""
+        return cls(Path(home or Path.cwd()).expanduser().resolve(), check_project(project))
 
     @property
     def named(self) -> bool:

@@ -109,27 +109,28 @@ def serve(
     # each worker's start-up.
     settings = read_settings()
     DecisionLog(settings.decision_log).close()
-    sock = listen(host, port)  # a busy port fails before anything is loaded
-    say(stderr(), settings.describe(), soft_wrap=True)
-    # The flags, or the variables when already set: the request printed reads the data
-    # as the server will.
+    # The flags, or the variables when already set: a broken columns file is one sentence
+    # before the port is taken, and the request printed reads the data as the server will.
     read = settings.read_options()
-    served = load_dataset(data, read)
-    request = example_request(served, host, port)
-    manifest = model_manifest(settings.model_uri)  # None: /health will say why
-    if manifest is not None:
-        check = check_manifest(manifest, served.digest(), data.absolute(), settings.project, read)
-        if check.matches is False:
-            warn(stderr(), check.note)
-
-    def announce() -> None:
-        say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
-        say(stdout(), request, soft_wrap=True)
-
-    config = uvicorn.Config(
-        "serving.main:app", host=host, port=port, workers=workers, log_level="warning"
-    )
+    sock = listen(host, port)  # a busy port fails before anything is loaded
     try:
+        say(stderr(), settings.describe(), soft_wrap=True)
+        served = load_dataset(data, read)
+        request = example_request(served, host, port)
+        manifest = model_manifest(settings.model_uri)  # None: /health will say why
+        if manifest is not None:
+            digest = served.digest()
+            check = check_manifest(manifest, digest, data.absolute(), settings.project, read)
+            if check.matches is False:
+                warn(stderr(), check.note)
+
+        def announce() -> None:
+            say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
+            say(stdout(), request, soft_wrap=True)
+
+        config = uvicorn.Config(
+            "serving.main:app", host=host, port=port, workers=workers, log_level="warning"
+        )
         if workers > 1:
             from uvicorn.supervisors import Multiprocess
 
@@ -141,7 +142,7 @@ def serve(
             _announcing_server()(config, announce).run(sockets=[sock])
     except KeyboardInterrupt:  # Ctrl+C before uvicorn's own handler is installed
         pass
-    finally:
+    finally:  # whatever stopped it, a data error included, the port is given back
         sock.close()
 
 
@@ -252,11 +253,13 @@ def predict(
         )
     new_campaign = None if brand is None or topic is None else NewCampaign(brand, topic)
     # Paths given here are the shell's: absolute, so that the workspace does not move them.
-    flags: dict[str, object] = {
-        "data_dir": data_dir.absolute(),
-        "columns_file": None if columns is None else columns.absolute(),
-        "dayfirst": dayfirst,
-    }
+    flags: dict[str, object] = {"data_dir": data_dir.absolute()}
+    # As serve does: a flag wins over INFLUENCE_COLUMNS_FILE and INFLUENCE_DAYFIRST, and
+    # without one the environment's setting holds.
+    if columns is not None:
+        flags["columns_file"] = columns.absolute()
+    if dayfirst:
+        flags["dayfirst"] = True
     if model:
         flags["model_uri"] = model if model.startswith("models:/") else str(Path(model).absolute())
     if project:

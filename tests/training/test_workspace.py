@@ -78,3 +78,10 @@ def test_case_does_not_tell_two_projects_apart(tmp_path: Path) -> None:
     upper, lower = Workspace.at(tmp_path, "ACME"), Workspace.at(tmp_path, "acme")
     assert upper == lower
     assert Workspace.at(tmp_path, "Influence").named is False  # the default project
+
+
+def test_a_home_written_with_a_tilde_is_the_user_s_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Workspace.at(Path("~/brands")).home == tmp_path.resolve() / "brands"

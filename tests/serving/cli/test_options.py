@@ -65,6 +65,30 @@ def test_every_command_that_reads_data_takes_columns_and_dayfirst(
     assert list(tmp_path.iterdir()) == [mapping]
 
 
+@pytest.mark.parametrize("command", ["predict", "serve"])
+def test_predict_and_serve_read_the_columns_file_from_the_environment_without_the_flag(
+    command: str, workspace: Path
+) -> None:
+    # `workspace`: the settings the commands cache are read afresh before and after.
+    tmp_path = workspace
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[posts]\nfans = "Fans"\n')
+    args = {
+        "predict": ["predict", str(tmp_path / "data"), "--placements", str(tmp_path / "p.csv"),
+                    "--out", str(tmp_path / "out.csv")],
+        "serve": ["serve", "--data", str(tmp_path / "data")],
+    }[command]  # fmt: skip
+    done = CliRunner().invoke(app, args, env={"INFLUENCE_COLUMNS_FILE": str(mapping)})
+    assert done.exit_code == 2, done.output
+    assert " ".join(done.stderr.split()).endswith(
+        f"{mapping}, column 'posts.fans': maps 'fans', which is not a column of posts."
+    )
+
+
 PROJECTS = [
     ["train", "{data}"],
     ["compare", "{data}", "--out", "{tmp}/report"],
