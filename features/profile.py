@@ -82,7 +82,11 @@ def _prepared(posts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return frame.assign(
         er=engagement / followers.clip(lower=1.0),
         tier=_TIER_NAMES[np.searchsorted(_TIER_BOUNDS, followers.to_numpy(), side="right")],
-        week=frame["posted_at"].dt.tz_convert(None).dt.to_period("W").dt.start_time,
+        # Weeks start on Monday 00:00 UTC, and say so (a time without a zone reads as local).
+        week=frame["posted_at"]
+        .dt.tz_convert(None)
+        .dt.to_period("W")
+        .dt.start_time.dt.tz_localize("UTC"),
     ).reset_index(drop=True)
 
 

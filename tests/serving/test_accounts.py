@@ -38,6 +38,8 @@ def test_a_known_account_s_profile_is_its_history_read_against_its_tier(
     assert profile["posts"] == len(posts)
     assert profile["followers"] == int(posts["followers"].iloc[-1])
     assert profile["followers_weekly"][-1]["followers"] == profile["followers"]
+    weeks = [pd.Timestamp(p["week"]) for p in profile["followers_weekly"]]
+    assert all(w.tzname() == "UTC" and w.dayofweek == 0 and w == w.normalize() for w in weeks)
     placed = data.placements[data.placements["account_id"] == account]
     assert sorted(p["placement_id"] for p in profile["placements"]) == sorted(
         placed["placement_id"]
