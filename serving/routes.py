@@ -68,6 +68,7 @@ async def model_info(state: StateDep) -> schemas.ModelInfo:
         accounts=len(state.posts_of),
         data_matches_model=state.data_check.matches,
         data_note=state.data_check.note,
+        price=meta.get("price"),
     )
 
 

@@ -283,6 +283,12 @@ class ModelInfo(BaseModel):
         "data; null when the model's manifest records none."
     )
     data_note: str = Field(description="The comparison in one sentence, and what to do.")
+    price: dict[str, float] | None = Field(
+        None,
+        description="The price model on the later campaigns (`price/mdape`, "
+        "`price/mdape_follower_rate`, `price/coverage` of its 90% interval), as train logged "
+        "them; null when the model has none.",
+    )
 
 
 class Problem(BaseModel):

@@ -67,6 +67,9 @@ def test_health_and_model(client: TestClient, trained: Path) -> None:
     assert info["version"] == manifest["version"]
     assert info["feature_families"] == ["reach", "resonance", "relevance", "track"]
     assert set(info["metrics"]) == {"clicks", "referrals", "conversions", "revenue"}
+    # The price model's numbers on the later campaigns, as train measured them.
+    assert info["price"] == manifest["price"]
+    assert set(info["price"]) == {"price/mdape", "price/mdape_follower_rate", "price/coverage"}
     assert info["metrics"]["clicks"]["model"] > info["metrics"]["clicks"]["followers"]
 
 
