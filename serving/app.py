@@ -23,6 +23,7 @@ from serving.errors import NotReadyError, ServingError
 from serving.examples import with_examples
 from serving.invalid import MAX_ERRORS, describe
 from serving.middleware import ApiKeyGate, BoundedBody, Measure
+from serving.pages import root_router
 from serving.pages import router as pages_router
 from serving.routes import router
 from serving.settings import ServingSettings, get_settings
@@ -128,6 +129,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(pages_router)
+    app.include_router(root_router)
     # Added innermost first: a request meets Measure, CORS, the key gate, then the body.
     app.add_middleware(
         BoundedBody,

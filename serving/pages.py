@@ -1,27 +1,35 @@
 """The analyst's pages under `/app/`, rendered on the server: no script, no network.
 
-So far: `/app/accounts/{account_id}`, one account's profile (`serving.accounts`) with its
-charts (`serving.charts`). Templates ship inside the package (`serving/templates/`).
+So far: `/app/` (a home page: vet an account, the model, the API; the campaign planner
+will take its place), `/app/accounts/{account_id}` (one account's profile, `serving.accounts`,
+with its charts, `serving.charts`) and `/app/model` (what the served model bought against
+the follower count, `serving.model_page`). `/` redirects to `/app/`. Templates ship inside
+the package (`serving/templates/`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from serving import accounts
 from serving.charts import engagement_chart, followers_chart
 from serving.dependencies import Protected, StateDep
 from serving.errors import UnknownAccountError
+from serving.model_page import FAMILIES, model_page
 from serving.profile_schemas import AccountProfile
+from serving.routes import model_info
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/app", include_in_schema=False, dependencies=Protected)
+root_router = APIRouter(include_in_schema=False)
+"""`/`, which sends a browser to the pages."""
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
 
@@ -43,3 +51,40 @@ async def account_page(request: Request, account_id: str, state: StateDep) -> HT
         return TEMPLATES.TemplateResponse(request, "not_found.html", context, status_code=404)
     context = {**await run_in_threadpool(_page, profile), "root": root}
     return TEMPLATES.TemplateResponse(request, "account.html", context)
+
+
+@root_router.get("/")
+async def root(request: Request) -> RedirectResponse:
+    """A browser opening the service lands on its pages."""
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/app/", status_code=307)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, state: StateDep) -> HTMLResponse:
+    """Where an analyst starts: vet an account, read about the model, or use the API."""
+    example = next(iter(state.posts_of), "")
+    context = {"root": request.scope.get("root_path", ""), "version": state.version}
+    return TEMPLATES.TemplateResponse(request, "home.html", {**context, "example": example})
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+async def find_account(request: Request, account_id: str) -> RedirectResponse:
+    """The home page's form: on to that account's page."""
+    root = request.scope.get("root_path", "")
+    return RedirectResponse(f"{root}/app/accounts/{quote(account_id.strip(), safe='')}", 303)
+
+
+@router.get("/model", response_class=HTMLResponse)
+async def model(request: Request, state: StateDep) -> HTMLResponse:
+    """The served model in words and numbers: version, data, what it bought against the
+    follower count per outcome, its prices, what it reads."""
+    info = await model_info(state)
+    meta = state.manifest
+    context = {
+        "root": request.scope.get("root_path", ""),
+        "m": info,
+        "per": "per unit cost",
+        "families": [(f, FAMILIES.get(f, "")) for f in info.feature_families],
+        **model_page(meta.get("metrics", {}), list(state.targets), meta.get("price")),
+    }
+    return TEMPLATES.TemplateResponse(request, "model.html", context)

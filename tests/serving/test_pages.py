@@ -70,3 +70,36 @@ def test_pages_are_behind_the_key_when_one_is_set(trained: Path, tmp_path: Path)
     with TestClient(create_app(settings)) as c:
         assert c.get("/app/accounts/nobody").status_code == 401
         assert c.get("/app/accounts/nobody", headers={"X-API-Key": "s3cret-key"}).status_code == 404
+
+
+def test_the_service_opens_on_its_home_page(client: TestClient) -> None:
+    first = client.get("/", follow_redirects=False)
+    assert (first.status_code, first.headers["location"]) == (307, "/app/")
+    home = client.get("/")
+    assert home.status_code == 200
+    assert '<form action="/app/accounts" method="get">' in home.text
+    assert _external(home.text) == []
+    account = re.search(r'name="account_id" required value="([^"]+)"', home.text)
+    assert account is not None
+    found = client.get("/app/accounts", params={"account_id": f" {account.group(1)} "})
+    assert found.url.path == f"/app/accounts/{account.group(1)}"
+    assert found.status_code == 200
+
+
+def test_the_model_page_says_what_it_bought_against_the_follower_count(
+    client: TestClient, trained: Path
+) -> None:
+    page = client.get("/app/model")
+    assert page.status_code == 200
+    info = client.get("/model").json()
+    html = page.text
+    assert f"<h1>Model version {info['version']}</h1>" in html
+    for target in info["targets"]:
+        low_high = info["metrics"][target]["ratio_vs_followers"]
+        assert (
+            f"Choosing by the model bought {low_high[0]:.3g} times the {target} per unit cost of "
+            f"the followers baseline (95% interval {low_high[1]:.3g} to {low_high[2]:.3g})."
+        ) in html
+    assert f"off by {info['price']['price/mdape']:.0%} (median)" in html
+    assert "<b>relevance</b>: how close the account" in html
+    assert _external(html) == []
