@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,11 +15,9 @@ from training.errors import TrainingError
 from training.evaluation.split import time_split
 from training.fitting import TrainConfig
 from training.pipeline import train
-from training.settings import TrainingSettings
+from training.settings import TrainingSettings, get_settings
 
 StoredUnder = Callable[[Path], TrainingSettings]  # the `stored_under` fixture
-
-Cli = Callable[..., subprocess.CompletedProcess[str]]  # the `influence_cli` fixture
 
 
 @pytest.fixture
@@ -43,11 +40,24 @@ def _changed(world: Path, tmp: Path, **columns: float | None) -> Path:
 
 
 def test_a_target_that_is_zero_everywhere_is_skipped_with_a_warning(
-    influence_cli: Cli, world: Path, tmp_path: Path
+    world: Path, tmp_path: Path, stored_under: StoredUnder
 ) -> None:
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
     data = _changed(world, tmp_path, conversions=0.0)
-    done = influence_cli("train", data, "--targets", "conversions,clicks", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    stored_under(tmp_path)  # the workspace's store, copied from the session's empty one
+    get_settings.cache_clear()  # the command reads INFLUENCE_HOME afresh, and so do later tests
+    try:
+        done = CliRunner().invoke(
+            app,
+            ["train", str(data), "--targets", "conversions,clicks"],
+            env={"INFLUENCE_HOME": str(tmp_path), "COLUMNS": "200"},
+        )
+    finally:
+        get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
     rows = int(done.stderr.split("all ")[1].split(" ")[0])
     assert rows > 100
     assert (
