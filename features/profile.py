@@ -19,12 +19,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from features.history import as_utc
+from features.history import as_utc, prepare_posts
 
-__all__ = ["TIERS", "Jump", "TierNorms", "account_profile", "tier_norms", "tier_of"]
+__all__ = ["TIERS", "Jump", "TierNorms", "account_profile", "tier_index", "tier_norms", "tier_of"]
 
 TIERS = (
     ("nano", 10_000.0),
@@ -52,12 +53,17 @@ _WORD = re.compile(r"[a-z]{3,}")
 _NOT_TOPICS = frozenset(ENGLISH_STOP_WORDS) | {"ad", "sponsored", "spon", "amp"}
 
 
+def tier_index(followers: npt.ArrayLike) -> npt.NDArray[np.intp]:
+    """Index into `TIERS` of each follower count (the backtest's tiers are these too)."""
+    tiers: npt.NDArray[np.intp] = np.searchsorted(
+        _TIER_BOUNDS, np.asarray(followers, dtype=float), side="right"
+    )
+    return tiers
+
+
 def tier_of(followers: float) -> str:
     """The tier name of a follower count (`TIERS`)."""
-    for name, upper in TIERS:
-        if followers < upper:
-            return name
-    return TIERS[-1][0]
+    return str(_TIER_NAMES[tier_index(followers)])
 
 
 @dataclass(frozen=True)
@@ -74,20 +80,16 @@ class TierNorms:
 
 
 def _prepared(posts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    frame = posts.assign(posted_at=as_utc(posts["posted_at"]))
-    frame = frame[frame["posted_at"] < as_of]
-    frame = frame.sort_values(["account_id", "posted_at", "post_id"], kind="stable")
-    engagement = frame["likes"] + frame["comments"] + frame["shares"]
-    followers = frame["followers"].astype(float)
+    # The feature families' own per-post quantities (`er`), on the posts before `as_of`.
+    frame = prepare_posts(posts[as_utc(posts["posted_at"]).to_numpy() < as_of])
     return frame.assign(
-        er=engagement / followers.clip(lower=1.0),
-        tier=_TIER_NAMES[np.searchsorted(_TIER_BOUNDS, followers.to_numpy(), side="right")],
+        tier=_TIER_NAMES[tier_index(frame["followers"])],
         # Weeks start on Monday 00:00 UTC, and say so (a time without a zone reads as local).
         week=frame["posted_at"]
         .dt.tz_convert(None)
         .dt.to_period("W")
         .dt.start_time.dt.tz_localize("UTC"),
-    ).reset_index(drop=True)
+    )
 
 
 def _ratios(frame: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
@@ -253,7 +255,8 @@ def account_profile(
             "median_gap_days": float(gaps.median()) if len(gaps) else None,
         },
         "topics": _topics(recent["text"]) if "text" in recent else [],
-        "placements": placed.to_dict("records"),
+        # An outcome not yet known is None, not NaN: the dict is JSON-ready.
+        "placements": placed.astype(object).where(placed.notna(), None).to_dict("records"),
         "flags": flags,
     }
 

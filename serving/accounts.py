@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from features.profile import account_profile
 from serving.errors import UnknownAccountError
 from serving.profile_schemas import AccountProfile
@@ -26,8 +24,4 @@ def profile(state: ServiceState, account_id: str) -> AccountProfile:
         )
     history = state.history([account_id])
     found = account_profile(history.posts, history.placements, account_id, state.as_of, state.norms)
-    for row in found.get("placements", []):  # type: ignore[attr-defined]
-        for key, value in row.items():
-            if isinstance(value, float) and math.isnan(value):
-                row[key] = None  # an outcome not yet known
     return AccountProfile.model_validate(found)

@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.budget import follower_priority, spend_per_campaign, value_per_cost
+from features.profile import TIERS, tier_index
 from training.backtest.rolling import Backtest, BacktestConfig
 from training.evaluation.metrics import BOOTSTRAP_RESAMPLES, evaluate_target, percentile_interval
 from training.units import one_action
@@ -41,7 +42,6 @@ __all__ = [
     "Comparison",
     "compare_policies",
     "one_action",
-    "tier_of",
 ]
 
 POLICIES = ("model", "followers", "heuristic", "follower_rule", "random", "truth")
@@ -54,27 +54,10 @@ POLICY_LABELS = {
     "truth": "truth (simulated)",
     "candidates": "all candidates",
 }
-TIERS: tuple[tuple[str, float], ...] = (
-    ("nano", 1e4),
-    ("micro", 1e5),
-    ("mid", 5e5),
-    ("macro", 1e6),
-    ("mega", np.inf),
-)
-"""Follower tiers and their upper bounds (exclusive)."""
 GAIN_GRID = np.linspace(0.0, 1.0, 51)
 CALIBRATION_BINS = 10
 
 Floats = npt.NDArray[np.float64]
-
-
-def tier_of(followers: npt.ArrayLike) -> npt.NDArray[np.intp]:
-    """Index into TIERS of each follower count."""
-    edges = np.array([upper for _, upper in TIERS[:-1]])
-    tiers: npt.NDArray[np.intp] = np.searchsorted(
-        edges, np.asarray(followers, dtype=float), side="right"
-    )
-    return tiers
 
 
 @dataclass
@@ -222,7 +205,7 @@ def compare_policies(backtest: Backtest, config: BacktestConfig) -> Comparison:
     draws = np.random.default_rng(config.seed).integers(0, n_c, size=(BOOTSTRAP_RESAMPLES, n_c))
     counts = np.zeros((BOOTSTRAP_RESAMPLES, n_c))
     np.add.at(counts, (np.repeat(np.arange(BOOTSTRAP_RESAMPLES), n_c), draws.ravel()), 1.0)
-    cell = tier_of(frame["followers"]) * n_c + codes
+    cell = tier_index(frame["followers"]) * n_c + codes
 
     def sums(values: Floats) -> Floats:
         per_cell = np.bincount(cell, weights=values, minlength=n_t * n_c)

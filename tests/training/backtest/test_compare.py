@@ -17,6 +17,7 @@ from matplotlib.transforms import Bbox
 from mlflow.tracking import MlflowClient
 
 from features.io import load_dataset
+from features.profile import tier_index
 from features.simulate import SimulationConfig, simulate_world, write_world
 from training.backtest.compare import EXPERIMENT, CompareResult, run_compare
 from training.backtest.plots import (
@@ -28,7 +29,7 @@ from training.backtest.plots import (
 from training.backtest.report import FIGURES, render_html
 from training.backtest.rolling import Backtest, BacktestConfig, rolling_origins, run_backtest
 from training.errors import TrainingError
-from training.evaluation.policies import POLICIES, TIERS, tier_of
+from training.evaluation.policies import POLICIES, TIERS
 from training.learners.importance import family_importance_figure
 from training.settings import TrainingSettings
 from training.tracking.story import code_version
@@ -105,7 +106,7 @@ def test_folds_roll_forward_and_learn_only_from_closed_windows(workspace: Path) 
 
 def test_tiers_use_the_usual_cut_offs_and_spend_shares_add_up(result: CompareResult) -> None:
     counts = [9_999, 10_000, 99_999, 100_000, 499_999, 500_000, 999_999, 1_000_000, 5e6]
-    names = [TIERS[i][0] for i in tier_of(counts)]
+    names = [TIERS[i][0] for i in tier_index(counts)]
     assert names == ["nano", "micro", "micro", "mid", "mid", "macro", "macro", "mega", "mega"]
     table = result.comparison.table
     shares = table[(table["metric"] == "spend_share") & (table["tier"] != "all")]
