@@ -22,6 +22,7 @@ from features.simulate import SimulationConfig, World, simulate_world, write_wor
 from training.tracking.database import sqlalchemy_url
 
 if TYPE_CHECKING:
+    from serving.settings import ServingSettings
     from training.settings import TrainingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,6 +155,27 @@ def stored_under(empty_store: Path) -> StoredUnder:
         (root / "mlruns").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(empty_store, root / "mlruns" / "mlflow.db")
         return TrainingSettings.under(root)
+
+    return settings
+
+
+ServingTrained = Callable[..., "ServingSettings"]
+
+
+@pytest.fixture(scope="session")
+def serving_trained(trained: Path) -> ServingTrained:
+    """`serving_trained(log_dir, **overrides)`: the serving settings of the trained
+    workspace (its world and champion), the decision log `log_dir/decisions.db`, any other
+    setting given by name."""
+    from serving.settings import ServingSettings
+
+    def settings(log_dir: Path, **overrides: Any) -> ServingSettings:
+        return ServingSettings(
+            data_dir=trained / "world",
+            model_uri=str(trained / "models" / "champion.json"),
+            decision_log=str(log_dir / "decisions.db"),
+            **overrides,
+        )
 
     return settings
 

@@ -7,8 +7,7 @@ content type, body). Over 1,000 requests in all, against the app with a real mod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 import schemathesis
@@ -20,6 +19,8 @@ from schemathesis.generation.case import Case
 
 from serving.app import create_app
 from serving.settings import ServingSettings
+
+ServingTrained = Callable[..., ServingSettings]  # the `serving_trained` fixture
 
 # (method, path, max examples): /predict and /rank cost a model call each, /admin/reload a
 # reload of the data (about a second), the rest next to nothing, so the cheap ones carry
@@ -36,12 +37,10 @@ BUDGET = [
 
 
 @pytest.fixture(scope="module")
-def client(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings_ = ServingSettings(
-        data_dir=trained / "world",
-        model_uri=str(trained / "models" / "champion.json"),
-        decision_log=str(tmp_path_factory.mktemp("fuzz") / "decisions.db"),
-    )
+def client(
+    serving_trained: ServingTrained, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    settings_ = serving_trained(tmp_path_factory.mktemp("fuzz"))
     # A server exception must come back as the 500 a client would get, so that the
     # check below reports the request that caused it.
     with TestClient(create_app(settings_), raise_server_exceptions=False) as c:

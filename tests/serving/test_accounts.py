@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,14 +13,14 @@ from features.io import load_dataset
 from serving.app import create_app
 from serving.settings import ServingSettings
 
+ServingTrained = Callable[..., ServingSettings]  # the `serving_trained` fixture
+
 
 @pytest.fixture(scope="module")
-def client(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = ServingSettings(
-        data_dir=trained / "world",
-        model_uri=str(trained / "models" / "champion.json"),
-        decision_log=str(tmp_path_factory.mktemp("accounts") / "decisions.db"),
-    )
+def client(
+    serving_trained: ServingTrained, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    settings = serving_trained(tmp_path_factory.mktemp("accounts"))
     with TestClient(create_app(settings)) as c:
         yield c
 

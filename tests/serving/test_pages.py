@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +13,14 @@ from features.io import load_dataset
 from serving.app import create_app
 from serving.settings import ServingSettings
 
+ServingTrained = Callable[..., ServingSettings]  # the `serving_trained` fixture
+
 
 @pytest.fixture(scope="module")
-def client(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = ServingSettings(
-        data_dir=trained / "world",
-        model_uri=str(trained / "models" / "champion.json"),
-        decision_log=str(tmp_path_factory.mktemp("pages") / "decisions.db"),
-    )
+def client(
+    serving_trained: ServingTrained, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    settings = serving_trained(tmp_path_factory.mktemp("pages"))
     with TestClient(create_app(settings)) as c:
         yield c
 
@@ -60,13 +60,10 @@ def test_an_unknown_account_s_page_is_a_404_page_saying_what_to_do(client: TestC
     assert "No account &#39;nobody&#39; in the served data" in page.text
 
 
-def test_pages_are_behind_the_key_when_one_is_set(trained: Path, tmp_path: Path) -> None:
-    settings = ServingSettings(
-        data_dir=trained / "world",
-        model_uri=str(trained / "models" / "champion.json"),
-        decision_log=str(tmp_path / "decisions.db"),
-        api_key="s3cret-key",
-    )
+def test_pages_are_behind_the_key_when_one_is_set(
+    serving_trained: ServingTrained, tmp_path: Path
+) -> None:
+    settings = serving_trained(tmp_path, api_key="s3cret-key")
     with TestClient(create_app(settings)) as c:
         assert c.get("/app/accounts/nobody").status_code == 401
         assert c.get("/app/accounts/nobody", headers={"X-API-Key": "s3cret-key"}).status_code == 404
