@@ -3,8 +3,9 @@
 So far: `/app/` (a home page: vet an account, the model, the API; the campaign planner
 will take its place), `/app/accounts/{account_id}` (one account's profile, `serving.accounts`,
 with its charts, `serving.charts`) and `/app/model` (what the served model bought against
-the follower count, `serving.model_page`). `/` redirects to `/app/`. Templates ship inside
-the package (`serving/templates/`).
+the follower count, `serving.model_page`). `/` redirects to `/app/`. With an API key set,
+a browser signs in at `/app/login` first (`serving.login`). Templates ship inside the
+package (`serving/templates/`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,23 @@ from serving.errors import UnknownAccountError
 from serving.model_page import FAMILIES, model_page
 from serving.profile_schemas import AccountProfile
 from serving.routes import model_info
+from serving.session import COOKIE
 
-__all__ = ["router"]
+__all__ = ["TEMPLATES", "root_router", "router"]
 
 router = APIRouter(prefix="/app", include_in_schema=False, dependencies=Protected)
 root_router = APIRouter(include_in_schema=False)
 """`/`, which sends a browser to the pages."""
-TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+
+def _signed_in(request: Request) -> dict[str, object]:
+    """Every page's header offers to sign out when the browser carries a session cookie."""
+    return {"signed_in": COOKIE in request.cookies}
+
+
+TEMPLATES = Jinja2Templates(
+    directory=Path(__file__).with_name("templates"), context_processors=[_signed_in]
+)
 
 
 def _page(profile: AccountProfile) -> dict[str, object]:
