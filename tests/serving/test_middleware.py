@@ -8,6 +8,8 @@ Requests are written on raw sockets, so that a test decides when each byte is se
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import select
 import socket
@@ -103,13 +105,17 @@ def head(
     path: str,
     length: int | None = None,
     key: bytes | None = KEY_BYTES,
+    cookie: bytes | None = None,
 ) -> bytes:
-    """A request's head: the key as raw bytes, as a client that knows it sends it."""
+    """A request's head: the key as raw bytes, as a client that knows it sends it, and
+    the session cookie of a signed-in browser if given."""
     lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: 127.0.0.1"]
     if length is not None:
         lines += [b"Content-Type: application/json", b"Content-Length: %d" % length]
     if key is not None:
         lines.append(b"X-API-Key: " + key)
+    if cookie is not None:
+        lines.append(b"Cookie: influence_session=" + cookie)
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
@@ -176,6 +182,18 @@ def test_the_key_is_checked_before_the_body_is_read(server: Server) -> None:
     # the one-second upload timeout, not in the 401.
     with connect(server.port) as sock:
         sock.sendall(head("POST", "/predict", 10_000_000, key=None))
+        reply = read_reply(sock)
+    assert (reply.status, reply.detail) == (401, WRONG_KEY)
+
+
+def test_a_browser_s_cookie_is_checked_before_the_body_too(server: Server) -> None:
+    session = hmac.new(KEY_BYTES, b"influence browser session v1", hashlib.sha256).hexdigest()
+    with connect(server.port) as sock:
+        sock.sendall(head("GET", "/model", key=None, cookie=session.encode()))
+        assert read_reply(sock).status == 200
+    # As without a key: ten megabytes announced and none sent, answered at once.
+    with connect(server.port) as sock:
+        sock.sendall(head("POST", "/predict", 10_000_000, key=None, cookie=b"0" * 64))
         reply = read_reply(sock)
     assert (reply.status, reply.detail) == (401, WRONG_KEY)
 
