@@ -238,6 +238,21 @@ def served(
         yield Served(base, trained / "world")
 
 
+def test_a_request_to_anywhere_but_127_0_0_1_is_aborted_and_named(browser: Browser) -> None:
+    # `localhost` is not 127.0.0.1 by name, so it stands in for the internet here: were the
+    # route to let it through, it would still stay on this machine.
+    with (
+        watched(browser, "http://127.0.0.1:9") as (page, watch),
+        page.expect_event("requestfailed"),
+    ):
+        page.set_content('<img src="http://localhost:9/logo.png" alt="logo">')
+    assert watch.problems == [
+        "console error at http://localhost:9/logo.png: Failed to load resource: "
+        "net::ERR_BLOCKED_BY_CLIENT.Inspector",
+        "request left 127.0.0.1 (aborted): http://localhost:9/logo.png",
+    ]
+
+
 def test_the_home_page_leads_to_an_account_the_model_and_the_api(
     browser: Browser, served: Served
 ) -> None:
