@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -32,12 +33,12 @@ WRONG_KEY = "Missing or wrong API key: send it in the X-API-Key header."
 CAMPAIGN = {"brand": "northpeak", "topic": "running shoes marathon"}
 
 
-class ServerFactory(Protocol):
-    """The `start_server` fixture."""
+class RunningServer(Protocol):
+    """The `running_server` fixture."""
 
     def __call__(
-        self, decision_log: str | Path, port: int, env: dict[str, str] | None = None
-    ) -> subprocess.Popen[str]: ...
+        self, decision_log: str | Path, env: dict[str, str] | None = None
+    ) -> AbstractContextManager[tuple[str, subprocess.Popen[str]]]: ...
 
 
 ENV = {
@@ -71,33 +72,13 @@ class Reply:
 
 @pytest.fixture(scope="module")
 def server(
-    start_server: ServerFactory, trained: Path, tmp_path_factory: pytest.TempPathFactory
+    running_server: RunningServer, trained: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    process = start_server(tmp_path_factory.mktemp("middleware") / "decisions.db", port, ENV)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if call(port, "GET", "/health").status == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "the server did not become ready in 60 s"
-            time.sleep(0.2)
+    log = tmp_path_factory.mktemp("middleware") / "decisions.db"
+    with running_server(log, ENV) as (base, process):
         data = load_dataset(trained / "world")
         accounts = [str(a) for a in data.posts["account_id"].drop_duplicates()]
-        yield Server(port, process.pid, accounts)
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        yield Server(int(base.rpartition(":")[2]), process.pid, accounts)
 
 
 def head(
