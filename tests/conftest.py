@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
+from click.testing import Result
 from hypothesis import settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from sqlalchemy import create_engine
@@ -170,14 +171,54 @@ def serving_trained(trained: Path) -> ServingTrained:
     from serving.settings import ServingSettings
 
     def settings(log_dir: Path, **overrides: Any) -> ServingSettings:
-        return ServingSettings(
-            data_dir=trained / "world",
-            model_uri=str(trained / "models" / "champion.json"),
-            decision_log=str(log_dir / "decisions.db"),
-            **overrides,
-        )
+        values: dict[str, Any] = {
+            # The workspace's own store, not the checkout's: the page looks for backtests.
+            "home": trained,
+            "data_dir": trained / "world",
+            "model_uri": str(trained / "models" / "champion.json"),
+            "decision_log": str(log_dir / "decisions.db"),
+        }
+        return ServingSettings(**{**values, **overrides})
 
     return settings
+
+
+@pytest.fixture(scope="session")
+def compared(
+    trainable_world: Path, tmp_path_factory: pytest.TempPathFactory, empty_store: Path
+) -> tuple[Path, Result]:
+    """(workspace, what it printed): `influence compare` run once per session, in-process
+    (CliRunner), on the trainable world: 2 rolling origins, conversions and clicks, 25% of
+    each campaign's cost, seed 2, costs in EUR (INFLUENCE_CURRENCY), 80 columns, in a
+    workspace of its own (INFLUENCE_HOME): its store `mlruns/mlflow.db` (a copy of
+    `empty_store`) holds the run, `report/` the files. About 4 s, shared:
+    tests/serving/cli/test_compare.py reads what it printed and wrote, the serving tests
+    serve its run as the project's latest backtest."""
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+    from training.settings import get_settings
+
+    home = tmp_path_factory.mktemp("compared")
+    (home / "mlruns").mkdir()
+    shutil.copyfile(empty_store, home / "mlruns" / "mlflow.db")
+    env = {
+        "COLUMNS": "80",
+        "INFLUENCE_CURRENCY": "EUR",
+        "INFLUENCE_HOME": str(home),
+        "INFLUENCE_MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlruns' / 'mlflow.db'}",
+    }
+    args = [
+        *("compare", str(trainable_world), "--out", str(home / "report"), "--folds", "2"),
+        *("--targets", "conversions,clicks", "--budget-share", "0.25", "--seed", "2"),
+    ]
+    get_settings.cache_clear()
+    try:
+        done = CliRunner().invoke(app, args, env=env)
+    finally:
+        get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    return home, done
 
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]
