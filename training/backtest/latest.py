@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from sqlalchemy.exc import SQLAlchemyError
 
 from training.errors import TrainingError
 from training.settings import TrainingSettings
 from training.tracking.database import redacted
-from training.tracking.store import stored_client
+from training.tracking.store import TrackingStoreError, stored_client
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -160,8 +161,9 @@ def latest_report(
     `settings.experiment_name("compare")`, is searched) and the data digests to prefer, in
     order (None skipped): the newest run on the first digest that has one wins, else the
     newest run of all. Returns None when the store, the experiment or a finished run does
-    not exist; nothing is created. Raises TrainingError, one sentence, when the store
-    cannot be read or the run's report is missing, too big or not a backtest report.
+    not exist; nothing is created. Raises TrackingStoreError, one sentence, when the store
+    cannot be read, and TrainingError when the run's report is missing, too big or not a
+    backtest report's.
     """
     experiment = settings.experiment_name("compare")
     try:
@@ -173,12 +175,14 @@ def latest_report(
         if run is None:
             return None
         summary, html = _read(client, run.info.run_id)
-    except (MlflowException, OSError) as e:
+    except (MlflowException, SQLAlchemyError, OSError) as e:  # a store MLflow cannot use
         uri = settings.configured_tracking_uri()
         shown = redacted(uri) if "@" in uri else uri
-        reason = e.message if isinstance(e, MlflowException) else str(e)
-        raise TrainingError(
-            f"The backtests of experiment {experiment} in {shown} cannot be read: {reason}"
+        reason = (e.message if isinstance(e, MlflowException) else str(e)).strip()
+        reason = reason.splitlines()[0] if reason else type(e).__name__  # SQL and links follow
+        raise TrackingStoreError(
+            f"The backtests of experiment {experiment} in {shown} cannot be read: "
+            f"{reason.rstrip('.')}."
         ) from e
     ended = run.info.end_time or run.info.start_time
     return LoggedReport(

@@ -18,7 +18,7 @@ from training.backtest import latest
 from training.backtest.latest import latest_report
 from training.errors import TrainingError
 from training.settings import TrainingSettings
-from training.tracking.store import use_tracking
+from training.tracking.store import TrackingStoreError, use_tracking
 
 StoredUnder = Callable[[Path], TrainingSettings]  # the `stored_under` fixture
 
@@ -154,3 +154,14 @@ def test_a_report_over_its_cap_is_not_read(
         rf"{(size - 1) / 1e6:.3g} MB a service reads.$",
     ):
         latest_report(settings)
+
+
+def test_a_store_that_cannot_be_read_is_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "mlruns").mkdir()
+    (tmp_path / "mlruns" / "mlflow.db").write_text("not a database")
+    with pytest.raises(
+        TrackingStoreError,
+        match=r"^The backtests of experiment influence-compare in sqlite:///.+/mlflow\.db cannot "
+        r"be read: \(sqlite3\.DatabaseError\) file is not a database\.$",
+    ):
+        latest_report(TrainingSettings.under(tmp_path), (X,))
