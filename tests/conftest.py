@@ -62,12 +62,13 @@ FITS_MODELS = frozenset(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark `model` every test that trains (itself or through the `trained` fixture), and
-    `slow` every end-to-end test (tests/e2e/)."""
+    """Mark `model` every test that trains (itself, or through the `trained` or `compared`
+    fixture), and `slow` every end-to-end test (tests/e2e/)."""
     for item in items:
         path = item.nodeid.split("::")[0]
         module = path.rsplit("/", 1)[-1].removesuffix(".py")
-        if module in FITS_MODELS or "trained" in getattr(item, "fixturenames", ()):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if module in FITS_MODELS or fixtures & {"trained", "compared"}:
             item.add_marker(pytest.mark.model)
         if path.startswith("tests/e2e/"):  # real processes, crashes, load: slow by nature
             item.add_marker(pytest.mark.slow)
