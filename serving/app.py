@@ -75,6 +75,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         app.state.reload_limiter = anyio.CapacityLimiter(1)
         app.state.reload_loading = threading.Lock()
         app.state.log_limiter = anyio.CapacityLimiter(4)
+        app.state.backtest_limiter = anyio.CapacityLimiter(1)
         app.state.decisions = DecisionLog(settings.decision_log)
         try:
             app.state.current = load_state(settings)

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, Header, Request
 
 from serving import schemas
+from serving.backtest import LatestBacktest
 from serving.errors import NotReadyError
 from serving.settings import ServingSettings
 from serving.state import ServiceState
 
-__all__ = ["Protected", "SettingsDep", "StateDep", "refusals"]
+__all__ = ["BacktestDep", "Protected", "SettingsDep", "StateDep", "refusals"]
 
 
 async def settings_of(request: Request) -> ServingSettings:
@@ -42,6 +44,19 @@ async def current_state(request: Request) -> ServiceState:
 
 SettingsDep = Annotated[ServingSettings, Depends(settings_of)]
 StateDep = Annotated[ServiceState, Depends(current_state)]
+
+
+async def latest_backtest(request: Request, state: StateDep) -> LatestBacktest:
+    """The state's latest backtest (`serving.backtest`). The first time, it is read from
+    MLflow in a thread of its own, one at a time, so that neither the event loop nor the
+    threads that score wait on it; after that, at once."""
+    if "backtest" in vars(state):  # a cached_property keeps its value in the instance's dict
+        return state.backtest
+    limiter = request.app.state.backtest_limiter
+    return await anyio.to_thread.run_sync(lambda: state.backtest, limiter=limiter)
+
+
+BacktestDep = Annotated[LatestBacktest, Depends(latest_backtest)]
 Protected = [Depends(require_key)]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from features.headers import ReadOptions
 from training.workspace import project_flag
 
-__all__ = ["DataCheck", "check_data", "check_manifest"]
+__all__ = ["DataCheck", "check_data", "check_manifest", "read_flags"]
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,12 @@ def check_data(
         False,
         f"The data in {data_dir} (digest {served[:8]}) is not the data {model} was trained "
         f"on (digest {trained_on[:8]}): if it is a newer export of the same brand, train on "
-        f"it (influence train {data_dir}{_read_flags(read)}{project_flag(project)}); if it is "
+        f"it (influence train {data_dir}{read_flags(read)}{project_flag(project)}); if it is "
         "another brand's, serve that brand's project (--project NAME).",
     )
 
 
-def _read_flags(read: ReadOptions) -> str:
+def read_flags(read: ReadOptions) -> str:
     """The flags that read the data as `read` says: ` --columns map.toml --dayfirst`, or ''."""
     columns = f" --columns {read.columns_file}" if read.columns_file else ""
     return columns + (" --dayfirst" if read.dayfirst else "")

@@ -1,11 +1,18 @@
-"""The words and numbers of the `/app/model` page, from the served manifest (`/model`'s)."""
+"""The words and numbers of the `/app/model` page, from the served manifest (`/model`'s) and
+the project's latest backtest (`serving.backtest`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FAMILIES", "model_page"]
+import pandas as pd
+
+from serving.backtest import BacktestSource, LatestBacktest
+from training.evaluation.policies import POLICIES, POLICY_LABELS
+from training.units import CostUnit
+
+__all__ = ["FAMILIES", "backtest_page", "model_page"]
 
 FAMILIES = {
     "reach": "followers at the last post, their growth and its bursts",
@@ -58,3 +65,100 @@ def model_page(
             f"{price['price/coverage']:.0%} of the prices paid fell inside the 90% interval."
         )
     return {"sentences": sentences, "rows": rows, "price": words}
+
+
+Estimate = tuple[float | None, float | None, float | None]
+
+
+def _estimate(values: Estimate) -> str:
+    """`2.1 [1.4, 3.2]`; a value the report could not give is a dash."""
+    value, low, high = values
+    return "–" if value is None else f"{_g(value)} [{_g(low)}, {_g(high)}]"
+
+
+def backtest_page(found: LatestBacktest, source: BacktestSource) -> dict[str, Any]:
+    """The backtest section's sentences and table rows, or the note saying how to make one.
+
+    Takes the latest backtest found and where it was looked for (the digests of the
+    model's training data and of the data served, the command that backtests the latter).
+    Returns `note` alone when there is none; else when and how it ran (`ran`), on what data
+    (`data`, and `data_ok` when it is the model's), per target the model against the
+    follower rule in words (`sentences`), and per target and policy the rate per unit cost
+    and the times the follower rule's, with their 95% intervals (`rows`, `per`).
+    """
+    report = found.report
+    if report is None:
+        return {"note": found.note}
+    s = report.summary
+    per = CostUnit(s.currency).per()
+    origins = [pd.Timestamp(f.origin) for f in s.folds]
+    n = len(origins)
+    ran = (
+        f"Run {report.ran_at:%Y-%m-%d %H:%M} UTC (MLflow run {report.run_id[:8]} of experiment "
+        f"{report.experiment}), over {s.held_out.campaigns} held-out campaigns "
+        f"({s.held_out.placements:,} placements) from {n} rolling origin{'s' * (n != 1)}"
+        + (f", {min(origins):%Y-%m-%d} to {max(origins):%Y-%m-%d}" if origins else "")
+        + ": at each, features and models were refitted on what was known then and judged on "
+        f"the campaigns that came next. Every policy spent {s.config.budget_share:.0%} of each "
+        "campaign's candidate cost; the follower rule picks the biggest accounts first."
+    )
+    sentences, rows = [], []
+    for target in s.targets():
+        times = s.value(target, "model", "times_follower_rule")
+        if None in times:
+            model = _g(s.value(target, "model", "actions_per_cost")[0])
+            rule = _g(s.value(target, "follower_rule", "actions_per_cost")[0])
+            sentences.append(
+                f"The model's picks caused {model} {target} {per} on {s.held_out.campaigns} "
+                f"held-out campaigns, the follower rule's {rule}."
+            )
+        else:
+            sentences.append(
+                f"The model's picks caused {_g(times[0])} times the {target} {per} of the "
+                f"follower rule's on {s.held_out.campaigns} held-out campaigns (95% interval "
+                f"{_g(times[1])} to {_g(times[2])})."
+            )
+        for policy in POLICIES:
+            rate = s.value(target, policy, "actions_per_cost")
+            if rate[0] is None:
+                continue  # not run: the truth needs truth.parquet
+            times = s.value(target, policy, "times_follower_rule")
+            rows.append(
+                {
+                    "target": target,
+                    "policy": POLICY_LABELS[policy],
+                    "rate": _estimate(rate),
+                    "times": "" if policy == "follower_rule" else _estimate(times),
+                }
+            )
+    return {
+        "ran": ran,
+        "data": _data_words(found, source),
+        "data_ok": found.on_model_data,
+        "sentences": sentences,
+        "rows": rows,
+        "per": per,
+    }
+
+
+def _data_words(found: LatestBacktest, source: BacktestSource) -> str:
+    """Which data the backtest ran on, against the model's and the served data's digests."""
+    assert found.report is not None  # only called with a report
+    digest = found.report.summary.data_digest[:8]
+    model, served = (source.model_digest or "")[:8], source.served_digest[:8]
+    if found.on_model_data:
+        return f"It ran on the data this model was trained on (digest {digest})."
+    if found.on_served_data:
+        if not model:
+            return f"It ran on the data served (digest {digest}); this model records no digest."
+        return f"It ran on the data served (digest {digest}), not this model's (digest {model})."
+    if model == served:
+        others = f"the data served, which this model was trained on (digest {served})"
+    elif model:
+        others = f"the data served (digest {served}) or this model's (digest {model})"
+    else:
+        others = f"the data served (digest {served})"
+    return (
+        f"It ran on other data ({found.report.summary.data_dir}, digest {digest}) than "
+        f"{others}: `{source.command}` backtests the data served."
+    )

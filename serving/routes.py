@@ -18,8 +18,9 @@ from pydantic import TypeAdapter
 from serving import accounts, schemas
 from serving import predict as predicting
 from serving import rank as ranking
+from serving.backtest import backtest_summary
 from serving.decisions import DecisionLog
-from serving.dependencies import Protected, SettingsDep, StateDep, refusals
+from serving.dependencies import BacktestDep, Protected, SettingsDep, StateDep, refusals
 from serving.errors import DecisionLogError, NotReadyError, ReloadError
 from serving.profile_schemas import AccountProfile
 from serving.state import ServiceState, freeze_heap, load_state
@@ -53,9 +54,9 @@ async def health(request: Request) -> Any:
     dependencies=Protected,
     responses=refusals(401, 422, 503),
 )
-async def model_info(state: StateDep) -> schemas.ModelInfo:
-    """The served model's version, training time, metrics against the baselines and whether
-    the data served is the data it was trained on."""
+async def model_info(state: StateDep, backtest: BacktestDep) -> schemas.ModelInfo:
+    """The served model's version, training time, metrics against the baselines, whether
+    the data served is the data it was trained on, and the project's latest backtest."""
     meta = state.manifest
     return schemas.ModelInfo(
         version=state.version,
@@ -69,6 +70,8 @@ async def model_info(state: StateDep) -> schemas.ModelInfo:
         data_matches_model=state.data_check.matches,
         data_note=state.data_check.note,
         price=meta.get("price"),
+        backtest=backtest_summary(backtest),
+        backtest_note=backtest.note or None,
     )
 
 

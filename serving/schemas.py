@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "BacktestSummary",
     "Campaign",
     "CandidateError",
     "CandidateIn",
@@ -266,6 +267,28 @@ class Health(BaseModel):
     reason: str | None = None
 
 
+class BacktestSummary(BaseModel):
+    """The project's latest backtest (`influence compare`), as `/app/model` shows it."""
+
+    run_id: str = Field(description="Its MLflow run.")
+    experiment: str = Field(description="The project's backtest experiment.")
+    ran_at: str = Field(description="When the run ended (ISO 8601, UTC).")
+    data_digest: str = Field(description="Digest of the data it backtested.")
+    on_model_data: bool = Field(description="Whether that is the served model's training data.")
+    on_served_data: bool = Field(description="Whether that is the data served.")
+    held_out_campaigns: int
+    rolling_origins: int
+    budget_share: float = Field(description="Share of each campaign's candidate cost spent.")
+    currency: str | None = Field(description="What costs are in; null: unit cost.")
+    results: dict[str, dict[str, dict[str, list[float | None]]]] = Field(
+        description="Per target, per policy (model, followers, heuristic, follower_rule, "
+        "random, truth on simulated data): `actions_per_cost`, `cost_per_action` and "
+        "`times_follower_rule` pooled over the held-out campaigns, each [value, low, high] "
+        "with its 95% campaign-bootstrap interval; null where the report has no finite number."
+    )
+    report: str = Field(description="The path of the full report, served as a page.")
+
+
 class ModelInfo(BaseModel):
     """The served model: version, training time, metrics against the baselines, and
     whether the data served is the data it was trained on."""
@@ -288,6 +311,15 @@ class ModelInfo(BaseModel):
         description="The price model on the later campaigns (`price/mdape`, "
         "`price/mdape_follower_rate`, `price/coverage` of its 90% interval), as train logged "
         "them; null when the model has none.",
+    )
+    backtest: BacktestSummary | None = Field(
+        None,
+        description="The project's latest finished backtest logged to MLflow, preferring one "
+        "on the model's training data, then on the data served; null when there is none or it "
+        "cannot be read (`backtest_note` says why).",
+    )
+    backtest_note: str | None = Field(
+        None, description="Why there is no backtest, and the command that makes one."
     )
 
 

@@ -74,8 +74,7 @@ class ServingSettings(WorkspaceSettings):
     def _resolve(self, workspace: Workspace) -> None:
         # The flags' paths arrive absolute; the environment's are the workspace's.
         if "model_uri" not in self.model_fields_set:
-            training = TrainingSettings(home=workspace.home, project=self.project)
-            self.model_uri = str(training.project_models_dir() / CHAMPION_MANIFEST)
+            self.model_uri = str(self.training().project_models_dir() / CHAMPION_MANIFEST)
         elif not self.model_uri.startswith("models:/"):
             self.model_uri = str(workspace.path(Path(self.model_uri)))
         if "decision_log" not in self.model_fields_set:
@@ -86,6 +85,11 @@ class ServingSettings(WorkspaceSettings):
             self.data_dir = workspace.path(self.data_dir)
         if self.columns_file is not None:
             self.columns_file = workspace.path(self.columns_file)
+
+    def training(self) -> TrainingSettings:
+        """The training settings of the same workspace and project, the rest from the
+        environment: where the project's champion and its MLflow runs (its backtests) are."""
+        return TrainingSettings(home=self.home, project=self.project)
 
     def describe(self, decisions: bool = True) -> str:
         """The line `serve` (and, without `decisions`, `predict`) starts with: the

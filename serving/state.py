@@ -1,5 +1,6 @@
-"""What the service holds in memory: the model, the account histories, when they end, and
-whether they are the data the model was trained on (`serving.lineage`).
+"""What the service holds in memory: the model, the account histories, when they end,
+whether they are the data the model was trained on (`serving.lineage`), and where the
+project's latest backtest is (`serving.backtest`, read on first use).
 
 A `ServiceState` is built whole and never changed; reloading builds a new one and
 swaps the reference, so a request that started on the old state finishes on it.
@@ -22,11 +23,13 @@ from features.io import Dataset, load_dataset
 from features.moment import observed_until
 from features.online import OnlineFeatures
 from features.profile import TierNorms, tier_norms
+from serving.backtest import BacktestSource, LatestBacktest
 from serving.errors import NotReadyError
-from serving.lineage import DataCheck, check_manifest
+from serving.lineage import DataCheck, check_manifest, read_flags
 from serving.settings import ServingSettings
 from training.artifacts.bundle import ModelBundle, load_bundle, read_manifest
 from training.errors import TrainingError
+from training.workspace import project_flag
 
 if TYPE_CHECKING:
     from training.tracking.store import Tracking
@@ -60,6 +63,8 @@ class ServiceState:
     """What the model predicts, in training order."""
     data_check: DataCheck
     """Whether `data` is the data the model was trained on (their digests compared)."""
+    backtests: BacktestSource
+    """Where the project's backtests are logged, and which to prefer (`serving.backtest`)."""
 
     @cached_property
     def norms(self) -> TierNorms:
@@ -67,6 +72,13 @@ class ServiceState:
         (`features.profile`): computed on the first profile asked for, not at start-up or
         on reload, which only profiles need (about 0.8 s of CPU per million posts)."""
         return tier_norms(self.data.posts, self.as_of)
+
+    @cached_property
+    def backtest(self) -> LatestBacktest:
+        """The project's latest backtest (`serving.backtest`): read from MLflow on the first
+        look at the model's page or `/model`, not at start-up or on reload, which only those
+        need (a first MLflow client costs about 2 s of CPU)."""
+        return self.backtests.find()
 
     def knows(self, account_id: str) -> bool:
         """Whether the account is in the service's data."""
@@ -213,6 +225,15 @@ def load_state(settings: ServingSettings) -> ServiceState:
         raise NotReadyError(
             f"the model cannot describe the data in {settings.data_dir}: {e}"
         ) from e
+    digest = data.digest()
+    recorded = manifest.get("data_digest")
+    backtests = BacktestSource(
+        training=settings.training(),
+        model_digest=str(recorded) if recorded else None,
+        served_digest=digest,
+        command=f"influence compare {data_dir}{read_flags(read)} --out report"
+        f"{project_flag(settings.project)}",
+    )
     return ServiceState(
         bundle=bundle,
         manifest=manifest,
@@ -223,7 +244,8 @@ def load_state(settings: ServingSettings) -> ServiceState:
         online=online,
         version=str(manifest.get("version", "unknown")),
         targets=tuple(bundle.targets),
-        data_check=check_manifest(manifest, data.digest(), data_dir, settings.project, read),
+        data_check=check_manifest(manifest, digest, data_dir, settings.project, read),
+        backtests=backtests,
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
+from click.testing import Result
 from hypothesis import settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from sqlalchemy import create_engine
@@ -64,12 +65,13 @@ FITS_MODELS = frozenset(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark `model` every test that trains (itself or through the `trained` fixture), and
-    `slow` every end-to-end test (tests/e2e/)."""
+    """Mark `model` every test that trains (itself, or through the `trained` or `compared`
+    fixture), and `slow` every end-to-end test (tests/e2e/)."""
     for item in items:
         path = item.nodeid.split("::")[0]
         module = path.rsplit("/", 1)[-1].removesuffix(".py")
-        if module in FITS_MODELS or "trained" in getattr(item, "fixturenames", ()):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if module in FITS_MODELS or fixtures & {"trained", "compared"}:
             item.add_marker(pytest.mark.model)
         if path.startswith("tests/e2e/"):  # real processes, crashes, load: slow by nature
             item.add_marker(pytest.mark.slow)
@@ -173,14 +175,54 @@ def serving_trained(trained: Path) -> ServingTrained:
     from serving.settings import ServingSettings
 
     def settings(log_dir: Path, **overrides: Any) -> ServingSettings:
-        return ServingSettings(
-            data_dir=trained / "world",
-            model_uri=str(trained / "models" / "champion.json"),
-            decision_log=str(log_dir / "decisions.db"),
-            **overrides,
-        )
+        values: dict[str, Any] = {
+            # The workspace's own store, not the checkout's: the page looks for backtests.
+            "home": trained,
+            "data_dir": trained / "world",
+            "model_uri": str(trained / "models" / "champion.json"),
+            "decision_log": str(log_dir / "decisions.db"),
+        }
+        return ServingSettings(**{**values, **overrides})
 
     return settings
+
+
+@pytest.fixture(scope="session")
+def compared(
+    trainable_world: Path, tmp_path_factory: pytest.TempPathFactory, empty_store: Path
+) -> tuple[Path, Result]:
+    """(workspace, what it printed): `influence compare` run once per session, in-process
+    (CliRunner), on the trainable world: 2 rolling origins, conversions and clicks, 25% of
+    each campaign's cost, seed 2, costs in EUR (INFLUENCE_CURRENCY), 80 columns, in a
+    workspace of its own (INFLUENCE_HOME): its store `mlruns/mlflow.db` (a copy of
+    `empty_store`) holds the run, `report/` the files. About 4 s, shared:
+    tests/serving/cli/test_compare.py reads what it printed and wrote, the serving tests
+    serve its run as the project's latest backtest."""
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+    from training.settings import get_settings
+
+    home = tmp_path_factory.mktemp("compared")
+    (home / "mlruns").mkdir()
+    shutil.copyfile(empty_store, home / "mlruns" / "mlflow.db")
+    env = {
+        "COLUMNS": "80",
+        "INFLUENCE_CURRENCY": "EUR",
+        "INFLUENCE_HOME": str(home),
+        "INFLUENCE_MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlruns' / 'mlflow.db'}",
+    }
+    args = [
+        *("compare", str(trainable_world), "--out", str(home / "report"), "--folds", "2"),
+        *("--targets", "conversions,clicks", "--budget-share", "0.25", "--seed", "2"),
+    ]
+    get_settings.cache_clear()
+    try:
+        done = CliRunner().invoke(app, args, env=env)
+    finally:
+        get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    return home, done
 
 
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]

@@ -100,7 +100,19 @@ def test_every_own_data_command_runs_as_written_on_the_example(
                 time.sleep(0.3)
         assert health["status"] == "ok"
         # Served on the data it was trained on: /model says so (and serve warned nothing).
-        assert json.loads(_get(base + "/model"))["data_matches_model"] is True
+        info = json.loads(_get(base + "/model"))
+        assert info["data_matches_model"] is True
+        # The backtest `compare` logged is the model's page's, on the same data; the README
+        # quotes its sentence.
+        assert (info["backtest"]["on_model_data"], info["backtest_note"]) == (True, None)
+        page = " ".join(_get(base + "/app/model").decode().split()).replace("&#39;", "'")
+        assert "It ran on the data this model was trained on (digest " in page
+        assert (
+            "The model's picks caused 1.38 times the clicks per unit cost of the follower "
+            "rule's on 14 held-out campaigns (95% interval 0.834 to 3.02)."
+        ) in page
+        report = (tmp_path / "report" / "report.html").read_bytes()
+        assert _get(base + "/app/model/backtest") == report
         accounts = pd.read_csv(EXAMPLE / "accounts.csv")["account_id"].head(3)
         body = {
             "campaign": {"brand": "northpeak", "topic": "running shoes"},

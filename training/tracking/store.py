@@ -32,6 +32,7 @@ __all__ = [
     "EXPERIMENT_KIND_TAG",
     "Tracking",
     "TrackingStoreError",
+    "stored_client",
     "use_tracking",
 ]
 
@@ -120,12 +121,7 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> T
     if uri.startswith("sqlite:///"):
         settings.mlruns_dir.mkdir(parents=True, exist_ok=True)
     elif database:
-        connect(
-            settings.configured_tracking_uri(),  # named as the user wrote it
-            "The MLflow tracking store",
-            "MLFLOW_TRACKING_URI (or INFLUENCE_MLFLOW_TRACKING_URI)",
-            TrackingStoreError,
-        ).dispose()
+        _reach(settings)
     name = experiment or settings.experiment_name()
     location = (settings.mlruns_dir / "artifacts").resolve().as_uri() if database else None
     # The embedded store is created (schema and all) by the first client on it; two
@@ -137,6 +133,38 @@ def use_tracking(settings: TrainingSettings, experiment: str | None = None) -> T
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # opens (or creates) the store
         exp_id = _experiment(client, name, location)
     return Tracking(uri=uri, experiment_id=exp_id, client=client)
+
+
+def stored_client(settings: TrainingSettings) -> MlflowClient | None:
+    """A client on the configured store as it is, for reading; None when the embedded
+    store (a SQLite file) does not exist.
+
+    Unlike `use_tracking`, creates nothing: no `mlruns/` folder, no database file (MLflow
+    would create one, schema and all, for a SQLite URI that names no file), no
+    experiment. For a service that shows what commands logged, where finding nothing is
+    an answer. A database whose driver is missing or that cannot be reached raises
+    TrackingStoreError at once, as `use_tracking` does.
+    """
+    uri = settings.tracking_uri()
+    database = is_database_url(uri)
+    if uri.startswith("sqlite:///"):
+        if not Path(uri.removeprefix("sqlite:///")).is_file():
+            return None
+    elif database:
+        _reach(settings)
+    with quieted(logging.WARNING, *(STORE_LOGGERS if database else ())):
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _reach(settings: TrainingSettings) -> None:
+    """Connect once to the store's database: TrackingStoreError, one sentence, when its
+    driver is missing or it cannot be reached (MLflow would retry for about 100 s)."""
+    connect(
+        settings.configured_tracking_uri(),  # named as the user wrote it
+        "The MLflow tracking store",
+        "MLFLOW_TRACKING_URI (or INFLUENCE_MLFLOW_TRACKING_URI)",
+        TrackingStoreError,
+    ).dispose()
 
 
 STORE_LOGGERS = ("mlflow.store.db.utils", "alembic")

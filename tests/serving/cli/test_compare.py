@@ -8,30 +8,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from typer.testing import CliRunner
-
-from serving.cli import app
+from click.testing import Result
 
 
 def test_compare_prints_every_policy_s_numbers_within_80_columns(
-    trainable_world: Path, workspace: Path, fits: Callable[..., None]
+    compared: tuple[Path, Result], fits: Callable[..., None]
 ) -> None:
     """Also in a currency, from INFLUENCE_CURRENCY: the tables, the sentences and the report
-    name it (without one they say "per unit cost": tests/training/backtest/test_compare.py)."""
+    name it (without one they say "per unit cost": tests/training/backtest/test_compare.py).
+    The command ran once for the session (the `compared` fixture: 2 folds, targets
+    conversions,clicks, budget share 0.25, seed 2, 80 columns)."""
+    workspace, done = compared
     report = workspace / "report"
-    done = CliRunner().invoke(
-        app,
-        [
-            *("compare", str(trainable_world), "--out", str(report), "--folds", "2"),
-            *("--targets", "conversions,clicks", "--budget-share", "0.25", "--seed", "2"),
-        ],
-        env={"COLUMNS": "80", "INFLUENCE_CURRENCY": "EUR"},
-    )
-    assert done.exit_code == 0, done.output
     where, *progress = done.stderr.splitlines()
     assert where == (
         f"Workspace {workspace}, project influence (the default): models in "
-        f"{workspace / 'models'}, runs in sqlite:///{workspace / 'mlflow.db'}."
+        f"{workspace / 'models'}, runs in sqlite:///{workspace / 'mlruns' / 'mlflow.db'}."
     )
     assert progress[:2] == ["Backtesting ...", "Backtesting: validating the data ..."]
     assert [re.sub(r"as of \S+", "as of DATE", line) for line in progress[2:4]] == [
