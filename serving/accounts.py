@@ -1,13 +1,16 @@
-"""The account-profile use case: one known account read against its tier (`features.profile`)."""
+"""The account-profile use case: one known account read against its tier (`features.profile`),
+with its track record as the served model reads it (`features.online`)."""
 
 from __future__ import annotations
 
+from features.builder import FEATURES
+from features.contract import OUTCOMES
 from features.profile import account_profile
 from serving.errors import UnknownAccountError
-from serving.profile_schemas import AccountProfile
+from serving.profile_schemas import AccountProfile, TrackRate, TrackRecord
 from serving.state import ServiceState
 
-__all__ = ["profile"]
+__all__ = ["profile", "track_record"]
 
 
 def profile(state: ServiceState, account_id: str) -> AccountProfile:
@@ -24,4 +27,59 @@ def profile(state: ServiceState, account_id: str) -> AccountProfile:
         )
     history = state.history([account_id])
     found = account_profile(history.posts, history.placements, account_id, state.as_of, state.norms)
-    return AccountProfile.model_validate(found)
+    return AccountProfile.model_validate({**found, "track_record": track_record(state, account_id)})
+
+
+def track_record(state: ServiceState, account_id: str) -> TrackRecord | None:
+    """What the account's earlier placements caused, as the served model reads it for a
+    placement at the data's moment: the snapshot's `track_*` features (shrunk rates per
+    unit cost) beside the average account's (the builder's priors), and one sentence.
+
+    None when the snapshot does not describe the account (it has no post).
+    """
+    online = state.online
+    if not online.knows(account_id):
+        return None
+    row = online.free[online.row_of[account_id]]
+    builder = state.bundle.builder
+    rates = []
+    for outcome in OUTCOMES:
+        rate = float(row[FEATURES.index(f"track_{outcome}_per_cost")])
+        average = float(builder.priors_[f"{outcome}_per_cost"])
+        times = rate / average if average > 0 else None
+        rates.append(
+            TrackRate(outcome=outcome, per_cost=rate, average=average, times_average=times)
+        )
+    known = int(row[FEATURES.index("track_placements_known")])
+    pending = int(row[FEATURES.index("track_placements_pending")])
+    return TrackRecord(
+        placements_known=known,
+        placements_pending=pending,
+        prior_strength=builder.prior_strength,
+        rates=rates,
+        summary=_summary(
+            known, pending, builder.prior_strength, builder.attribution_window_days, rates[0]
+        ),
+    )
+
+
+def _summary(known: int, pending: int, strength: float, window: int, first: TrackRate) -> str:
+    """The track record in words: how much is known, and the first outcome's rate."""
+    waiting = (
+        f"; {pending} more still within their {window}-day attribution window" if pending else ""
+    )
+    if known == 0:
+        return (
+            f"No earlier placement whose {window}-day attribution window had closed{waiting}: "
+            "the model reads its track record as the average account's."
+        )
+    times = (
+        f", {first.times_average:.2g} times the average account's"
+        if first.times_average is not None
+        else ""
+    )
+    return (
+        f"From {known} closed placement{'s' if known != 1 else ''}{waiting}, shrunk toward the "
+        f"average account as if it had {strength:g} more at the average: "
+        f"{first.per_cost:.3g} {first.outcome} per unit cost{times}."
+    )

@@ -6,7 +6,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-__all__ = ["AccountProfile", "Cadence", "FollowerJump", "PastPlacement", "Ratios", "WeekPoint"]
+__all__ = [
+    "AccountProfile",
+    "Cadence",
+    "FollowerJump",
+    "PastPlacement",
+    "Ratios",
+    "TrackRate",
+    "TrackRecord",
+    "WeekPoint",
+]
 
 
 class WeekPoint(BaseModel):
@@ -60,6 +69,32 @@ class PastPlacement(BaseModel):
     revenue: float | None = None
 
 
+class TrackRate(BaseModel):
+    """One outcome's track-record rate: what the model reads of the account's past."""
+
+    outcome: str
+    per_cost: float = Field(
+        description="Realised per unit cost on its closed placements, shrunk toward the "
+        "average account's (the model's `track_<outcome>_per_cost` feature)."
+    )
+    average: float = Field(description="The average account's rate (pooled at training).")
+    times_average: float | None = Field(description="per_cost / average; null if it is 0.")
+
+
+class TrackRecord(BaseModel):
+    """The account's track record as the model reads it for a placement at `as_of`."""
+
+    placements_known: int = Field(
+        description="Earlier placements whose attribution window had closed: outcomes known."
+    )
+    placements_pending: int = Field(description="Earlier placements still accruing outcomes.")
+    prior_strength: float = Field(
+        description="How many placements at the average the rates are shrunk with."
+    )
+    rates: list[TrackRate]
+    summary: str = Field(description="The track record in one plain sentence.")
+
+
 class AccountProfile(BaseModel):
     """What an analyst checks before booking an account, as of the data's moment.
 
@@ -85,4 +120,7 @@ class AccountProfile(BaseModel):
     cadence: Cadence | None = None
     topics: list[str] = Field([], description="The most used words of its recent captions.")
     placements: list[PastPlacement] = []
+    track_record: TrackRecord | None = Field(
+        None, description="What its earlier placements caused, as the model reads it."
+    )
     flags: list[str] = []

@@ -50,6 +50,58 @@ def test_a_known_account_s_profile_is_its_history_read_against_its_tier(
     assert pd.Timestamp(profile["as_of"]) == pd.Timestamp(client.get("/model").json()["data_as_of"])
 
 
+def test_the_track_record_is_its_closed_placements_shrunk_toward_the_average(
+    client: TestClient, trained: Path
+) -> None:
+    data = load_dataset(trained / "world")
+    account = str(data.placements["account_id"].value_counts().index[0])
+    record = client.get(f"/accounts/{account}").json()["track_record"]
+    as_of = pd.Timestamp(client.get("/model").json()["data_as_of"])
+    placed = data.placements[data.placements["account_id"] == account]
+    # The builder's defaults: a 30-day attribution window, 3 placements of prior.
+    closed = placed[placed["posted_at"] + pd.Timedelta(days=30) <= as_of]
+    assert record["placements_known"] == len(closed) > 0
+    assert record["placements_pending"] == len(placed) - len(closed)
+    assert record["prior_strength"] == 3.0
+    assert [r["outcome"] for r in record["rates"]] == [
+        "clicks",
+        "referrals",
+        "conversions",
+        "revenue",
+    ]
+    for rate in record["rates"]:
+        done = closed.dropna(subset=[rate["outcome"]])
+        raw = done[rate["outcome"]].sum() / done["cost"].sum()
+        n = len(done)
+        assert rate["per_cost"] == pytest.approx((n * raw + 3.0 * rate["average"]) / (n + 3.0))
+        assert rate["times_average"] == pytest.approx(rate["per_cost"] / rate["average"])
+    first = record["rates"][0]
+    assert record["summary"] == (
+        f"From {len(closed)} closed placement{'s' if len(closed) != 1 else ''}"
+        + (
+            f"; {record['placements_pending']} more still within their 30-day attribution window"
+            if record["placements_pending"]
+            else ""
+        )
+        + ", shrunk toward the average account as if it had 3 more at the average: "
+        f"{first['per_cost']:.3g} clicks per unit cost, {first['times_average']:.2g} times the "
+        "average account's."
+    )
+    page = client.get(f"/app/accounts/{account}").text
+    assert record["summary"].replace("'", "&#39;") in page
+
+    never = sorted(set(data.posts["account_id"]) - set(data.placements["account_id"]))[0]
+    record = client.get(f"/accounts/{never}").json()["track_record"]
+    assert (record["placements_known"], record["placements_pending"]) == (0, 0)
+    assert [r["per_cost"] for r in record["rates"]] == pytest.approx(
+        [r["average"] for r in record["rates"]]
+    )
+    assert record["summary"] == (
+        "No earlier placement whose 30-day attribution window had closed: the model reads its "
+        "track record as the average account's."
+    )
+
+
 def test_an_unknown_account_is_404_with_what_to_do(client: TestClient) -> None:
     answer = client.get("/accounts/nobody")
     assert answer.status_code == 404
