@@ -7,6 +7,7 @@ server shares between requests), saved as SVG text, legends outside the axes.
 from __future__ import annotations
 
 import io
+from html import escape
 
 import numpy as np
 import numpy.typing as npt
@@ -22,11 +23,15 @@ _SIZE = (7.0, 2.6)
 _INK, _ACCENT, _MUTED = "#1f4e79", "#c0392b", "#7f8c8d"
 
 
-def _svg(figure: Figure) -> str:
+def _svg(figure: Figure, label: str) -> str:
+    """The figure as an `<svg>` element to sit inside a page, an image named by `label`:
+    matplotlib draws text as paths, so without the name a screen reader (or a test)
+    finds nothing in it."""
     out = io.StringIO()
     figure.savefig(out, format="svg", bbox_inches="tight")
     text = out.getvalue()
-    return text[text.index("<svg") :]  # the element alone, to sit inside the page
+    element = text[text.index("<svg") :]
+    return element.replace("<svg", f'<svg role="img" aria-label="{escape(label)}"', 1)
 
 
 def _series(values: list[float | None] | list[int | None]) -> npt.NDArray[np.float64]:
@@ -53,7 +58,13 @@ def followers_chart(profile: AccountProfile) -> str:
     ax.set_ylabel("followers")
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(figure)
+    jumps = len(profile.jumps)
+    marked = (
+        f"{jumps} rise{'s' if jumps != 1 else ''} that likes did not follow marked"
+        if jumps
+        else "no rise that likes did not follow"
+    )
+    return _svg(figure, f"Followers per week of {profile.account_id}, {marked}")
 
 
 def engagement_chart(profile: AccountProfile) -> str:
@@ -69,4 +80,8 @@ def engagement_chart(profile: AccountProfile) -> str:
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.1%}")
     ax.spines[["top", "right"]].set_visible(False)
     figure.legend(loc="outside lower center", ncols=2, frameon=False, fontsize="small")
-    return _svg(figure)
+    return _svg(
+        figure,
+        f"Engagement per follower per week of {profile.account_id} beside the median of "
+        f"{profile.tier} accounts",
+    )

@@ -53,6 +53,18 @@ def test_an_account_page_shows_its_flags_charts_and_placements(
     for flag in profiles[account]["flags"]:
         assert f"{flag[0].upper()}{flag[1:]}." in html.replace("&#39;", "'")
     assert html.count("<svg") == 2  # followers, engagement against the tier
+    jumps = len(profiles[account]["jumps"])
+    marked = (
+        f"{jumps} rise{'s' if jumps != 1 else ''} that likes did not follow marked"
+        if jumps
+        else "no rise that likes did not follow"
+    )
+    profile = profiles[account]
+    assert re.findall(r'<svg role="img" aria-label="([^"]*)"', html) == [
+        f"Followers per week of {account}, {marked}",
+        f"Engagement per follower per week of {account} beside the median of "
+        f"{profile['tier']} accounts",
+    ]
     for placement in profiles[account]["placements"]:
         assert f"<td>{placement['campaign_id']}</td>" in html
     assert _external(html) == []  # nothing from the network: works offline
