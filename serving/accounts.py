@@ -58,12 +58,19 @@ def track_record(state: ServiceState, account_id: str) -> TrackRecord | None:
         prior_strength=builder.prior_strength,
         rates=rates,
         summary=_summary(
-            known, pending, builder.prior_strength, builder.attribution_window_days, rates[0]
+            known,
+            pending,
+            builder.prior_strength,
+            builder.attribution_window_days,
+            rates[0],
+            state.unit.per(),
         ),
     )
 
 
-def _summary(known: int, pending: int, strength: float, window: int, first: TrackRate) -> str:
+def _summary(
+    known: int, pending: int, strength: float, window: int, first: TrackRate, per: str
+) -> str:
     """The track record in words: how much is known, and the first outcome's rate."""
     waiting = (
         f"; {pending} more still within their {window}-day attribution window" if pending else ""
@@ -81,5 +88,5 @@ def _summary(known: int, pending: int, strength: float, window: int, first: Trac
     return (
         f"From {known} closed placement{'s' if known != 1 else ''}{waiting}, shrunk toward the "
         f"average account as if it had {strength:g} more at the average: "
-        f"{first.per_cost:.3g} {first.outcome} per unit cost{times}."
+        f"{first.per_cost:.3g} {first.outcome} {per}{times}."
     )

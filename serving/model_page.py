@@ -18,7 +18,7 @@ FAMILIES = {
     "reach": "followers at the last post, their growth and its bursts",
     "resonance": "engagement rate, comments and shares per like, sponsored against organic",
     "relevance": "how close the account's recent captions are to the campaign's brief",
-    "track": "what its earlier placements caused, per unit cost",
+    "track": "what its earlier placements caused, per follower and per amount paid",
 }
 """What each feature family is made of, in an analyst's words (Altimeter/Solis)."""
 
@@ -28,13 +28,17 @@ def _g(value: object) -> str:
 
 
 def model_page(
-    metrics: Mapping[str, Mapping[str, Any]], targets: list[str], price: Any
+    metrics: Mapping[str, Mapping[str, Any]],
+    targets: list[str],
+    price: Any,
+    per: str = "per unit cost",
 ) -> dict[str, Any]:
     """The page's sentences and table rows, in the model's target order.
 
     Takes the manifest's `metrics` (per target: the model's, the followers baseline's and
     the heuristic's realised actions per unit cost, the model-over-baseline ratio with its
-    95% interval, partial Spearman), the targets and the manifest's `price` (or None).
+    95% interval, partial Spearman), the targets, the manifest's `price` (or None) and
+    the words for cost (`CostUnit.per()`: "per EUR" when the model was trained with one).
     """
     sentences, rows = [], []
     for target in targets:
@@ -42,7 +46,7 @@ def model_page(
         ratio = m.get("ratio_vs_followers") or [None, None, None]
         if ratio[0] is not None:
             sentences.append(
-                f"Choosing by the model bought {ratio[0]:.3g} times the {target} per unit cost "
+                f"Choosing by the model bought {ratio[0]:.3g} times the {target} {per} "
                 f"of the followers baseline (95% interval {ratio[1]:.3g} to {ratio[2]:.3g})."
             )
         rows.append(

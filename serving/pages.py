@@ -72,7 +72,7 @@ async def account_page(request: Request, account_id: str, state: StateDep) -> HT
     except UnknownAccountError as e:
         context = {"message": str(e), "root": root}
         return TEMPLATES.TemplateResponse(request, "not_found.html", context, status_code=404)
-    context = {**await run_in_threadpool(_page, profile), "root": root}
+    context = {**await run_in_threadpool(_page, profile), "root": root, "per": state.unit.per()}
     return TEMPLATES.TemplateResponse(request, "account.html", context)
 
 
@@ -107,9 +107,11 @@ async def model(request: Request, state: StateDep, backtest: BacktestDep) -> HTM
     context = {
         "root": root,
         "m": info,
-        "per": "per unit cost",
+        "per": state.unit.per(),
         "families": [(f, FAMILIES.get(f, "")) for f in info.feature_families],
-        **model_page(meta.get("metrics", {}), list(state.targets), meta.get("price")),
+        **model_page(
+            meta.get("metrics", {}), list(state.targets), meta.get("price"), state.unit.per()
+        ),
         "backtest": backtest_page(backtest, state.backtests),
         "report": f"{root}{REPORT_PAGE}",
     }

@@ -29,6 +29,7 @@ from serving.lineage import DataCheck, check_manifest, read_flags
 from serving.settings import ServingSettings
 from training.artifacts.bundle import ModelBundle, load_bundle, read_manifest
 from training.errors import TrainingError
+from training.units import CostUnit
 from training.workspace import project_flag
 
 if TYPE_CHECKING:
@@ -79,6 +80,15 @@ class ServiceState:
         look at the model's page or `/model`, not at start-up or on reload, which only those
         need (a first MLflow client costs about 2 s of CPU)."""
         return self.backtests.find()
+
+    @property
+    def unit(self) -> CostUnit:
+        """The words for cost: the currency the model was trained with ("per EUR"), from
+        its manifest; "per unit cost" when it recorded none (or none that can be shown)."""
+        try:
+            return CostUnit.of(self.manifest.get("currency"))
+        except ValueError:
+            return CostUnit()
 
     def knows(self, account_id: str) -> bool:
         """Whether the account is in the service's data."""

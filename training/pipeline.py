@@ -153,6 +153,8 @@ def train(
         bundle = fit(source, config, tuning=tuning, refit=refit, progress=progress)
         bundle.metadata["metrics"] = _summary(holdout.evaluations)
         bundle.metadata["run_id"] = run_id
+        if unit.currency:  # so that the service speaks of cost as this training did
+            bundle.metadata["currency"] = unit.currency
         if price is not None:
             bundle.metadata["price"] = price.metrics()
         tracking.log_params(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -283,3 +284,27 @@ def test_the_backtest_s_data_is_named_against_the_model_s_and_the_data_served(
         f"data served (digest ffffffff) or this model's (digest {model[:8]}): "
         f"`influence compare {trained / 'world'} --out report` backtests the data served."
     )
+
+
+def test_a_model_trained_in_a_currency_speaks_of_cost_in_it(
+    serving_trained: ServingTrained, trained: Path, tmp_path: Path
+) -> None:
+    # The champion's manifest as `train --currency EUR` writes it (tests/serving/cli/
+    # test_train.py checks that it does), beside a copy of its bundle.
+    models = shutil.copytree(trained / "models", tmp_path / "models")
+    manifest = json.loads((models / "champion.json").read_text())
+    (models / "champion.json").write_text(json.dumps({**manifest, "currency": "EUR"}))
+    data = load_dataset(trained / "world")
+    account = str(data.placements["account_id"].value_counts().index[0])
+    settings = serving_trained(tmp_path, model_uri=str(models / "champion.json"))
+    with TestClient(create_app(settings)) as client:
+        info = client.get("/model").json()
+        html = client.get("/app/model").text
+        for target in info["targets"]:
+            ratio = info["metrics"][target]["ratio_vs_followers"][0]
+            assert f"bought {ratio:.3g} times the {target} per EUR of the followers" in html
+        assert "<th>outcome, per EUR</th>" in html
+        assert "per unit cost" not in html
+        record = client.get(f"/accounts/{account}").json()["track_record"]
+        assert " clicks per EUR, " in record["summary"]
+        assert "<th>per EUR</th>" in client.get(f"/app/accounts/{account}").text

@@ -139,6 +139,11 @@ def test_promote_a_version_that_does_not_earn_it_exits_1(
             assert "per EUR at" in done.stdout  # the budget metric's header, over three lines
             assert re.search(r"times the clicks per EUR of the followers baseline", text)
             assert "promoted to champion: it beats the followers baseline on clicks per EUR" in text
+    # The first bundle records its currency, so that the service speaks of cost in it too.
+    manifests = [
+        json.loads((workspace / "models" / f"influence-v{v}.json").read_text()) for v in (1, 2)
+    ]
+    assert [m.get("currency") for m in manifests] == ["EUR", None]
     client = MlflowClient()
     first = client.get_run(str(client.get_model_version("influence", "1").run_id))
     assert "- clicks per EUR " in first.data.tags["mlflow.note.content"]
