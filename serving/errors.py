@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = [
     "DecisionLogError",
+    "DiscoveryError",
     "InvalidJSONError",
     "NotReadyError",
     "ObjectiveError",
@@ -97,5 +98,12 @@ class InvalidJSONError(ServingError):
 
 class ObjectiveError(ServingError):
     """The objective asks for a target the model does not predict."""
+
+    status_code = 422
+
+
+class DiscoveryError(ServingError):
+    """A discovery among the known accounts that this model cannot make (it cannot price
+    them); the message says what to send instead."""
 
     status_code = 422
