@@ -187,7 +187,10 @@ class Estimate(BaseModel):
 class CandidateScore(BaseModel):
     """What a candidate is expected to cause, what it costs per action, and why."""
 
-    index: int = Field(description="Position of the candidate in the request.")
+    index: int = Field(
+        description="Position of the candidate in the request (for /discover: among the "
+        "accounts considered, in account id order)."
+    )
     account_id: str
     cost: float = Field(description="The cost predicted with: quoted, or estimated.")
     cost_estimated: bool = Field(
@@ -236,7 +239,10 @@ class Portfolio(BaseModel):
     """A set of candidates bought within the budget, and its predicted totals."""
 
     account_ids: list[str]
-    indices: list[int]
+    indices: list[int] = Field(
+        description="The candidates' positions in the request (for /discover: among the "
+        "accounts considered, in account id order)."
+    )
     cost: float
     totals: dict[str, Estimate]
     roi: float | None
