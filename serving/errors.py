@@ -5,6 +5,8 @@ One module, so that what a client or a script can get back is read in one place.
 
 from __future__ import annotations
 
+from features.errors import Problem
+
 __all__ = [
     "DecisionLogError",
     "DiscoveryError",
@@ -14,6 +16,7 @@ __all__ = [
     "ReloadError",
     "ServingError",
     "SettingsError",
+    "ShortlistError",
     "TooManyCandidatesError",
     "TooManyHistoryPostsError",
     "UndecodableBodyError",
@@ -107,3 +110,20 @@ class DiscoveryError(ServingError):
     them); the message says what to send instead."""
 
     status_code = 422
+
+
+class ShortlistError(ServingError):
+    """A shortlist CSV that cannot be used as it is; `problems` lists every problem, each
+    naming the file, column, rows and offending values."""
+
+    status_code = 422
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        head = f"The shortlist cannot be used as it is: {n} problem{'s' if n != 1 else ''}"
+        return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)

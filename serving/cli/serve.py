@@ -22,6 +22,7 @@ from serving.cli.options import (
     Project,
     Scheduler,
     Workers,
+    local_serving,
     read_of,
     refuse_input_as_out,
 )
@@ -242,7 +243,6 @@ def predict(
     scored there; the file written is the pandas engine's.
     """
     from serving.batch import NewCampaign
-    from serving.settings import read_settings
 
     refuse_input_as_out(out_file, data_dir, placements)
     if (brand is None) != (topic is None):
@@ -252,20 +252,8 @@ def predict(
             param_hint=missing,
         )
     new_campaign = None if brand is None or topic is None else NewCampaign(brand, topic)
-    # Paths given here are the shell's: absolute, so that the workspace does not move them.
-    flags: dict[str, object] = {"data_dir": data_dir.absolute()}
-    # As serve does: a flag wins over INFLUENCE_COLUMNS_FILE and INFLUENCE_DAYFIRST, and
-    # without one the environment's setting holds.
-    if columns is not None:
-        flags["columns_file"] = columns.absolute()
-    if dayfirst:
-        flags["dayfirst"] = True
-    if model:
-        flags["model_uri"] = model if model.startswith("models:/") else str(Path(model).absolute())
-    if project:
-        flags["project"] = project
-    settings = read_settings(**flags)
-    settings.read_options()  # a broken columns file: one sentence, before a cluster starts
+    # A broken columns file: one sentence, before a cluster starts.
+    settings = local_serving(data_dir, columns, dayfirst, model, project)
     say(stderr(), settings.describe(decisions=False), soft_wrap=True)
     with (
         run_on(engine, scheduler, workers, memory_limit) as runner,
