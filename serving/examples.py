@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from serving.schemas import Campaign
 from serving.state import ServiceState
 
-__all__ = ["SCORING_ROUTES", "request_examples", "with_examples"]
+__all__ = ["SCORING_ROUTES", "latest_campaign", "request_examples", "with_examples"]
 
 SCORING_ROUTES = ("/predict", "/rank", "/discover")
 
@@ -63,7 +63,7 @@ NEW_ACCOUNT = {
 }
 
 
-def _latest_campaign(state: ServiceState) -> dict[str, str]:
+def latest_campaign(state: ServiceState) -> dict[str, str]:
     """The brand and topic of the data's latest campaign (by `starts_at` where given,
     else the last row); the demo's when the data has none, or one the API would refuse."""
     campaigns = state.data.campaigns
@@ -99,14 +99,14 @@ def request_examples(state: ServiceState | None) -> dict[str, dict[str, Any]]:
         ]
         bodies["served_accounts"] = (
             "Accounts of the served data",
-            {"campaign": _latest_campaign(state), "candidates": candidates},
+            {"campaign": latest_campaign(state), "candidates": candidates},
         )
     bodies["new_account"] = (
         "An account the data does not have, with its recent posts",
         {"campaign": DEMO_CAMPAIGN, "candidates": [NEW_ACCOUNT]},
     )
     within = {"budget": BUDGET, "objective": "clicks"}
-    campaign = _latest_campaign(state) if state is not None else dict(DEMO_CAMPAIGN)
+    campaign = latest_campaign(state) if state is not None else dict(DEMO_CAMPAIGN)
     brief = {"campaign": campaign, "budget": DISCOVERY_BUDGET, "objective": "clicks"}
     return {
         "/predict": {n: {"summary": s, "value": v} for n, (s, v) in bodies.items()},

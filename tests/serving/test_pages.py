@@ -1,27 +1,38 @@
-"""The analyst's pages (serving/pages.py) through a real TestClient on the trained workspace."""
+"""The analyst's pages (serving/pages.py) through a real TestClient on the trained workspace:
+the planner (a multipart shortlist upload, its portfolio, its CSV against `influence rank`'s),
+an account's profile, the model."""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from features.io import load_dataset
 from serving.app import create_app
+from serving.cli import app
 from serving.settings import ServingSettings
 
 ServingTrained = Callable[..., ServingSettings]  # the `serving_trained` fixture
 
 
 @pytest.fixture(scope="module")
-def client(
-    serving_trained: ServingTrained, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
-    settings = serving_trained(tmp_path_factory.mktemp("pages"))
-    with TestClient(create_app(settings)) as c:
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pages")
+
+
+@pytest.fixture(scope="module")
+def client(serving_trained: ServingTrained, logs: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(serving_trained(logs))) as c:
         yield c
 
 
@@ -100,3 +111,138 @@ def test_the_model_page_says_what_it_bought_against_the_follower_count(
     assert f"off by {info['price']['price/mdape']:.0%} (median)" in html
     assert "<b>relevance</b>: how close the account" in html
     assert _external(html) == []
+
+
+def _shortlist(trained: Path) -> bytes:
+    """A spreadsheet's shortlist: loose headers, a BOM, a quote with a thousands separator,
+    blank costs for the model to estimate, a column of notes."""
+    ids = load_dataset(trained / "world").posts["account_id"].drop_duplicates().head(12).tolist()
+    rows = [
+        f'{a},"{1000 + 25 * i:,}",note' if i % 3 == 0 else f"{a},,note" for i, a in enumerate(ids)
+    ]
+    return ("\ufeffAccount ID, Cost ,Notes\n" + "\n".join(rows) + "\n").encode()
+
+
+PLAN = {"brand": "northpeak", "topic": "running shoes marathon", "budget": "2,500"}
+
+
+def _downloaded(html: str) -> bytes:
+    link = re.search(r'id="download-csv"[^>]*href="data:text/csv;base64,([^"]+)"', html)
+    assert link is not None
+    return base64.b64decode(link.group(1))
+
+
+def test_the_home_page_is_the_planner_with_stable_fields(client: TestClient) -> None:
+    html = client.get("/app/").text
+    assert (
+        '<form id="planner" action="/app/plan" method="post" enctype="multipart/form-data">' in html
+    )
+    for name in (
+        "brand",
+        "topic",
+        "budget",
+        "objective",
+        "shortlist",
+        "min_followers",
+        "max_followers",
+    ):
+        assert f'id="{name}" name="{name}"' in html, name
+    assert '<input id="shortlist" name="shortlist" type="file"' in html
+    assert '<option value="roi">' in html
+
+
+def test_a_shortlist_upload_gives_the_portfolio_and_the_cli_s_csv(
+    client: TestClient, trained: Path, tmp_path: Path, logs: Path
+) -> None:
+    shortlist = _shortlist(trained)
+    page = client.post(
+        "/app/plan",
+        data={**PLAN, "objective": "clicks"},
+        files={"shortlist": ("Shortlist.csv", shortlist, "text/csv")},
+    )
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'id="versus"' in html
+    assert re.search(r"The model's portfolio buys [\d.,]+ times the clicks of the follow", html)
+    table = html[html.index('<table id="portfolio">') :]
+    table = table[: table.index("</table>")]
+    chosen = re.findall(r'<a href="/app/accounts/([^"]+)">', table)
+    assert chosen
+    assert table.count("<svg") == len(chosen)  # a bar per family for each chosen account
+    assert "estimated" in table
+    assert "raises it by" in table or "multiplies it by" in table or "lowers it by" in table
+    assert _external(html) == []
+    # The download is what `influence rank` writes for the same inputs, byte for byte.
+    (tmp_path / "Shortlist.csv").write_bytes(shortlist)
+    out = tmp_path / "portfolio.csv"
+    argv = ["rank", str(trained / "world"), "--brand", PLAN["brand"], "--topic", PLAN["topic"]]
+    argv += ["--budget", "2500", "--shortlist", str(tmp_path / "Shortlist.csv"), "--out", str(out)]
+    argv += ["--model", str(trained / "models" / "champion.json")]
+    done = CliRunner().invoke(app, argv)
+    assert done.exit_code == 0, done.output
+    assert _downloaded(html) == out.read_bytes()
+    downloaded = pd.read_csv(out)
+    assert sorted(downloaded.loc[downloaded["chosen_by_model"], "account_id"]) == sorted(chosen)
+    # Logged as /rank's decisions are, with the shortlist as sent.
+    engine = create_engine(f"sqlite:///{logs / 'decisions.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT campaign, candidates, outputs FROM decisions WHERE endpoint = 'app/plan'")
+        ).all()
+    engine.dispose()
+    [row] = [r for r in rows if isinstance(json.loads(r.candidates), list)]
+    assert json.loads(row.campaign) == {"brand": PLAN["brand"], "topic": PLAN["topic"]}
+    assert len(json.loads(row.candidates)) == 12
+    assert sorted(json.loads(row.outputs)["portfolio"]["account_ids"]) == sorted(chosen)
+
+
+def test_a_discovery_from_the_page_prices_every_known_account(client: TestClient) -> None:
+    page = client.post(
+        "/app/plan", data={**PLAN, "objective": "roi", "min_followers": "1,000"}, files={}
+    )
+    assert page.status_code == 200, page.text
+    rows = pd.read_csv(io.BytesIO(_downloaded(page.text)))
+    assert rows["cost_estimated"].all()
+    assert rows["followers"].min() >= 1000
+    assert "known accounts" in page.text
+
+
+def test_shortlist_and_form_problems_are_sentences_on_the_page(client: TestClient) -> None:
+    bad = b"account_id,cost\nnobody,$120\n"
+    page = client.post(
+        "/app/plan",
+        data={**PLAN, "budget": "lots"},
+        files={"shortlist": ("mine.csv", bad, "text/csv")},
+    )
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    said = "Give the budget as a number of at least 0.01, such as 5000 (&#39;lots&#39; is not)."
+    assert f"<li>{said}</li>" in page.text
+    assert 'value="lots"' in page.text  # the form comes back as typed
+    page = client.post("/app/plan", data=PLAN, files={"shortlist": ("mine.csv", bad, "text/csv")})
+    assert page.status_code == 422
+    problems = re.findall(r"<li>(.*?)</li>", page.text.replace("&#39;", "'"))
+    assert problems == [
+        "mine.csv, column 'account_id': accounts the served data does not hold in 1 row: "
+        "'nobody' on line 2.",
+        "mine.csv, column 'cost': values that are not a number &gt;= 0 in 1 row: '$120' on line "
+        "2; likely currency symbols ($120): export plain numbers (120), one currency per column.",
+    ]
+
+
+def test_an_upload_is_bounded_in_bytes_and_in_rows(
+    serving_trained: ServingTrained, tmp_path: Path, trained: Path
+) -> None:
+    settings = serving_trained(tmp_path, max_candidates=5, max_body_bytes=4096)
+    with TestClient(create_app(settings)) as c:
+        big = b"account_id\n" + b"x" * 8000 + b"\n"
+        page = c.post("/app/plan", data=PLAN, files={"shortlist": ("big.csv", big, "text/csv")})
+        assert page.status_code == 413
+        page = c.post(
+            "/app/plan", data=PLAN, files={"shortlist": ("s.csv", _shortlist(trained), "text/csv")}
+        )
+        assert page.status_code == 422
+        assert (
+            "s.csv: has 12 rows; a shortlist may have at most 5 candidates, so split it, or "
+            "leave it out to discover among every known account." in page.text
+        )
