@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from features.io import Dataset
 
-__all__ = ["app", "example_request", "listen", "predict", "serve"]
+__all__ = ["app", "app_url", "example_request", "listen", "predict", "serve"]
 
 app = typer.Typer()
 
@@ -57,6 +57,12 @@ def example_request(data: Dataset, host: str, port: int, n: int = 3) -> str:
     )
 
 
+def app_url(host: str, port: int) -> str:
+    """Where a browser finds the analyst's pages on a server listening at `host:port`."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/app/"
+
+
 @app.command()
 def serve(
     data: Annotated[Path, typer.Option("--data", help="Data directory of account histories.")],
@@ -71,7 +77,7 @@ def serve(
     dayfirst: DayFirst = False,
     project: Project = None,
 ) -> None:
-    """Serve the champion model over HTTP (docs at /docs).
+    """Serve the champion model over HTTP: the app at /app/, the docs at /docs.
 
     The model is the project's champion (models/champion.json, or
     models/NAME/champion.json for --project NAME) unless --model names one; decisions
@@ -128,6 +134,7 @@ def serve(
         def announce() -> None:
             say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
             say(stdout(), request, soft_wrap=True)
+            say(stderr(), f"The app, to plan a campaign or vet an account: {app_url(host, port)}")
 
         config = uvicorn.Config(
             "serving.main:app", host=host, port=port, workers=workers, log_level="warning"
