@@ -13,7 +13,7 @@ REPORT ?= work/report
 JOBS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile
 
-.PHONY: setup demo test test-fast lint
+.PHONY: setup demo test test-fast lint screenshots
 
 $(BIN)/influence: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,6 @@ test: setup  ## ruff, then the whole test suite with mypy in it; pytest's "no te
 
 test-fast: setup  ## the inner loop: the tests that neither train a model nor start a server
 	$(PYTEST) -m "not slow and not model"
+
+screenshots: setup  ## docs/screenshots/*.png of the pages, from the demo's world and champion (after `make demo`)
+	$(BIN)/python benchmarks/screenshots.py --data $(WORLD) --out docs/screenshots

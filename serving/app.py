@@ -22,10 +22,13 @@ from serving.docs import add_docs
 from serving.errors import NotReadyError, ServingError
 from serving.examples import with_examples
 from serving.invalid import MAX_ERRORS, describe
+from serving.login import FORM_BYTES
+from serving.login import router as login_router
 from serving.middleware import ApiKeyGate, BoundedBody, Measure
 from serving.pages import root_router
 from serving.pages import router as pages_router
 from serving.routes import router
+from serving.session import LOGIN, LOGOUT
 from serving.settings import ServingSettings, get_settings
 from serving.state import freeze_heap, load_state
 
@@ -128,6 +131,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         return JSONResponse(body, status_code=422)
 
     app.include_router(router)
+    app.include_router(login_router)
     app.include_router(pages_router)
     app.include_router(root_router)
     # Added innermost first: a request meets Measure, CORS, the key gate, then the body.
@@ -139,9 +143,11 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         inspect=_shape_check(
             BodyLimits(settings.max_candidates, settings.max_request_history_posts)
         ),
+        small_paths={LOGIN: FORM_BYTES},
     )
     key = settings.api_key.get_secret_value() if settings.api_key is not None else None
-    app.add_middleware(ApiKeyGate, key=key, open_paths=frozenset({"/health"}))
+    # Signing in and out needs no key: the form is how a browser gets the session cookie.
+    app.add_middleware(ApiKeyGate, key=key, open_paths=frozenset({"/health", LOGIN, LOGOUT}))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

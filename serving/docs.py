@@ -14,8 +14,13 @@ one image ReDoc's bundle fetches by itself (Redocly's logo beside "API docs by
 Redocly", from its CDN, with no option to turn it off) is a blank inline image in
 the copy of the bundle served here.
 
-Like every route but /health, the pages and their assets answer only with the API
-key when one is set (`serving.middleware.ApiKeyGate` sees every path).
+Like every route but /health and signing in, the pages and their assets answer only
+with the API key when one is set (`serving.middleware.ApiKeyGate` sees every path).
+A browser opening /docs or /redoc without it is sent to sign in at `/app/login` and
+back; the session cookie then carries the key for the page, its assets, the schema
+and Swagger UI's "Try it out" (same-origin requests carry it), so the X-API-Key
+field each operation documents can be left empty. The schema declares no security
+scheme, so Swagger UI shows no "Authorize" button: the cookie does its work.
 """
 
 from __future__ import annotations

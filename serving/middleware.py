@@ -3,8 +3,9 @@
 Plain ASGI rather than Starlette's `@app.middleware("http")`, which wraps every
 request in extra tasks and streams that cost more than scoring one candidate.
 Outermost first: `Measure` (counts every answer, refusals too), CORS, `ApiKeyGate`
-(a request without the key is refused before a byte of its body is read), then
-`BoundedBody` (size, upload time, bodies in flight, shape).
+(a request without the key, in its header or a signed-in browser's cookie, is refused
+or sent to sign in before a byte of its body is read), then `BoundedBody` (size,
+upload time, bodies in flight, shape).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import anyio
@@ -20,6 +21,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.errors import ServingError
+from serving.session import cookie_of, login_location, route_path, session_value
 
 __all__ = ["ApiKeyGate", "BoundedBody", "Measure", "refuse"]
 
@@ -70,12 +72,29 @@ class Measure:
 
 
 class ApiKeyGate:
-    """When a key is set, refuse (401) any request without it but to `open_paths`.
+    """When a key is set, refuse any request without it but to `open_paths`.
 
-    The key is compared as bytes: the header's raw bytes against the key's UTF-8
-    encoding, in constant time, from the headers alone, so the body of a refused
-    request is never read. CORS preflights (OPTIONS) pass: browsers send them
-    without custom headers, and the CORS middleware outside answers them.
+    The key comes in one of two ways, both checked from the headers alone, in constant
+    time (`hmac.compare_digest`), so the body of a refused request is never read:
+
+    - the X-API-Key header, whose raw bytes are compared with the key's UTF-8 bytes
+      (API clients, curl, scripts);
+    - the `influence_session` cookie a browser gets by signing in at `/app/login`
+      (`serving.login`), compared with `serving.session.session_value(key)`: the hex
+      HMAC-SHA256 of a fixed label under the key, so the key itself is never stored in
+      the browser. It is `HttpOnly` (no script reads it), `Path=/`, `Secure` when the
+      sign-in came over https, and `SameSite=Lax`: a browser sends it on requests from
+      this site and on following a link here from elsewhere, never on another site's
+      form post, fetch or frame, so a cross-site form posting to `/rank` or
+      `/admin/reload` arrives without it and is refused. (`Strict` would also drop it
+      on a link followed from a mail or a chat, sending a signed-in analyst to the
+      form; no GET of this service changes anything, so `Lax` gives nothing away.)
+
+    Without either, a browser opening a page (a GET of `/`, `/app/...`, `/docs` or
+    `/redoc` whose Accept names text/html) is sent (303) to `/app/login?next=<page>`;
+    every other request is refused with the JSON 401 (`MESSAGE`), as API clients
+    always were. CORS preflights (OPTIONS) pass: browsers send them without custom
+    headers, and the CORS middleware outside answers them.
     """
 
     MESSAGE = "Missing or wrong API key: send it in the X-API-Key header."
@@ -83,13 +102,14 @@ class ApiKeyGate:
     def __init__(self, app: ASGIApp, key: str | None, open_paths: frozenset[str]) -> None:
         self.app, self.open_paths = app, open_paths
         self.key = key.encode("utf-8") if key is not None else None
+        self.session = session_value(self.key).encode() if self.key is not None else b""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             self.key is None
             or scope["type"] != "http"
             or scope["method"] == "OPTIONS"
-            or scope["path"] in self.open_paths
+            or route_path(scope) in self.open_paths
         ):
             await self.app(scope, receive, send)
             return
@@ -97,10 +117,24 @@ class ApiKeyGate:
         for name, value in scope["headers"]:
             if name == b"x-api-key":
                 sent = value
-        if not hmac.compare_digest(sent, self.key):
+        # Both compared whatever the first gives, so the time says nothing of either.
+        by_header = hmac.compare_digest(sent, self.key)
+        by_cookie = hmac.compare_digest(cookie_of(scope["headers"]), self.session)
+        if by_header or by_cookie:
+            await self.app(scope, receive, send)
+            return
+        location = login_location(scope)
+        if location is None:
             await refuse(send, 401, self.MESSAGE)
             return
-        await self.app(scope, receive, send)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 303,
+                "headers": [(b"location", location.encode()), (b"content-length", b"0")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
 
 
 class BoundedBody:
@@ -112,6 +146,11 @@ class BoundedBody:
     body's shape check) may refuse it with a ServingError's status and message.
     Bodies held at once are bounded, so memory is at most `max_in_flight` times
     `max_bytes` plus what their scoring takes.
+
+    `small_paths` maps paths anyone may post to without the key (the login form) to
+    their own, small, limit: their bodies take no place in flight, so that a client
+    without the key, trickling such bodies, cannot make the API answer 503 to those
+    with it.
     """
 
     def __init__(
@@ -121,16 +160,19 @@ class BoundedBody:
         max_in_flight: int,
         timeout: float,
         inspect: Inspect | None = None,
+        small_paths: Mapping[str, int] | None = None,
     ) -> None:
         self.app, self.max_bytes, self.timeout, self.inspect = app, max_bytes, timeout, inspect
         self.max_in_flight = max_in_flight
+        self.small_paths = dict(small_paths or {})
         self.in_flight = 0
 
-    @property
-    def too_large(self) -> str:
-        """What a client whose body is over the limit is told."""
+    def too_large(self, limit: int) -> str:
+        """What a client whose body is over `limit` bytes is told."""
+        if limit != self.max_bytes:
+            return f"The request body is larger than the limit of {limit} bytes for this path."
         return (
-            f"The request body is larger than the limit of {self.max_bytes} bytes; "
+            f"The request body is larger than the limit of {limit} bytes; "
             "send fewer candidates or shorter histories."
         )
 
@@ -138,9 +180,14 @@ class BoundedBody:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        small = self.small_paths.get(route_path(scope))
+        limit = self.max_bytes if small is None else small
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await refuse(send, 413, self.too_large)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await refuse(send, 413, self.too_large(limit))
+            return
+        if small is not None:
+            await self._receive_then_call(scope, receive, send, small)
             return
         if self.in_flight >= self.max_in_flight:
             await refuse(
@@ -153,11 +200,13 @@ class BoundedBody:
             return
         self.in_flight += 1
         try:
-            await self._receive_then_call(scope, receive, send)
+            await self._receive_then_call(scope, receive, send, self.max_bytes)
         finally:
             self.in_flight -= 1
 
-    async def _receive_then_call(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _receive_then_call(
+        self, scope: Scope, receive: Receive, send: Send, limit: int
+    ) -> None:
         chunks: list[bytes] = []
         size = 0
         with anyio.move_on_after(self.timeout) as waited:
@@ -167,8 +216,8 @@ class BoundedBody:
                     return  # the client went away
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
-                if size > self.max_bytes:
-                    await refuse(send, 413, self.too_large)
+                if size > limit:
+                    await refuse(send, 413, self.too_large(limit))
                     return
                 if not message.get("more_body", False):
                     break

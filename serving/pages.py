@@ -9,6 +9,7 @@ same inputs (`serving.portfolio_csv`, as a `data:` link: nothing to fetch) and t
 logged as `/rank`'s are. `/app/accounts/{account_id}` is one account's profile
 (`serving.accounts`, its charts by `serving.charts`) and `/app/model` what the served model
 bought against the follower count (`serving.model_page`). `/` redirects to `/app/`.
+With an API key set, a browser signs in at `/app/login` first (`serving.login`).
 Templates ship inside the package (`serving/templates/`).
 """
 
@@ -39,16 +40,26 @@ from serving.portfolio_csv import portfolio_csv, summary, times_words
 from serving.profile_schemas import AccountProfile
 from serving.rank import rank_candidates
 from serving.routes import logged, model_info
+from serving.session import COOKIE
 from serving.settings import ServingSettings
 from serving.shortlist import read_shortlist
 from serving.state import ServiceState
 
-__all__ = ["router"]
+__all__ = ["TEMPLATES", "root_router", "router"]
 
 router = APIRouter(prefix="/app", include_in_schema=False, dependencies=Protected)
 root_router = APIRouter(include_in_schema=False)
 """`/`, which sends a browser to the pages."""
-TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+
+def _signed_in(request: Request) -> dict[str, object]:
+    """Every page's header offers to sign out when the browser carries a session cookie."""
+    return {"signed_in": COOKIE in request.cookies}
+
+
+TEMPLATES = Jinja2Templates(
+    directory=Path(__file__).with_name("templates"), context_processors=[_signed_in]
+)
 
 
 def _page(profile: AccountProfile) -> dict[str, object]:

@@ -33,9 +33,10 @@ class ServingSettings(WorkspaceSettings):
     columns_file: a TOML file mapping the exports' headers to the contract's columns
         (`--columns`, docs/data-contract.md); dayfirst: read dates such as 25/03/2026
         as day/month/year (`--dayfirst`). Both say how `data_dir` is read.
-    api_key: when set, every endpoint but /health requires it in `X-API-Key`,
-        the docs and the OpenAPI schema included. An empty key is refused: it
-        would read as "no key" to some tools and as a key to others.
+    api_key: when set, every endpoint but /health and signing in requires it in
+        `X-API-Key`, or the session cookie a browser gets by signing in with it at
+        /app/login; the docs and the OpenAPI schema included. An empty key is
+        refused: it would read as "no key" to some tools and as a key to others.
     decision_log: where decisions are recorded: a file path (SQLite; default the
         project's, `decisions.db` or `decisions-<project>.db`) or a database URL
         (`sqlite:///...`, `postgresql://...`), used as written.

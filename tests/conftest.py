@@ -7,8 +7,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -286,6 +289,52 @@ def start_server(trained: Path) -> ServerFactory:
         )
 
     return start
+
+
+class RunningServer(Protocol):
+    """The `running_server` fixture."""
+
+    def __call__(
+        self, decision_log: str | Path, env: dict[str, str] | None = None
+    ) -> AbstractContextManager[tuple[str, subprocess.Popen[str]]]: ...
+
+
+@pytest.fixture(scope="session")
+def running_server(start_server: ServerFactory) -> RunningServer:
+    """`with running_server(decision_log, env) as (base, process):` the `start_server`
+    process on a free port of 127.0.0.1, once its /health answers 200 (within 60 s); `base`
+    is `http://127.0.0.1:PORT`. Stopped on leaving (SIGTERM, then SIGKILL after 20 s)."""
+
+    @contextmanager
+    def run(
+        decision_log: str | Path, env: dict[str, str] | None = None
+    ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        process = start_server(decision_log, port, env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/health", timeout=5):
+                        break
+                except OSError:  # not listening yet, or a 503 while it loads
+                    pass
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "the server did not become ready in 60 s"
+                time.sleep(0.2)
+            yield base, process
+        finally:
+            process.terminate()
+            try:
+                process.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+
+    return run
 
 
 TrainFactory = Callable[[Path, int], "subprocess.Popen[str]"]

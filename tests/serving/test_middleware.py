@@ -8,6 +8,8 @@ Requests are written on raw sockets, so that a test decides when each byte is se
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import select
 import socket
@@ -16,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -30,12 +33,12 @@ WRONG_KEY = "Missing or wrong API key: send it in the X-API-Key header."
 CAMPAIGN = {"brand": "northpeak", "topic": "running shoes marathon"}
 
 
-class ServerFactory(Protocol):
-    """The `start_server` fixture."""
+class RunningServer(Protocol):
+    """The `running_server` fixture."""
 
     def __call__(
-        self, decision_log: str | Path, port: int, env: dict[str, str] | None = None
-    ) -> subprocess.Popen[str]: ...
+        self, decision_log: str | Path, env: dict[str, str] | None = None
+    ) -> AbstractContextManager[tuple[str, subprocess.Popen[str]]]: ...
 
 
 ENV = {
@@ -69,33 +72,13 @@ class Reply:
 
 @pytest.fixture(scope="module")
 def server(
-    start_server: ServerFactory, trained: Path, tmp_path_factory: pytest.TempPathFactory
+    running_server: RunningServer, trained: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    process = start_server(tmp_path_factory.mktemp("middleware") / "decisions.db", port, ENV)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if call(port, "GET", "/health").status == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "the server did not become ready in 60 s"
-            time.sleep(0.2)
+    log = tmp_path_factory.mktemp("middleware") / "decisions.db"
+    with running_server(log, ENV) as (base, process):
         data = load_dataset(trained / "world")
         accounts = [str(a) for a in data.posts["account_id"].drop_duplicates()]
-        yield Server(port, process.pid, accounts)
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        yield Server(int(base.rpartition(":")[2]), process.pid, accounts)
 
 
 def head(
@@ -103,13 +86,17 @@ def head(
     path: str,
     length: int | None = None,
     key: bytes | None = KEY_BYTES,
+    cookie: bytes | None = None,
 ) -> bytes:
-    """A request's head: the key as raw bytes, as a client that knows it sends it."""
+    """A request's head: the key as raw bytes, as a client that knows it sends it, and
+    the session cookie of a signed-in browser if given."""
     lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: 127.0.0.1"]
     if length is not None:
         lines += [b"Content-Type: application/json", b"Content-Length: %d" % length]
     if key is not None:
         lines.append(b"X-API-Key: " + key)
+    if cookie is not None:
+        lines.append(b"Cookie: influence_session=" + cookie)
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
@@ -176,6 +163,18 @@ def test_the_key_is_checked_before_the_body_is_read(server: Server) -> None:
     # the one-second upload timeout, not in the 401.
     with connect(server.port) as sock:
         sock.sendall(head("POST", "/predict", 10_000_000, key=None))
+        reply = read_reply(sock)
+    assert (reply.status, reply.detail) == (401, WRONG_KEY)
+
+
+def test_a_browser_s_cookie_is_checked_before_the_body_too(server: Server) -> None:
+    session = hmac.new(KEY_BYTES, b"influence browser session v1", hashlib.sha256).hexdigest()
+    with connect(server.port) as sock:
+        sock.sendall(head("GET", "/model", key=None, cookie=session.encode()))
+        assert read_reply(sock).status == 200
+    # As without a key: ten megabytes announced and none sent, answered at once.
+    with connect(server.port) as sock:
+        sock.sendall(head("POST", "/predict", 10_000_000, key=None, cookie=b"0" * 64))
         reply = read_reply(sock)
     assert (reply.status, reply.detail) == (401, WRONG_KEY)
 
