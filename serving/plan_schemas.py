@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from serving.schemas import (
     Campaign,
     CandidateError,
     CandidateScore,
     Count,
+    JsonNumber,
     Money,
     Objective,
     Portfolio,
@@ -22,7 +23,11 @@ __all__ = ["DiscoverRequest", "DiscoverResponse", "Discovered"]
 
 
 class DiscoverRequest(Strict):
-    """Find the best of every known account for this campaign within the budget."""
+    """Find the best of every known account for this campaign within the budget.
+
+    A follower range whose lower bound is above its upper holds no account: the answer
+    then considers none, and says so (`outside_range`), rather than refusing a request
+    the schema allows."""
 
     campaign: Campaign
     budget: Annotated[Money, Field(examples=[5000.0])]
@@ -34,32 +39,25 @@ class DiscoverRequest(Strict):
         Count | None, Field(description="Consider only accounts with at most this many.")
     ] = None
     limit: Annotated[
-        Count,
+        int,
         Field(
             ge=1,
             le=500,
             description="How many accounts `accounts` lists, best predicted objective per "
             "unit cost first.",
         ),
+        JsonNumber,
     ] = 20
     explain: Annotated[
-        Count,
+        int,
         Field(
             ge=0,
             le=500,
             description="How many of the chosen, and of the accounts listed, get per-family "
             "contributions for the objective's target.",
         ),
+        JsonNumber,
     ] = 20
-
-    @model_validator(mode="after")
-    def _range(self) -> DiscoverRequest:
-        low, high = self.min_followers, self.max_followers
-        if low is not None and high is not None and low > high:
-            raise ValueError(
-                f"min_followers ({low}) is above max_followers ({high}); no account has both"
-            )
-        return self
 
 
 class Discovered(CandidateScore):

@@ -95,7 +95,9 @@ def _encodable(value: str) -> str:
     return value
 
 
-Count = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_not_bool)]
+JsonNumber = BeforeValidator(_not_bool)
+"""A number field takes JSON numbers only (not true/false, not text): for types of their own."""
+Count = Annotated[int, Field(ge=0, le=10**12), JsonNumber]
 # Money: from a cent to a trillion. Outside that, costs per action and ROI overflow
 # floating point (found by schema fuzzing), and no real price is there anyway.
 Money = Annotated[float, Field(ge=0.01, le=1e12, allow_inf_nan=False), BeforeValidator(_not_bool)]
