@@ -48,12 +48,14 @@ def answer(
     ranked: Ranked, bundle: ModelBundle, version: str, limit: int, explain: int
 ) -> DiscoverResponse:
     """`ranked` as the planner's answer: its best `limit` candidates by objective per unit
-    cost, both portfolios with their totals, the chosen candidates (highest expected
-    objective first) and the errors. The first `explain` of the listed candidates, and of
-    the chosen, carry contributions for the objective's target."""
+    cost, both portfolios with their totals, the first `limit` chosen candidates (highest
+    expected objective first; the portfolio names them all) and the errors. The first
+    `explain` of the listed candidates, and of the chosen, carry contributions for the
+    objective's target. A discovery may buy thousands of accounts: `limit` bounds what is
+    described one by one, so the answer's size does not grow with the accounts served."""
     plans, scored = ranked.plans, ranked.scored
     chosen = plans.model.mask
-    bought = np.flatnonzero(chosen)[np.argsort(-plans.value[chosen], kind="stable")]
+    bought = np.flatnonzero(chosen)[np.argsort(-plans.value[chosen], kind="stable")][:limit]
     best = ranked.order[:limit]
     return DiscoverResponse(
         request_id=uuid.uuid4().hex,
@@ -78,12 +80,10 @@ def _listed(
     followers = ranked.followers[rows].tolist()
     by_model = ranked.plans.model.mask[rows].tolist()
     by_rule = ranked.plans.follower_rule.mask[rows].tolist()
+    # The scores are validated already; their fields are taken as they are.
     return [
-        Discovered(
-            **s.model_dump(),
-            followers=f,
-            chosen_by_model=m,
-            chosen_by_follower_rule=r,
+        Discovered.model_construct(
+            **dict(s), followers=f, chosen_by_model=m, chosen_by_follower_rule=r
         )
         for s, f, m, r in zip(scores, followers, by_model, by_rule, strict=True)
     ]

@@ -90,7 +90,8 @@ class DiscoverResponse(BaseModel):
         "for roi); null when the rule's is not positive."
     )
     chosen: list[Discovered] = Field(
-        description="The portfolio's accounts, highest expected objective first; the first "
-        "`explain` carry contributions for the objective's target."
+        description="The portfolio's accounts, highest expected objective first, at most "
+        "`limit` of them (`portfolio` names every one); the first `explain` carry "
+        "contributions for the objective's target."
     )
     errors: list[CandidateError]

@@ -57,10 +57,15 @@ def test_discovery_lists_the_best_priced_accounts_and_buys_within_budget(
     portfolio, rule = out["portfolio"], out["follower_rule"]
     assert 0 < portfolio["cost"] <= 3000.0
     assert 0 < rule["cost"] <= 3000.0
-    assert [c["account_id"] for c in out["chosen"]] != []
-    assert {c["account_id"] for c in out["chosen"]} == set(portfolio["account_ids"])
+    chosen = [c["account_id"] for c in out["chosen"]]
+    assert len(chosen) == min(15, len(portfolio["account_ids"])) > 0  # at most `limit` described
+    assert set(chosen) <= set(portfolio["account_ids"])
     assert all(c["chosen_by_model"] for c in out["chosen"])
-    assert sum(c["cost"] for c in out["chosen"]) == pytest.approx(portfolio["cost"])
+    expected = [c["outcomes"]["clicks"]["expected"] for c in out["chosen"]]
+    assert expected == sorted(expected, reverse=True)
+    every = _discover(client, limit=500, explain=0)  # the whole portfolio described
+    assert len(every["chosen"]) == len(every["portfolio"]["account_ids"])
+    assert sum(c["cost"] for c in every["chosen"]) == pytest.approx(every["portfolio"]["cost"])
     ratio = portfolio["totals"]["clicks"]["expected"] / rule["totals"]["clicks"]["expected"]
     assert out["times_follower_rule"] == pytest.approx(ratio)
     assert out["times_follower_rule"] > 1
