@@ -238,6 +238,21 @@ def test_an_upload_is_bounded_in_bytes_and_in_rows(
         big = b"account_id\n" + b"x" * 8000 + b"\n"
         page = c.post("/app/plan", data=PLAN, files={"shortlist": ("big.csv", big, "text/csv")})
         assert page.status_code == 413
+        assert page.json()["detail"].startswith("The request body is larger than the limit")
+        # A browser's form gets the sentence as a page, with the way back.
+        browser = {"Accept": "text/html,application/xhtml+xml"}
+        page = c.post(
+            "/app/plan",
+            data=PLAN,
+            files={"shortlist": ("big.csv", big, "text/csv")},
+            headers=browser,
+        )
+        assert page.status_code == 413
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert (
+            "<p>The request body is larger than the limit of 4096 bytes; send fewer candidates "
+            'or shorter histories.</p>\n<p><a href="/app/">Back to the planner</a></p>'
+        ).replace("\n", "") in page.text
         page = c.post(
             "/app/plan", data=PLAN, files={"shortlist": ("s.csv", _shortlist(trained), "text/csv")}
         )
