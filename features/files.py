@@ -19,7 +19,7 @@ import pandas as pd
 from features.errors import Problem, Rule
 from features.workbook import read_workbook
 
-__all__ = ["FORMATS", "Located", "locate_table", "read_export"]
+__all__ = ["FORMATS", "Located", "locate_table", "read_csv_bytes", "read_export"]
 
 FORMATS = (".csv", ".parquet", ".xlsx")
 """The file formats a table may come in, in the order error messages name them."""
@@ -91,7 +91,7 @@ def read_export(
         if suffix == ".xlsx":
             frame, problem = read_workbook(path, table)
             return frame, problem, []
-        return _read_csv(path)
+        return read_csv_bytes(path.read_bytes(), path.name)
     except PermissionError as e:
         msg = f"cannot be read: {e.strerror or 'permission denied'}; let this user read it"
         return None, Problem(path.name, None, msg, rule=Rule.UNREADABLE_FILE), []
@@ -101,15 +101,22 @@ def read_export(
         return None, Problem(path.name, None, msg, rule=Rule.UNREADABLE_FILE), []
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame | None, Problem | None, list[Problem]]:
-    data = path.read_bytes()
-    text, problem = _decode(data, path.name)
+def read_csv_bytes(
+    data: bytes, file: str
+) -> tuple[pd.DataFrame | None, Problem | None, list[Problem]]:
+    """A CSV export's bytes as raw text columns, as `read_export` reads a CSV file.
+
+    Takes the bytes and the name problems give the file (an upload has no path). A UTF-8
+    byte order mark is skipped and `;`, tab or `|` delimiters are read with a note; what
+    cannot be read (empty, not UTF-8, mixed delimiters) is the problem returned instead.
+    """
+    text, problem = _decode(data, file)
     if problem is not None:
         return None, problem, []
     if not text.strip():
         msg = "is empty; expected a header line and rows"
-        return None, Problem(path.name, None, msg, rule=Rule.EMPTY_FILE), []
-    sep, problem, notes = _delimiter(text, path.name)
+        return None, Problem(file, None, msg, rule=Rule.EMPTY_FILE), []
+    sep, problem, notes = _delimiter(text, file)
     if problem is not None:
         return None, problem, []
     frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)

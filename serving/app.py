@@ -34,7 +34,7 @@ from serving.state import freeze_heap, load_state
 
 __all__ = ["create_app"]
 
-SHAPE_CHECKED = frozenset({"/predict", "/rank"})
+SHAPE_CHECKED = frozenset({"/predict", "/rank", "/discover"})
 INLINE_BYTES = 4096
 """Bodies up to this size are shape-checked on the event loop (microseconds); larger ones
 in a worker thread of their own, so that a 20 MB body does not hold up /health."""

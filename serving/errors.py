@@ -5,14 +5,18 @@ One module, so that what a client or a script can get back is read in one place.
 
 from __future__ import annotations
 
+from features.errors import Problem
+
 __all__ = [
     "DecisionLogError",
+    "DiscoveryError",
     "InvalidJSONError",
     "NotReadyError",
     "ObjectiveError",
     "ReloadError",
     "ServingError",
     "SettingsError",
+    "ShortlistError",
     "TooManyCandidatesError",
     "TooManyHistoryPostsError",
     "UndecodableBodyError",
@@ -99,3 +103,27 @@ class ObjectiveError(ServingError):
     """The objective asks for a target the model does not predict."""
 
     status_code = 422
+
+
+class DiscoveryError(ServingError):
+    """A discovery among the known accounts that this model cannot make (it cannot price
+    them); the message says what to send instead."""
+
+    status_code = 422
+
+
+class ShortlistError(ServingError):
+    """A shortlist CSV that cannot be used as it is; `problems` lists every problem, each
+    naming the file, column, rows and offending values."""
+
+    status_code = 422
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        head = f"The shortlist cannot be used as it is: {n} problem{'s' if n != 1 else ''}"
+        return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)

@@ -12,6 +12,10 @@ examples per scoring route, then:
 - `new_account`: an account the data does not have, scored from the `history` it
   carries; it works against any data (were its id known, the history is ignored
   and the known account is scored).
+
+`/discover` sends no candidates: its first example is the served data's latest campaign
+(the demo's without data) among every known account, which any data with priced accounts
+answers with a portfolio; its second narrows the range to micro accounts.
 """
 
 from __future__ import annotations
@@ -25,15 +29,17 @@ from pydantic import ValidationError
 from serving.schemas import Campaign
 from serving.state import ServiceState
 
-__all__ = ["SCORING_ROUTES", "request_examples", "with_examples"]
+__all__ = ["SCORING_ROUTES", "latest_campaign", "request_examples", "with_examples"]
 
-SCORING_ROUTES = ("/predict", "/rank")
+SCORING_ROUTES = ("/predict", "/rank", "/discover")
 
 KNOWN = 4
 """How many of the served accounts the examples name."""
 COSTS = (250.0, 400.0, 150.0, 300.0)
 BUDGET = 600.0
 """Less than the four costs together, so that /rank has to choose."""
+DISCOVERY_BUDGET = 5000.0
+"""A campaign's budget for /discover: a few dozen of the smaller accounts' prices."""
 
 DEMO_CAMPAIGN = {"brand": "northpeak", "topic": "running shoes marathon training"}
 
@@ -57,7 +63,7 @@ NEW_ACCOUNT = {
 }
 
 
-def _latest_campaign(state: ServiceState) -> dict[str, str]:
+def latest_campaign(state: ServiceState) -> dict[str, str]:
     """The brand and topic of the data's latest campaign (by `starts_at` where given,
     else the last row); the demo's when the data has none, or one the API would refuse."""
     campaigns = state.data.campaigns
@@ -93,18 +99,27 @@ def request_examples(state: ServiceState | None) -> dict[str, dict[str, Any]]:
         ]
         bodies["served_accounts"] = (
             "Accounts of the served data",
-            {"campaign": _latest_campaign(state), "candidates": candidates},
+            {"campaign": latest_campaign(state), "candidates": candidates},
         )
     bodies["new_account"] = (
         "An account the data does not have, with its recent posts",
         {"campaign": DEMO_CAMPAIGN, "candidates": [NEW_ACCOUNT]},
     )
     within = {"budget": BUDGET, "objective": "clicks"}
+    campaign = latest_campaign(state) if state is not None else dict(DEMO_CAMPAIGN)
+    brief = {"campaign": campaign, "budget": DISCOVERY_BUDGET, "objective": "clicks"}
     return {
         "/predict": {n: {"summary": s, "value": v} for n, (s, v) in bodies.items()},
         "/rank": {
             n: {"summary": f"{s}, within a budget", "value": {**v, **within}}
             for n, (s, v) in bodies.items()
+        },
+        "/discover": {
+            "anyone": {"summary": "The best of every known account", "value": brief},
+            "micro": {
+                "summary": "Accounts of 10,000 to 100,000 followers only, the best 10 listed",
+                "value": {**brief, "min_followers": 10_000, "max_followers": 100_000, "limit": 10},
+            },
         },
     }
 

@@ -11,6 +11,7 @@ upload time, bodies in flight, shape).
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -39,6 +40,30 @@ async def refuse(
         content["errors"] = []
     body = json.dumps(content).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _page_form(scope: Scope) -> bool:
+    """Whether a refused request is a browser's form on the pages (the planner's upload, the
+    sign-in): a POST under `/app/` whose Accept names text/html, which should see a page."""
+    accept = b",".join(v for k, v in scope["headers"] if k == b"accept").lower()
+    return route_path(scope).startswith("/app/") and b"text/html" in accept
+
+
+async def refuse_page(
+    send: Send, status: int, detail: str, root: str, headers: dict[str, str] | None = None
+) -> None:
+    """Answer `detail` as a small HTML page with `status`, and a way back to the planner:
+    what a browser shows of a refused form, where the API's JSON would be a dump."""
+    body = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>influence</title>'
+        f"</head><body><h1>Not done</h1><p>{html.escape(detail)}</p>"
+        f'<p><a href="{html.escape(root)}/app/">Back to the planner</a></p></body></html>\n'
+    ).encode()
+    raw = [(b"content-type", b"text/html; charset=utf-8")]
+    raw += [(b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
@@ -176,6 +201,20 @@ class BoundedBody:
             "send fewer candidates or shorter histories."
         )
 
+    async def _refuse(
+        self,
+        scope: Scope,
+        send: Send,
+        status: int,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """`refuse`, or for a browser's form on the pages the same sentence as a page."""
+        if _page_form(scope):
+            await refuse_page(send, status, detail, scope.get("root_path", ""), headers)
+        else:
+            await refuse(send, status, detail, headers)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
@@ -184,13 +223,14 @@ class BoundedBody:
         limit = self.max_bytes if small is None else small
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await refuse(send, 413, self.too_large(limit))
+            await self._refuse(scope, send, 413, self.too_large(limit))
             return
         if small is not None:
             await self._receive_then_call(scope, receive, send, small)
             return
         if self.in_flight >= self.max_in_flight:
-            await refuse(
+            await self._refuse(
+                scope,
                 send,
                 503,
                 f"The service is busy: {self.max_in_flight} requests are being received or "
@@ -217,12 +257,13 @@ class BoundedBody:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
                 if size > limit:
-                    await refuse(send, 413, self.too_large(limit))
+                    await self._refuse(scope, send, 413, self.too_large(limit))
                     return
                 if not message.get("more_body", False):
                     break
         if waited.cancelled_caught:
-            await refuse(
+            await self._refuse(
+                scope,
                 send,
                 408,
                 f"The request body did not arrive within {self.timeout:g} "
@@ -237,7 +278,7 @@ class BoundedBody:
             try:
                 await self.inspect(scope, body)
             except ServingError as e:
-                await refuse(send, e.status_code, str(e))
+                await self._refuse(scope, send, e.status_code, str(e))
                 return
         replayed = False
 

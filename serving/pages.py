@@ -1,18 +1,27 @@
 """The analyst's pages under `/app/`, rendered on the server: no script, no network.
 
-So far: `/app/` (a home page: vet an account, the model, the API; the campaign planner
-will take its place), `/app/accounts/{account_id}` (one account's profile, `serving.accounts`,
-with its charts, `serving.charts`), `/app/model` (what the served model bought against
-the follower count and what its project's latest backtest found, `serving.model_page`) and
-`/app/model/backtest` (that backtest's whole report, `serving.backtest`). `/` redirects to
-`/app/`. With an API key set, a browser signs in at `/app/login` first (`serving.login`).
+`/app/` plans a campaign (a form: brief, budget, objective, an optional CSV shortlist and
+follower range) and links to vetting an account, the model and the API; its form posts to
+`/app/plan`, which answers with the model's portfolio beside the follower rule's
+(`serving.rank.rank_candidates`, shaped by `serving.discover.answer`, shown by
+`serving.planner_page`), a "Download CSV" of exactly what `influence rank` writes for the
+same inputs (`serving.portfolio_csv`, as a `data:` link: nothing to fetch) and the decision
+logged as `/rank`'s are. `/app/accounts/{account_id}` is one account's profile
+(`serving.accounts`, its charts by `serving.charts`), `/app/model` what the served model
+bought against the follower count and what its project's latest backtest found
+(`serving.model_page`), and `/app/model/backtest` that backtest's whole report
+(`serving.backtest`). `/` redirects to `/app/`.
+With an API key set, a browser signs in at `/app/login` first (`serving.login`).
 Templates ship inside the package (`serving/templates/`).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -20,16 +29,26 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from starlette.datastructures import UploadFile
 
 from serving import accounts
 from serving.backtest import REPORT_PAGE, REPORT_POLICY
 from serving.charts import engagement_chart, followers_chart
-from serving.dependencies import BacktestDep, Protected, StateDep
-from serving.errors import UnknownAccountError
+from serving.dependencies import BacktestDep, Protected, SettingsDep, StateDep
+from serving.discover import answer
+from serving.errors import DiscoveryError, ObjectiveError, ShortlistError, UnknownAccountError
+from serving.examples import latest_campaign
 from serving.model_page import FAMILIES, backtest_page, model_page
+from serving.plan_schemas import DiscoverResponse
+from serving.planner_page import OBJECTIVES, PlanForm, plan_view, read_form
+from serving.portfolio_csv import portfolio_csv, summary, times_words
 from serving.profile_schemas import AccountProfile
-from serving.routes import model_info
+from serving.rank import rank_candidates
+from serving.routes import logged, model_info
 from serving.session import COOKIE
+from serving.settings import ServingSettings
+from serving.shortlist import read_shortlist
+from serving.state import ServiceState
 
 __all__ = ["TEMPLATES", "root_router", "router"]
 
@@ -82,12 +101,117 @@ async def root(request: Request) -> RedirectResponse:
     return RedirectResponse(f"{request.scope.get('root_path', '')}/app/", status_code=307)
 
 
+PAGE_ROWS = 200
+"""Chosen accounts the answer page shows, explained; the CSV has every candidate."""
+FORM_FIELDS = 16
+"""Fields a planner form may send: it has 7."""
+FORM_PART_BYTES = 64 * 1024
+"""The largest text field (the brief is at most 2,000 characters); the shortlist file is
+bounded by the body limit (INFLUENCE_MAX_BODY_BYTES) and its rows by the candidate limit."""
+
+
+def _home(
+    request: Request, state: ServiceState, form: PlanForm | None = None, status: int = 200
+) -> HTMLResponse:
+    campaign = latest_campaign(state)
+    values = form.values if form else {**campaign, "budget": "5000", "objective": "clicks"}
+    context = {
+        "root": request.scope.get("root_path", ""),
+        "version": state.version,
+        "example": next(iter(state.posts_of), ""),
+        "values": values,
+        "objectives": OBJECTIVES,
+        "problems": form.problems if form else [],
+    }
+    return TEMPLATES.TemplateResponse(request, "home.html", context, status_code=status)
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, state: StateDep) -> HTMLResponse:
-    """Where an analyst starts: vet an account, read about the model, or use the API."""
-    example = next(iter(state.posts_of), "")
-    context = {"root": request.scope.get("root_path", ""), "version": state.version}
-    return TEMPLATES.TemplateResponse(request, "home.html", {**context, "example": example})
+    """Where an analyst starts: plan a campaign; or vet an account, read about the model,
+    use the API."""
+    return _home(request, state)
+
+
+def _planned(
+    state: ServiceState,
+    settings: ServingSettings,
+    form: PlanForm,
+    shortlist: tuple[bytes, str] | None,
+) -> tuple[DiscoverResponse, dict[str, Any], str]:
+    """The planner's answer, the page's context and the candidates as the log keeps them."""
+    assert form.campaign is not None
+    assert form.budget is not None
+    candidates = None
+    if shortlist is not None:
+        data, name = shortlist
+        known, dayfirst = state.knows, settings.dayfirst
+        candidates = read_shortlist(data, name, settings.max_candidates, known, dayfirst)
+    ranked = rank_candidates(
+        state,
+        form.campaign,
+        candidates,
+        form.budget,
+        form.objective,
+        settings.max_history_posts,
+        form.followers,
+    )
+    planned = answer(ranked, state.bundle, state.version, limit=PAGE_ROWS, explain=PAGE_ROWS)
+    csv = base64.b64encode(portfolio_csv(ranked, list(state.targets))).decode("ascii")
+    context = {
+        "campaign": form.campaign,
+        "summary": summary(ranked),
+        "shortlist": None if shortlist is None else shortlist[1],
+        "more": max(len(planned.portfolio.account_ids) - PAGE_ROWS, 0),
+        "csv": csv,
+        **plan_view(planned, ranked.target, times_words(ranked)),
+    }
+    if candidates is None:
+        sent: object = {
+            "budget": form.budget,
+            "objective": form.objective,
+            "min_followers": form.followers.low,
+            "max_followers": form.followers.high,
+        }
+    else:
+        sent = [
+            {
+                "account_id": c.account_id,
+                "cost": c.cost,
+                "posted_at": None if c.posted_at is None else c.posted_at.isoformat(),
+            }
+            for c in candidates
+        ]
+    return planned, context, json.dumps(sent)
+
+
+@router.post("/plan", response_class=HTMLResponse)
+async def plan(request: Request, state: StateDep, settings: SettingsDep) -> HTMLResponse:
+    """The planner form's answer: the model's portfolio beside the follower rule's, each
+    chosen account explained, and the CSV `influence rank` writes for the same inputs;
+    problems with the form or the shortlist in plain sentences (422)."""
+    # The uploaded file is spooled by Starlette; closed with the form once it is read.
+    async with request.form(
+        max_files=1, max_fields=FORM_FIELDS, max_part_size=FORM_PART_BYTES
+    ) as fields:
+        form = read_form({k: v for k, v in fields.items() if isinstance(v, str)})
+        upload = fields.get("shortlist")
+        shortlist = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            shortlist = (await upload.read(), Path(upload.filename).name)
+    if form.problems:
+        return _home(request, state, form, 422)
+    try:
+        planned, context, sent = await run_in_threadpool(_planned, state, settings, form, shortlist)
+    except ShortlistError as e:
+        return _home(
+            request, state, PlanForm(form.values, problems=[str(p) for p in e.problems]), 422
+        )
+    except (ObjectiveError, DiscoveryError) as e:
+        return _home(request, state, PlanForm(form.values, problems=[str(e)]), 422)
+    await logged(request, "app/plan", state, (json.dumps(form.campaign), sent), planned)
+    root = request.scope.get("root_path", "")
+    return TEMPLATES.TemplateResponse(request, "plan.html", {**context, "root": root})
 
 
 @router.get("/accounts", response_class=HTMLResponse)

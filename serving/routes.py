@@ -1,5 +1,6 @@
-"""The API's routes: each parses, calls one use case (`serving.predict`, `serving.rank`),
-records the decision and returns; dependencies are in `serving.dependencies`."""
+"""The API's routes: each parses, calls one use case (`serving.predict`, `serving.rank`,
+`serving.discover`), records the decision and returns; dependencies are in
+`serving.dependencies`."""
 
 from __future__ import annotations
 
@@ -16,16 +17,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter
 
 from serving import accounts, schemas
+from serving import discover as discovering
 from serving import predict as predicting
 from serving import rank as ranking
 from serving.backtest import backtest_summary
 from serving.decisions import DecisionLog
 from serving.dependencies import BacktestDep, Protected, SettingsDep, StateDep, refusals
 from serving.errors import DecisionLogError, NotReadyError, ReloadError
+from serving.plan_schemas import DiscoverRequest, DiscoverResponse
 from serving.profile_schemas import AccountProfile
 from serving.state import ServiceState, freeze_heap, load_state
 
-__all__ = ["router"]
+__all__ = ["logged", "router", "sent_candidates"]
 
 
 router = APIRouter()
@@ -98,20 +101,26 @@ async def _run(
 _CANDIDATES_JSON: TypeAdapter[list[schemas.CandidateIn]] = TypeAdapter(list[schemas.CandidateIn])
 
 
-Response_ = TypeVar("Response_", schemas.PredictResponse, schemas.RankResponse)
+Response_ = TypeVar("Response_", schemas.PredictResponse, schemas.RankResponse, DiscoverResponse)
 
 
-async def _logged(
+def sent_candidates(body: schemas.PredictRequest) -> str:
+    """The request's candidates as the decision log keeps them: as sent, without histories."""
+    return _CANDIDATES_JSON.dump_json(body.candidates, exclude={"__all__": {"history"}}).decode()
+
+
+async def logged(
     request: Request,
     endpoint: str,
     state: ServiceState,
-    body: schemas.PredictRequest,
+    inputs: tuple[str, str],
     response: Response_,
 ) -> Response_:
-    """`response`, once its decision is recorded; in a thread of the log's own, so that a
-    slow or locked database holds up neither the event loop nor scoring."""
+    """`response`, once its decision is recorded with `inputs` (the campaign and the
+    candidates, as JSON texts); in a thread of the log's own, so that a slow or locked
+    database holds up neither the event loop nor scoring."""
     await anyio.to_thread.run_sync(
-        _record, request, endpoint, state, body, response, limiter=request.app.state.log_limiter
+        _record, request, endpoint, state, inputs, response, limiter=request.app.state.log_limiter
     )
     return response
 
@@ -120,20 +129,19 @@ def _record(
     request: Request,
     endpoint: str,
     state: ServiceState,
-    body: schemas.PredictRequest,
-    response: schemas.PredictResponse | schemas.RankResponse,
+    inputs: tuple[str, str],
+    response: schemas.PredictResponse | schemas.RankResponse | DiscoverResponse,
 ) -> None:
-    """Record the decision: the request's campaign and candidates (without histories)
-    and everything answered but the request id and model version, which have columns."""
+    """Record the decision: the request's campaign and candidates and everything answered
+    but the request id and model version, which have columns."""
     log: DecisionLog = request.app.state.decisions
+    campaign, candidates = inputs
     log.record(
         request_id=response.request_id,
         endpoint=endpoint,
         model_version=state.version,
-        campaign=body.campaign.model_dump_json(),
-        candidates=_CANDIDATES_JSON.dump_json(
-            body.candidates, exclude={"__all__": {"history"}}
-        ).decode(),
+        campaign=campaign,
+        candidates=candidates,
         outputs=response.model_dump_json(exclude={"request_id", "model_version"}),
     )
 
@@ -149,7 +157,8 @@ async def predict(
 ) -> schemas.PredictResponse:
     """Expected clicks, referrals, conversions and revenue per candidate, with ROI and why."""
     response = await _run(body, predicting.predict, body, state, settings)
-    return await _logged(request, "predict", state, body, response)
+    inputs = (body.campaign.model_dump_json(), sent_candidates(body))
+    return await logged(request, "predict", state, inputs, response)
 
 
 @router.post(
@@ -163,7 +172,25 @@ async def rank(
 ) -> schemas.RankResponse:
     """The portfolio within budget that maximises the objective, beside the follower rule's."""
     response = await _run(body, ranking.rank, body, state, settings)
-    return await _logged(request, "rank", state, body, response)
+    inputs = (body.campaign.model_dump_json(), sent_candidates(body))
+    return await logged(request, "rank", state, inputs, response)
+
+
+@router.post(
+    "/discover",
+    response_model=DiscoverResponse,
+    dependencies=Protected,
+    responses=refusals(400, 401, 408, 413, 422, 503),
+)
+async def discover(
+    body: DiscoverRequest, request: Request, state: StateDep, settings: SettingsDep
+) -> DiscoverResponse:
+    """The best known accounts by predicted objective per estimated cost, and the portfolio
+    within budget beside the follower rule's."""
+    response = await run_in_threadpool(discovering.discover, body, state, settings)
+    # No candidates were sent: the log keeps what chose them, the range and the listing.
+    inputs = (body.campaign.model_dump_json(), body.model_dump_json(exclude={"campaign"}))
+    return await logged(request, "discover", state, inputs, response)
 
 
 @router.post(

@@ -96,7 +96,9 @@ def _encodable(value: str) -> str:
     return value
 
 
-Count = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_not_bool)]
+JsonNumber = BeforeValidator(_not_bool)
+"""A number field takes JSON numbers only (not true/false, not text): for types of their own."""
+Count = Annotated[int, Field(ge=0, le=10**12), JsonNumber]
 # Money: from a cent to a trillion. Outside that, costs per action and ROI overflow
 # floating point (found by schema fuzzing), and no real price is there anyway.
 Money = Annotated[float, Field(ge=0.01, le=1e12, allow_inf_nan=False), BeforeValidator(_not_bool)]
@@ -188,7 +190,10 @@ class Estimate(BaseModel):
 class CandidateScore(BaseModel):
     """What a candidate is expected to cause, what it costs per action, and why."""
 
-    index: int = Field(description="Position of the candidate in the request.")
+    index: int = Field(
+        description="Position of the candidate in the request (for /discover: among the "
+        "accounts considered, in account id order)."
+    )
     account_id: str
     cost: float = Field(description="The cost predicted with: quoted, or estimated.")
     cost_estimated: bool = Field(
@@ -237,7 +242,10 @@ class Portfolio(BaseModel):
     """A set of candidates bought within the budget, and its predicted totals."""
 
     account_ids: list[str]
-    indices: list[int]
+    indices: list[int] = Field(
+        description="The candidates' positions in the request (for /discover: among the "
+        "accounts considered, in account id order)."
+    )
     cost: float
     totals: dict[str, Estimate]
     roi: float | None

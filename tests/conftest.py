@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -441,3 +442,17 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
             # FORCE: a server or writer a failed test left behind must not keep it alive.
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def external_addresses() -> Callable[[str], list[str]]:
+    """`external_addresses(html)`: every address in a page that is not the app's own (an
+    `src`, `href` or CSS `url()` with a scheme other than `data:`), so that a page test can
+    check that nothing on it comes from the network."""
+
+    def found(html: str) -> list[str]:
+        pairs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\(([^)]+)\)""", html)
+        urls = [a or b for a, b in pairs]
+        return [u for u in urls if re.match(r"^[a-z]+:", u) and not u.startswith("data:")]
+
+    return found

@@ -31,6 +31,7 @@ from training.units import check_currency
 from training.workspace import DEFAULT_PROJECT, check_project
 
 if TYPE_CHECKING:
+    from serving.settings import ServingSettings
     from training.settings import TrainingSettings
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Until",
     "Window",
     "Workers",
+    "local_serving",
     "read_of",
     "refuse_input_as_out",
     "settings_of",
@@ -211,6 +213,34 @@ def settings_of(currency: str | None, project: str | None = None) -> TrainingSet
 
     settings = settings_for(project)
     return settings if currency is None else settings.model_copy(update={"currency": currency})
+
+
+def local_serving(
+    data_dir: Path, columns: Path | None, dayfirst: bool, model: str | None, project: str | None
+) -> ServingSettings:
+    """The serving settings of a command that scores in its own process (`predict`,
+    `rank`): its flags over the environment's INFLUENCE_ settings, as `serve` gives them.
+
+    Paths given on the command line are the shell's, so they go absolute (the workspace
+    would resolve them against INFLUENCE_HOME otherwise); a flag wins over
+    INFLUENCE_COLUMNS_FILE and INFLUENCE_DAYFIRST, and without one the environment's
+    setting holds. A broken columns file is DataContractError (exit 2) before anything
+    loads.
+    """
+    from serving.settings import read_settings
+
+    flags: dict[str, object] = {"data_dir": data_dir.absolute()}
+    if columns is not None:
+        flags["columns_file"] = columns.absolute()
+    if dayfirst:
+        flags["dayfirst"] = True
+    if model:
+        flags["model_uri"] = model if model.startswith("models:/") else str(Path(model).absolute())
+    if project:
+        flags["project"] = project
+    settings = read_settings(**flags)
+    settings.read_options()
+    return settings
 
 
 def read_of(columns: Path | None, dayfirst: bool) -> ReadOptions:

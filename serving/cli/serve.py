@@ -22,6 +22,7 @@ from serving.cli.options import (
     Project,
     Scheduler,
     Workers,
+    local_serving,
     read_of,
     refuse_input_as_out,
 )
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from features.io import Dataset
 
-__all__ = ["app", "example_request", "listen", "predict", "serve"]
+__all__ = ["app", "app_url", "example_request", "listen", "predict", "serve"]
 
 app = typer.Typer()
 
@@ -56,6 +57,12 @@ def example_request(data: Dataset, host: str, port: int, n: int = 3) -> str:
     )
 
 
+def app_url(host: str, port: int) -> str:
+    """Where a browser finds the analyst's pages on a server listening at `host:port`."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/app/"
+
+
 @app.command()
 def serve(
     data: Annotated[Path, typer.Option("--data", help="Data directory of account histories.")],
@@ -70,7 +77,7 @@ def serve(
     dayfirst: DayFirst = False,
     project: Project = None,
 ) -> None:
-    """Serve the champion model over HTTP (docs at /docs).
+    """Serve the champion model over HTTP: the app at /app/, the docs at /docs.
 
     The model is the project's champion (models/champion.json, or
     models/NAME/champion.json for --project NAME) unless --model names one; decisions
@@ -127,6 +134,7 @@ def serve(
         def announce() -> None:
             say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
             say(stdout(), request, soft_wrap=True)
+            say(stderr(), f"The app, to plan a campaign or vet an account: {app_url(host, port)}")
 
         config = uvicorn.Config(
             "serving.main:app", host=host, port=port, workers=workers, log_level="warning"
@@ -242,7 +250,6 @@ def predict(
     scored there; the file written is the pandas engine's.
     """
     from serving.batch import NewCampaign
-    from serving.settings import read_settings
 
     refuse_input_as_out(out_file, data_dir, placements)
     if (brand is None) != (topic is None):
@@ -252,20 +259,8 @@ def predict(
             param_hint=missing,
         )
     new_campaign = None if brand is None or topic is None else NewCampaign(brand, topic)
-    # Paths given here are the shell's: absolute, so that the workspace does not move them.
-    flags: dict[str, object] = {"data_dir": data_dir.absolute()}
-    # As serve does: a flag wins over INFLUENCE_COLUMNS_FILE and INFLUENCE_DAYFIRST, and
-    # without one the environment's setting holds.
-    if columns is not None:
-        flags["columns_file"] = columns.absolute()
-    if dayfirst:
-        flags["dayfirst"] = True
-    if model:
-        flags["model_uri"] = model if model.startswith("models:/") else str(Path(model).absolute())
-    if project:
-        flags["project"] = project
-    settings = read_settings(**flags)
-    settings.read_options()  # a broken columns file: one sentence, before a cluster starts
+    # A broken columns file: one sentence, before a cluster starts.
+    settings = local_serving(data_dir, columns, dayfirst, model, project)
     say(stderr(), settings.describe(decisions=False), soft_wrap=True)
     with (
         run_on(engine, scheduler, workers, memory_limit) as runner,

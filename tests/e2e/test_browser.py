@@ -31,6 +31,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import pytest
+from typer.testing import CliRunner
+
+from serving.cli import app
 
 if TYPE_CHECKING:
     from playwright.sync_api import (
@@ -179,8 +182,8 @@ def plan_campaign(
     """Plan a campaign on the open `/app/` page as an analyst would: fill in the brief,
     the budget and the objective, upload the `shortlist` CSV (`account_id`, `cost`), submit,
     wait for the portfolio (`#portfolio`), then download its CSV (`#download-csv`) to
-    `download_to`, which is returned: one row per account of the model's portfolio, its id
-    under `account_id`.
+    `download_to`, which is returned: what `influence rank` writes, one row per candidate
+    (`account_id`, ..., `chosen_by_model`).
 
     `#objective` may be a `<select>` (of the objectives' names) or a text field; the form to
     submit is the one that holds `#shortlist`."""
@@ -207,6 +210,7 @@ class Served:
 
     base: str
     world: Path
+    model: Path
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +239,7 @@ def served(
     trained: Path = request.getfixturevalue("trained")
     running_server: RunningServer = request.getfixturevalue("running_server")
     with running_server(tmp_path_factory.mktemp("browser") / "decisions.db") as (base, _):
-        yield Served(base, trained / "world")
+        yield Served(base, trained / "world", trained / "models" / "champion.json")
 
 
 def test_a_request_to_anywhere_but_127_0_0_1_is_aborted_and_named(browser: Browser) -> None:
@@ -412,8 +416,16 @@ def test_the_planner_turns_a_shortlist_csv_into_the_portfolio_rank_chooses(
             download_to=tmp_path / "portfolio.csv",
         )
         screenshot(page, "planner")
+    # What `influence rank` writes for the same inputs, to the byte.
+    out = tmp_path / "rank.csv"
+    argv = ["rank", str(served.world), "--brand", brief["brand"], "--topic", brief["topic"]]
+    argv += ["--budget", f"{budget:.2f}", "--objective", "clicks"]
+    argv += ["--shortlist", str(tmp_path / "shortlist.csv"), "--out", str(out)]
+    done = CliRunner().invoke(app, [*argv, "--model", str(served.model)])
+    assert done.exit_code == 0, done.output
+    assert downloaded.read_bytes() == out.read_bytes()
     with downloaded.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+        rows = [r for r in csv.DictReader(f) if r["chosen_by_model"] == "true"]
     ranked = post_json(
         f"{served.base}/rank",
         {"campaign": brief, "candidates": candidates, "budget": budget, "objective": "clicks"},

@@ -22,16 +22,17 @@ from serving.settings import ServingSettings
 
 ServingTrained = Callable[..., ServingSettings]  # the `serving_trained` fixture
 
-# (method, path, max examples): /predict and /rank cost a model call each, /admin/reload a
-# reload of the data (about a second), the rest next to nothing, so the cheap ones carry
-# more of the 1,000.
+# (method, path, max examples): /predict and /rank cost a model call each, /discover one
+# over every known account, /admin/reload a reload of the data (about a second), the rest
+# next to nothing, so the cheap ones carry more of the 1,000.
 BUDGET = [
     ("GET", "/health", 5),
-    ("GET", "/model", 250),
-    ("GET", "/metrics", 250),
+    ("GET", "/model", 200),
+    ("GET", "/metrics", 200),
     ("GET", "/accounts/{account_id}", 100),
     ("POST", "/predict", 200),
     ("POST", "/rank", 200),
+    ("POST", "/discover", 100),
     ("POST", "/admin/reload", 5),
 ]
 

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
+from serving.examples import DEMO_CAMPAIGN
 from serving.settings import ServingSettings
 
 HOST = "http://testserver"
@@ -115,16 +116,17 @@ def test_request_examples_succeed_as_sent(client: TestClient) -> None:
         for path, ops in spec["paths"].items()
         if "requestBody" in ops.get("post", {})
     }
-    assert set(bodies) == {"/predict", "/rank"}
+    assert set(bodies) == {"/predict", "/rank", "/discover"}
     for path, body in bodies.items():
-        assert list(body["examples"]) == ["served_accounts", "new_account"], path
+        names = ["anyone", "micro"] if path == "/discover" else ["served_accounts", "new_account"]
+        assert list(body["examples"]) == names, path
         for name, example in body["examples"].items():
             r = client.post(path, json=example["value"])
             assert r.status_code == 200, (path, name, r.text)
             out = r.json()
             assert out["errors"] == [], (path, name)
-            sent = [c["account_id"] for c in example["value"]["candidates"]]
             if path == "/predict":
+                sent = [c["account_id"] for c in example["value"]["candidates"]]
                 assert [s["account_id"] for s in out["scores"]] == sent
             else:
                 assert out["portfolio"]["account_ids"], (path, name)
@@ -156,3 +158,5 @@ def test_docs_and_assets_need_the_key(trained: Path, tmp_path: Path) -> None:
     for path in ("/predict", "/rank"):
         examples = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]
         assert list(examples["examples"]) == ["new_account"], path
+    discover = spec["paths"]["/discover"]["post"]["requestBody"]["content"]["application/json"]
+    assert discover["examples"]["anyone"]["value"]["campaign"] == DEMO_CAMPAIGN

@@ -1,45 +1,44 @@
-"""The analyst's pages (serving/pages.py) through a real TestClient on the trained workspace."""
+"""The analyst's pages (serving/pages.py) through a real TestClient on the trained workspace:
+the planner (a multipart shortlist upload, its portfolio, its CSV against `influence rank`'s),
+an account's profile, the model."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import Result
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from features.io import load_dataset
 from serving.app import create_app
-from serving.model_page import backtest_page
+from serving.cli import app
 from serving.settings import ServingSettings
 
 ServingTrained = Callable[..., ServingSettings]  # the `serving_trained` fixture
+External = Callable[[str], list[str]]  # the `external_addresses` fixture
 
 
 @pytest.fixture(scope="module")
-def client(
-    serving_trained: ServingTrained, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
-    settings = serving_trained(tmp_path_factory.mktemp("pages"))
-    with TestClient(create_app(settings)) as c:
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pages")
+
+
+@pytest.fixture(scope="module")
+def client(serving_trained: ServingTrained, logs: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(serving_trained(logs))) as c:
         yield c
 
 
-def _external(html: str) -> list[str]:
-    """Every address in the page that is not the app's own."""
-    found = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\(([^)]+)\)""", html)
-    urls = [a or b for a, b in found]
-    return [u for u in urls if re.match(r"^[a-z]+:", u) and not u.startswith("data:")]
-
-
 def test_an_account_page_shows_its_flags_charts_and_placements(
-    client: TestClient, trained: Path
+    client: TestClient, trained: Path, external_addresses: External
 ) -> None:
     data = load_dataset(trained / "world")
     # The account the profile flags most: the page leads with those sentences.
@@ -68,7 +67,7 @@ def test_an_account_page_shows_its_flags_charts_and_placements(
     ]
     for placement in profiles[account]["placements"]:
         assert f"<td>{placement['campaign_id']}</td>" in html
-    assert _external(html) == []  # nothing from the network: works offline
+    assert external_addresses(html) == []  # nothing from the network: works offline
 
 
 def test_an_unknown_account_s_page_is_a_404_page_saying_what_to_do(client: TestClient) -> None:
@@ -87,13 +86,15 @@ def test_pages_are_behind_the_key_when_one_is_set(
         assert c.get("/app/accounts/nobody", headers={"X-API-Key": "s3cret-key"}).status_code == 404
 
 
-def test_the_service_opens_on_its_home_page(client: TestClient) -> None:
+def test_the_service_opens_on_its_home_page(
+    client: TestClient, external_addresses: External
+) -> None:
     first = client.get("/", follow_redirects=False)
     assert (first.status_code, first.headers["location"]) == (307, "/app/")
     home = client.get("/")
     assert home.status_code == 200
     assert '<form action="/app/accounts" method="get">' in home.text
-    assert _external(home.text) == []
+    assert external_addresses(home.text) == []
     account = re.search(r'name="account_id" required value="([^"]+)"', home.text)
     assert account is not None
     found = client.get("/app/accounts", params={"account_id": f" {account.group(1)} "})
@@ -101,210 +102,151 @@ def test_the_service_opens_on_its_home_page(client: TestClient) -> None:
     assert found.status_code == 200
 
 
-def test_the_model_page_says_what_it_bought_against_the_follower_count(
-    client: TestClient, trained: Path
-) -> None:
-    page = client.get("/app/model")
-    assert page.status_code == 200
-    info = client.get("/model").json()
-    html = page.text
-    assert f"<h1>Model version {info['version']}</h1>" in html
-    for target in info["targets"]:
-        low_high = info["metrics"][target]["ratio_vs_followers"]
-        assert (
-            f"Choosing by the model bought {low_high[0]:.3g} times the {target} per unit cost of "
-            f"the followers baseline (95% interval {low_high[1]:.3g} to {low_high[2]:.3g})."
-        ) in html
-    assert f"off by {info['price']['price/mdape']:.0%} (median)" in html
-    assert "<b>relevance</b>: how close the account" in html
-    assert _external(html) == []
-
-
-@pytest.fixture(scope="module")
-def backtested(
-    serving_trained: ServingTrained,
-    compared: tuple[Path, Result],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[TestClient]:
-    """The trained workspace's model and data, served from the workspace where `influence
-    compare` ran (the `compared` fixture): its store holds the project's latest backtest."""
-    settings = serving_trained(tmp_path_factory.mktemp("backtested"), home=compared[0])
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
-def _pooled(report: Path, target: str, policy: str, metric: str) -> list[float | None]:
-    """[value, low, high] of a pooled row of the report's tidy table; None for what it lacks."""
-    table = pd.read_csv(report / "report.csv")
-    rows = table[
-        (table["target"] == target)
-        & (table["policy"] == policy)
-        & (table["metric"] == metric)
-        & (table["tier"] == "all")
+def _shortlist(trained: Path) -> bytes:
+    """A spreadsheet's shortlist: loose headers, a BOM, a quote with a thousands separator,
+    blank costs for the model to estimate, a column of notes."""
+    ids = load_dataset(trained / "world").posts["account_id"].drop_duplicates().head(12).tolist()
+    rows = [
+        f'{a},"{1000 + 25 * i:,}",note' if i % 3 == 0 else f"{a},,note" for i, a in enumerate(ids)
     ]
-    if rows.empty:
-        return [None, None, None]
-    row = rows.iloc[0]
-    return [None if pd.isna(row[c]) else float(row[c]) for c in ("value", "low", "high")]
+    return ("\ufeffAccount ID, Cost ,Notes\n" + "\n".join(rows) + "\n").encode()
 
 
-def test_the_model_page_shows_the_latest_backtest_against_the_follower_rule(
-    backtested: TestClient, compared: tuple[Path, Result], trained: Path, trainable_world: Path
-) -> None:
-    report = compared[0] / "report"
-    saved = json.loads((report / "report.json").read_text())
-    html = backtested.get("/app/model").text
-    origins = [f["origin"][:10] for f in saved["folds"]]
+PLAN = {"brand": "northpeak", "topic": "running shoes marathon", "budget": "2,500"}
+
+
+def _downloaded(html: str) -> bytes:
+    link = re.search(r'id="download-csv"[^>]*href="data:text/csv;base64,([^"]+)"', html)
+    assert link is not None
+    return base64.b64decode(link.group(1))
+
+
+def test_the_home_page_is_the_planner_with_stable_fields(client: TestClient) -> None:
+    html = client.get("/app/").text
     assert (
-        f"(MLflow run {saved['run_id'][:8]} of experiment influence-compare), over 10 held-out "
-        f"campaigns ({saved['held_out']['placements']} placements) from 2 rolling origins, "
-        f"{origins[0]} to {origins[1]}: at "
-        "each, features and models were refitted on what was known then and judged on the "
-        "campaigns that came next. Every policy spent 25% of each campaign&#39;s candidate "
-        "cost; the follower rule picks the biggest accounts first."
-    ) in html
-    model = json.loads((trained / "models" / "champion.json").read_text())["data_digest"]
-    assert (
-        f'<p class="flag">It ran on other data ({trainable_world}, digest '
-        f"{saved['data_digest'][:8]}) than the data served, which this model was trained on "
-        f"(digest {model[:8]}): <code>influence compare {trained / 'world'} --out report</code> "
-        "backtests the data served.</p>"
-    ) in html
-    for target in ("clicks", "conversions"):  # the contract's order, as in the report
-        times = _pooled(report, target, "model", "times_follower_rule")
+        '<form id="planner" action="/app/plan" method="post" enctype="multipart/form-data">' in html
+    )
+    for name in (
+        "brand",
+        "topic",
+        "budget",
+        "objective",
+        "shortlist",
+        "min_followers",
+        "max_followers",
+    ):
+        assert f'id="{name}" name="{name}"' in html, name
+    assert '<input id="shortlist" name="shortlist" type="file"' in html
+    assert '<option value="roi">' in html
+
+
+def test_a_shortlist_upload_gives_the_portfolio_and_the_cli_s_csv(
+    client: TestClient, trained: Path, tmp_path: Path, logs: Path, external_addresses: External
+) -> None:
+    shortlist = _shortlist(trained)
+    page = client.post(
+        "/app/plan",
+        data={**PLAN, "objective": "clicks"},
+        files={"shortlist": ("Shortlist.csv", shortlist, "text/csv")},
+    )
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'id="versus"' in html
+    assert re.search(r"The model's portfolio buys [\d.,]+ times the clicks of the follow", html)
+    table = html[html.index('<table id="portfolio">') :]
+    table = table[: table.index("</table>")]
+    chosen = re.findall(r'<a href="/app/accounts/([^"]+)">', table)
+    assert chosen
+    assert table.count("<svg") == len(chosen)  # a bar per family for each chosen account
+    assert "estimated" in table
+    assert "raises it by" in table or "multiplies it by" in table or "lowers it by" in table
+    assert external_addresses(html) == []
+    # The download is what `influence rank` writes for the same inputs, byte for byte.
+    (tmp_path / "Shortlist.csv").write_bytes(shortlist)
+    out = tmp_path / "portfolio.csv"
+    argv = ["rank", str(trained / "world"), "--brand", PLAN["brand"], "--topic", PLAN["topic"]]
+    argv += ["--budget", "2500", "--shortlist", str(tmp_path / "Shortlist.csv"), "--out", str(out)]
+    argv += ["--model", str(trained / "models" / "champion.json")]
+    done = CliRunner().invoke(app, argv)
+    assert done.exit_code == 0, done.output
+    assert _downloaded(html) == out.read_bytes()
+    downloaded = pd.read_csv(out)
+    assert sorted(downloaded.loc[downloaded["chosen_by_model"], "account_id"]) == sorted(chosen)
+    # Logged as /rank's decisions are, with the shortlist as sent.
+    engine = create_engine(f"sqlite:///{logs / 'decisions.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT campaign, candidates, outputs FROM decisions WHERE endpoint = 'app/plan'")
+        ).all()
+    engine.dispose()
+    [row] = [r for r in rows if isinstance(json.loads(r.candidates), list)]
+    assert json.loads(row.campaign) == {"brand": PLAN["brand"], "topic": PLAN["topic"]}
+    assert len(json.loads(row.candidates)) == 12
+    assert sorted(json.loads(row.outputs)["portfolio"]["account_ids"]) == sorted(chosen)
+
+
+def test_a_discovery_from_the_page_prices_every_known_account(client: TestClient) -> None:
+    page = client.post(
+        "/app/plan", data={**PLAN, "objective": "roi", "min_followers": "1,000"}, files={}
+    )
+    assert page.status_code == 200, page.text
+    rows = pd.read_csv(io.BytesIO(_downloaded(page.text)))
+    assert rows["cost_estimated"].all()
+    assert rows["followers"].min() >= 1000
+    assert "known accounts" in page.text
+
+
+def test_shortlist_and_form_problems_are_sentences_on_the_page(client: TestClient) -> None:
+    bad = b"account_id,cost\nnobody,$120\n"
+    page = client.post(
+        "/app/plan",
+        data={**PLAN, "budget": "lots"},
+        files={"shortlist": ("mine.csv", bad, "text/csv")},
+    )
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    said = "Give the budget as a number of at least 0.01, such as 5000 (&#39;lots&#39; is not)."
+    assert f"<li>{said}</li>" in page.text
+    assert 'value="lots"' in page.text  # the form comes back as typed
+    page = client.post("/app/plan", data=PLAN, files={"shortlist": ("mine.csv", bad, "text/csv")})
+    assert page.status_code == 422
+    problems = re.findall(r"<li>(.*?)</li>", page.text.replace("&#39;", "'"))
+    assert problems == [
+        "mine.csv, column 'account_id': accounts the served data does not hold in 1 row: "
+        "'nobody' on line 2.",
+        "mine.csv, column 'cost': values that are not a number &gt;= 0 in 1 row: '$120' on line "
+        "2; likely currency symbols ($120): export plain numbers (120), one currency per column.",
+    ]
+
+
+def test_an_upload_is_bounded_in_bytes_and_in_rows(
+    serving_trained: ServingTrained, tmp_path: Path, trained: Path
+) -> None:
+    settings = serving_trained(tmp_path, max_candidates=5, max_body_bytes=4096)
+    with TestClient(create_app(settings)) as c:
+        big = b"account_id\n" + b"x" * 8000 + b"\n"
+        page = c.post("/app/plan", data=PLAN, files={"shortlist": ("big.csv", big, "text/csv")})
+        assert page.status_code == 413
+        assert page.json()["detail"].startswith("The request body is larger than the limit")
+        # A browser's form gets the sentence as a page, with the way back.
+        browser = {"Accept": "text/html,application/xhtml+xml"}
+        page = c.post(
+            "/app/plan",
+            data=PLAN,
+            files={"shortlist": ("big.csv", big, "text/csv")},
+            headers=browser,
+        )
+        assert page.status_code == 413
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
         assert (
-            f"<li>The model&#39;s picks caused {times[0]:.3g} times the {target} per EUR of the "
-            f"follower rule&#39;s on 10 held-out campaigns (95% interval {times[1]:.3g} to "
-            f"{times[2]:.3g}).</li>"
-        ) in html
-        rate = _pooled(report, target, "random", "actions_per_cost")
-        times = _pooled(report, target, "random", "times_follower_rule")
+            "<p>The request body is larger than the limit of 4096 bytes; send fewer candidates "
+            'or shorter histories.</p>\n<p><a href="/app/">Back to the planner</a></p>'
+        ).replace("\n", "") in page.text
+        page = c.post(
+            "/app/plan", data=PLAN, files={"shortlist": ("s.csv", _shortlist(trained), "text/csv")}
+        )
+        assert page.status_code == 422
         assert (
-            f"<tr><td>{target}</td><td>random</td><td>{rate[0]:.3g} [{rate[1]:.3g}, "
-            f"{rate[2]:.3g}]</td><td>{times[0]:.3g} [{times[1]:.3g}, {times[2]:.3g}]</td></tr>"
-        ) in html
-    assert html.index("<li>The model&#39;s picks caused") > html.index("The latest backtest")
-    assert "<th>per EUR [95%]</th>" in html
-    assert "<td>truth (simulated)</td>" in html  # the trainable world has its truth
-    assert '<a href="/app/model/backtest">The full report</a>' in html
-    assert _external(html) == []
-
-
-def test_the_latest_backtest_s_full_report_is_a_page_of_the_app_as_compare_wrote_it(
-    backtested: TestClient, compared: tuple[Path, Result]
-) -> None:
-    page = backtested.get("/app/model/backtest")
-    assert page.status_code == 200
-    assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert page.content == (compared[0] / "report" / "report.html").read_bytes()
-    # Whatever file a run holds, a browser runs no script of it and fetches nothing.
-    assert page.headers["content-security-policy"] == (
-        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
-        "form-action 'none'"
-    )
-    assert _external(page.text) == []
-
-
-def test_get_model_carries_the_latest_backtest_s_numbers(
-    backtested: TestClient, compared: tuple[Path, Result]
-) -> None:
-    report = compared[0] / "report"
-    saved = json.loads((report / "report.json").read_text())
-    backtest = backtested.get("/model").json()["backtest"]
-    results = backtest.pop("results")
-    assert backtest == {
-        "run_id": saved["run_id"],
-        "experiment": "influence-compare",
-        "ran_at": backtest["ran_at"],
-        "data_digest": saved["data_digest"],
-        "on_model_data": False,
-        "on_served_data": False,
-        "held_out_campaigns": 10,
-        "rolling_origins": 2,
-        "budget_share": 0.25,
-        "currency": "EUR",
-        "report": "/app/model/backtest",
-    }
-    policies = ["model", "followers", "heuristic", "follower_rule", "random", "truth"]
-    assert list(results) == ["clicks", "conversions"]
-    for target, by_policy in results.items():
-        assert list(by_policy) == policies
-        for policy, metrics in by_policy.items():
-            assert list(metrics) == ["actions_per_cost", "cost_per_action", "times_follower_rule"]
-            for metric, values in metrics.items():
-                assert values == pytest.approx(_pooled(report, target, policy, metric))
-        assert by_policy["follower_rule"]["times_follower_rule"] == [None, None, None]
-    assert pd.Timestamp(backtest["ran_at"]).tz is not None
-
-
-def test_without_a_backtest_the_model_page_says_how_to_make_one(
-    client: TestClient, trained: Path
-) -> None:
-    """The trained workspace's store has its training runs and no backtest."""
-    note = (
-        "No backtest of project influence is logged in MLflow yet (experiment "
-        f"influence-compare): `influence compare {trained / 'world'} --out report` makes one, "
-        "which this page shows once the service restarts or reloads."
-    )
-    info = client.get("/model").json()
-    assert (info["backtest"], info["backtest_note"]) == (None, note)
-    shown = note.replace("`", "<code>", 1).replace("`", "</code>", 1)
-    assert f"<p>{shown}</p>" in client.get("/app/model").text
-    page = client.get("/app/model/backtest")
-    assert page.status_code == 404
-    assert f"<p>{shown}</p>" in page.text
-
-
-def test_the_backtest_s_data_is_named_against_the_model_s_and_the_data_served(
-    backtested: TestClient, trained: Path
-) -> None:
-    state = backtested.app.state.current  # type: ignore[attr-defined]
-    source = state.backtests
-    found = state.backtest
-    assert found.report is not None
-    digest = found.report.summary.data_digest
-    model = source.model_digest
-    assert (found.on_model_data, found.on_served_data) == (False, False)
-
-    def words(**digests: str | None) -> str:
-        again = replace(source, **digests).find()
-        return str(backtest_page(again, replace(source, **digests))["data"])
-
-    assert words(model_digest=digest) == (
-        f"It ran on the data this model was trained on (digest {digest[:8]})."
-    )
-    assert words(served_digest=digest) == (
-        f"It ran on the data served (digest {digest[:8]}), not this model's (digest {model[:8]})."
-    )
-    assert words(served_digest=digest, model_digest=None) == (
-        f"It ran on the data served (digest {digest[:8]}); this model records no digest."
-    )
-    assert words(served_digest="f" * 64) == (
-        f"It ran on other data ({found.report.summary.data_dir}, digest {digest[:8]}) than the "
-        f"data served (digest ffffffff) or this model's (digest {model[:8]}): "
-        f"`influence compare {trained / 'world'} --out report` backtests the data served."
-    )
-
-
-def test_a_model_trained_in_a_currency_speaks_of_cost_in_it(
-    serving_trained: ServingTrained, trained: Path, tmp_path: Path
-) -> None:
-    # The champion's manifest as `train --currency EUR` writes it (tests/serving/cli/
-    # test_train.py checks that it does), beside a copy of its bundle.
-    models = shutil.copytree(trained / "models", tmp_path / "models")
-    manifest = json.loads((models / "champion.json").read_text())
-    (models / "champion.json").write_text(json.dumps({**manifest, "currency": "EUR"}))
-    data = load_dataset(trained / "world")
-    account = str(data.placements["account_id"].value_counts().index[0])
-    settings = serving_trained(tmp_path, model_uri=str(models / "champion.json"))
-    with TestClient(create_app(settings)) as client:
-        info = client.get("/model").json()
-        html = client.get("/app/model").text
-        for target in info["targets"]:
-            ratio = info["metrics"][target]["ratio_vs_followers"][0]
-            assert f"bought {ratio:.3g} times the {target} per EUR of the followers" in html
-        assert "<th>outcome, per EUR</th>" in html
-        assert "per unit cost" not in html
-        record = client.get(f"/accounts/{account}").json()["track_record"]
-        assert " clicks per EUR, " in record["summary"]
-        assert "<th>per EUR</th>" in client.get(f"/app/accounts/{account}").text
+            "s.csv: has 12 rows; a shortlist may have at most 5 candidates, so split it, or "
+            "leave it out to discover among every known account." in page.text
+        )

@@ -1,4 +1,6 @@
-"""The `/rank` use case: one pass through scoring, the budget rules and the answer's shape.
+"""The `/rank` use case: one pass through scoring, the budget rules and the answer's shape;
+and `rank_candidates`, the use case `/rank`, `/discover`, `influence rank` and the planner
+share: a discovery among every known account, the follower range, both portfolios.
 
 A real request is traced (every call between the project's modules, with
 `sys.setprofile`): `serving.rank` calls each of its collaborators in one phase, in
@@ -16,12 +18,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from features.builder import FEATURES
 from serving import schemas
 from serving.app import create_app
-from serving.rank import rank
+from serving.rank import FollowerRange, rank, rank_candidates
+from serving.scoring import CandidateIn, candidates_from
 from serving.settings import ServingSettings
 from serving.state import ServiceState, load_state
 
@@ -146,3 +151,53 @@ def test_through_http_the_route_calls_the_use_case_then_the_log(
     assert len(entered) == 1
     assert not entered[0].startswith(PROJECT)
     assert {b for a, b in calls if a == "serving.routes"} == {"serving.decisions"}
+
+
+def test_a_discovery_scores_every_known_account_and_prices_them(state: ServiceState) -> None:
+    ranked = rank_candidates(state, CAMPAIGN, None, 2000.0, "clicks", 5000)
+    followers = state.online.free[:, FEATURES.index("reach_followers")]
+    assert len(ranked.scored) == int((~np.isnan(followers)).sum())
+    assert ranked.scored.errors == []
+    assert ranked.scored.estimated.all()
+    assert (ranked.scored.cost_low < ranked.scored.cost).all()
+    assert (ranked.scored.cost < ranked.scored.cost_high).all()
+    assert ranked.plans.model.cost <= 2000.0
+    assert ranked.plans.follower_rule.cost <= 2000.0
+    per_cost = ranked.scored.predictions["clicks"] / ranked.scored.cost
+    assert (np.diff(per_cost[ranked.order]) <= 0).all()  # best clicks per unit cost first
+    model = ranked.scored.predictions["clicks"][ranked.plans.model.mask].sum()
+    rule = ranked.scored.predictions["clicks"][ranked.plans.follower_rule.mask].sum()
+    assert ranked.times_follower_rule == pytest.approx(model / rule)
+    assert ranked.times_follower_rule > 1
+
+
+def test_the_follower_range_narrows_a_discovery_and_a_shortlist(state: ServiceState) -> None:
+    span = FollowerRange(5_000, 50_000)
+    everyone = rank_candidates(state, CAMPAIGN, None, 2000.0, "clicks", 5000)
+    inside = rank_candidates(state, CAMPAIGN, None, 2000.0, "clicks", 5000, span)
+    assert ((inside.followers >= 5_000) & (inside.followers <= 50_000)).all()
+    assert 0 < len(inside.scored) < len(everyone.scored)
+    assert len(inside.scored) + inside.outside == len(everyone.scored)
+    chosen = everyone.followers[everyone.plans.model.mask]
+    assert ((chosen < 5_000) | (chosen > 50_000)).any()  # the range changed the portfolio
+    shortlist = [CandidateIn(a, 100.0) for a in everyone.scored.account_ids[:40]]
+    narrowed = rank_candidates(state, CAMPAIGN, shortlist, 500.0, "clicks", 5000, span)
+    kept = set(narrowed.scored.account_ids)
+    first = everyone.followers[:40].tolist()
+    assert kept == {
+        c.account_id for c, f in zip(shortlist, first, strict=True) if 5_000 <= f <= 50_000
+    }
+    assert narrowed.outside == 40 - len(kept)
+
+
+def test_rank_answers_with_the_shared_use_case_s_portfolios(
+    state: ServiceState, settings: ServingSettings
+) -> None:
+    body = schemas.RankRequest.model_validate(_request(state))
+    answer = rank(body, state, settings)
+    candidates = candidates_from(body.candidates)
+    ranked = rank_candidates(state, CAMPAIGN, candidates, 900.0, "roi", 5000)
+    mask = ranked.plans.model.mask
+    bought = [a for a, m in zip(ranked.scored.account_ids, mask, strict=True) if m]
+    assert answer.portfolio.account_ids == bought
+    assert answer.portfolio.cost == pytest.approx(ranked.plans.model.cost)

@@ -39,6 +39,7 @@ READERS = [
     ["train", "{data}"],
     ["compare", "{data}", "--out", "{tmp}/report"],
     ["predict", "{data}", "--placements", "{data}/placements.csv", "--out", "{tmp}/p.csv"],
+    ["rank", "{data}", "--brand", "b", "--topic", "t", "--budget", "100", "--out", "{tmp}/p.csv"],
     ["serve", "--data", "{data}"],
     ["abtest", "analyse", "{data}"],
     ["abtest", "plan", "{data}", "--lift", "0.2"],
@@ -94,6 +95,7 @@ PROJECTS = [
     ["compare", "{data}", "--out", "{tmp}/report"],
     ["promote", "1"],
     ["predict", "{data}", "--placements", "{data}/placements.csv", "--out", "{tmp}/p.csv"],
+    ["rank", "{data}", "--brand", "b", "--topic", "t", "--budget", "100", "--out", "{tmp}/p.csv"],
     ["serve", "--data", "{data}"],
 ]
 

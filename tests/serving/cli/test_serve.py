@@ -52,6 +52,9 @@ def test_serve_announces_its_url_only_once_it_answers(
         assert server.stdout.readline().startswith(
             f"curl -s -X POST http://127.0.0.1:{free_port}/predict "
         )
+        assert server.stderr.readline() == (
+            f"The app, to plan a campaign or vet an account: http://127.0.0.1:{free_port}/app/\n"
+        )
     finally:
         server.terminate()
         server.communicate(timeout=20)
