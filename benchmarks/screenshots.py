@@ -93,10 +93,10 @@ def serve(data: Path, model: Path, log_dir: Path) -> tuple[subprocess.Popen[byte
         time.sleep(0.3)
 
 
-def take(data: Path, base: str, out: Path, scratch: Path) -> list[str]:
+def take(data: Path, model: Path, base: str, out: Path, scratch: Path) -> list[str]:
     """Every page's screenshot into `out`; returns one line per image (or per page left)."""
     h = browser_helpers()
-    served = h.Served(base, data)
+    served = h.Served(base, data, model)
     said = []
     driver, browser = h.launch_chromium()
     try:
@@ -142,7 +142,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="influence-screenshots-") as scratch:
         process, base = serve(args.data, args.model, Path(scratch))
         try:
-            lines = take(args.data.resolve(), base, args.out.resolve(), Path(scratch))
+            lines = take(
+                args.data.resolve(), args.model.resolve(), base, args.out.resolve(), Path(scratch)
+            )
         finally:
             process.terminate()
             process.wait(timeout=30)

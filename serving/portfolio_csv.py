@@ -94,7 +94,7 @@ def summary(ranked: Ranked) -> str:
     sentence = f"{parts[0]} {parts[1]}; {parts[2]}."
     times = times_words(ranked)
     if times:
-        sentence += f" The model's buys {times}."
+        sentence += f" The model's portfolio buys {times}."
     elif ranked.objective == "roi" and plans.follower_rule.mask.any():
         sentence += " The follower rule's is expected to return less than it costs."
     if ranked.outside:
