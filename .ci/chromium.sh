@@ -5,10 +5,11 @@
 # `playwright install`, which downloads a browser build of its own, is never run. Chromium
 # comes from Debian's packages, installed only when /usr/bin/chromium is missing and only
 # as root. When it cannot be had (not root, no apt-get, an install that fails), one line
-# says why and the browser tests skip, saying the same.
+# says why, and the browser tests fail under CI=true (as .ci/run sets it), saying the same:
+# CI never goes green without them. Elsewhere they skip.
 
 _influence_chromium_skip() {
-    echo "Browser tests will be skipped: $1" >&2
+    echo "No Chromium for the browser tests (they fail under CI=true, skip elsewhere): $1" >&2
     return 1
 }
 
