@@ -33,7 +33,8 @@ def profile(state: ServiceState, account_id: str) -> AccountProfile:
 def track_record(state: ServiceState, account_id: str) -> TrackRecord | None:
     """What the account's earlier placements caused, as the served model reads it for a
     placement at the data's moment: the snapshot's `track_*` features (shrunk rates per
-    unit cost) beside the average account's (the builder's priors), and one sentence.
+    unit cost) beside the pooled rate of every placement it learned from (the builder's
+    priors), and one sentence.
 
     None when the snapshot does not describe the account (it has no post).
     """
@@ -71,22 +72,28 @@ def track_record(state: ServiceState, account_id: str) -> TrackRecord | None:
 def _summary(
     known: int, pending: int, strength: float, window: int, first: TrackRate, per: str
 ) -> str:
-    """The track record in words: how much is known, and the first outcome's rate."""
+    """The track record in words: how much is known, and the first outcome's rate against
+    the pooled rate of every placement the model learned from."""
     waiting = (
-        f"; {pending} more still within their {window}-day attribution window" if pending else ""
+        f" {pending} more {'is' if pending == 1 else 'are'} still within the {window}-day "
+        "attribution window, not counted yet."
+        if pending
+        else ""
     )
     if known == 0:
         return (
-            f"No earlier placement whose {window}-day attribution window had closed{waiting}: "
-            "the model reads its track record as the average account's."
+            f"No earlier placement whose {window}-day attribution window has closed, so the "
+            "model reads its track record as the pooled rate of every placement it learned "
+            f"from.{waiting}"
         )
     times = (
-        f", {first.times_average:.2g} times the average account's"
+        f": {first.times_average:.2g} times the pooled rate of every placement it learned from"
         if first.times_average is not None
         else ""
     )
     return (
-        f"From {known} closed placement{'s' if known != 1 else ''}{waiting}, shrunk toward the "
-        f"average account as if it had {strength:g} more at the average: "
-        f"{first.per_cost:.3g} {first.outcome} {per}{times}."
+        f"From its {known} closed placement{'s' if known != 1 else ''}, the model estimates "
+        f"{first.per_cost:.3g} {first.outcome} {per}{times} (the estimate counts "
+        f"{strength:g} placements at the pooled rate besides its own, so that one lucky post "
+        f"does not make a star).{waiting}"
     )

@@ -75,9 +75,12 @@ class TrackRate(BaseModel):
     outcome: str
     per_cost: float = Field(
         description="Realised per unit cost on its closed placements, shrunk toward the "
-        "average account's (the model's `track_<outcome>_per_cost` feature)."
+        "pooled rate (the model's `track_<outcome>_per_cost` feature)."
     )
-    average: float = Field(description="The average account's rate (pooled at training).")
+    average: float = Field(
+        description="The pooled rate of every placement the model learned from: their summed "
+        "outcome over their summed cost."
+    )
     times_average: float | None = Field(description="per_cost / average; null if it is 0.")
 
 
@@ -89,7 +92,8 @@ class TrackRecord(BaseModel):
     )
     placements_pending: int = Field(description="Earlier placements still accruing outcomes.")
     prior_strength: float = Field(
-        description="How many placements at the average the rates are shrunk with."
+        description="How many placements at the pooled rate each estimate counts besides "
+        "the account's own."
     )
     rates: list[TrackRate]
     summary: str = Field(description="The track record in one plain sentence.")

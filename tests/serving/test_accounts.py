@@ -75,17 +75,19 @@ def test_the_track_record_is_its_closed_placements_shrunk_toward_the_average(
         n = len(done)
         assert rate["per_cost"] == pytest.approx((n * raw + 3.0 * rate["average"]) / (n + 3.0))
         assert rate["times_average"] == pytest.approx(rate["per_cost"] / rate["average"])
-    first = record["rates"][0]
+    first, pending = record["rates"][0], record["placements_pending"]
+    waiting = (
+        f" {pending} more {'is' if pending == 1 else 'are'} still within the 30-day "
+        "attribution window, not counted yet."
+        if pending
+        else ""
+    )
     assert record["summary"] == (
-        f"From {len(closed)} closed placement{'s' if len(closed) != 1 else ''}"
-        + (
-            f"; {record['placements_pending']} more still within their 30-day attribution window"
-            if record["placements_pending"]
-            else ""
-        )
-        + ", shrunk toward the average account as if it had 3 more at the average: "
-        f"{first['per_cost']:.3g} clicks per unit cost, {first['times_average']:.2g} times the "
-        "average account's."
+        f"From its {len(closed)} closed placement{'s' if len(closed) != 1 else ''}, the model "
+        f"estimates {first['per_cost']:.3g} clicks per unit cost: {first['times_average']:.2g} "
+        "times the pooled rate of every placement it learned from (the estimate counts 3 "
+        f"placements at the pooled rate besides its own, so that one lucky post does not make a "
+        f"star).{waiting}"
     )
     page = client.get(f"/app/accounts/{account}").text
     assert record["summary"].replace("'", "&#39;") in page
@@ -97,8 +99,8 @@ def test_the_track_record_is_its_closed_placements_shrunk_toward_the_average(
         [r["average"] for r in record["rates"]]
     )
     assert record["summary"] == (
-        "No earlier placement whose 30-day attribution window had closed: the model reads its "
-        "track record as the average account's."
+        "No earlier placement whose 30-day attribution window has closed, so the model reads "
+        "its track record as the pooled rate of every placement it learned from."
     )
 
 

@@ -241,5 +241,5 @@ def test_a_model_trained_in_a_currency_speaks_of_cost_in_it(
         assert "<th>outcome, per EUR</th>" in html
         assert "per unit cost" not in html
         record = client.get(f"/accounts/{account}").json()["track_record"]
-        assert " clicks per EUR, " in record["summary"]
-        assert "<th>per EUR</th>" in client.get(f"/app/accounts/{account}").text
+        assert " clicks per EUR: " in record["summary"]
+        assert "<th>outcome, per EUR</th>" in client.get(f"/app/accounts/{account}").text
