@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 import anyio.to_thread
 from fastapi import Depends, Header, Request
 
@@ -46,14 +47,28 @@ SettingsDep = Annotated[ServingSettings, Depends(settings_of)]
 StateDep = Annotated[ServiceState, Depends(current_state)]
 
 
-async def latest_backtest(request: Request, state: StateDep) -> LatestBacktest:
+async def latest_backtest(
+    request: Request, state: StateDep, settings: SettingsDep
+) -> LatestBacktest:
     """The state's latest backtest (`serving.backtest`). The first time, it is read from
     MLflow in a thread of its own, one at a time, so that neither the event loop nor the
-    threads that score wait on it; after that, at once."""
-    if "backtest" in vars(state):  # a cached_property keeps its value in the instance's dict
-        return state.backtest
+    threads that score wait on it, and for at most `backtest_timeout_seconds`: past that
+    the read is left to finish on its own and the answer says why there is no backtest
+    (an MLflow server that does not answer is retried by MLflow for minutes). After that,
+    at once (`BacktestReads`)."""
+    reads = state.backtest_reads
+    held = reads.held()
+    if held is not None:
+        return held
+    seconds = settings.backtest_timeout_seconds
     limiter = request.app.state.backtest_limiter
-    return await anyio.to_thread.run_sync(lambda: state.backtest, limiter=limiter)
+    try:
+        with anyio.fail_after(seconds):
+            return await anyio.to_thread.run_sync(
+                reads.read, abandon_on_cancel=True, limiter=limiter
+            )
+    except TimeoutError:
+        return reads.timed_out(seconds)
 
 
 BacktestDep = Annotated[LatestBacktest, Depends(latest_backtest)]

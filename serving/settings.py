@@ -64,6 +64,9 @@ class ServingSettings(WorkspaceSettings):
     """How long a client may take to send its body before it is refused with 408."""
     reload_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
     """How long /admin/reload may load before it gives up and keeps the old model."""
+    backtest_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    """How long `/model` and `/app/model` wait for the latest backtest from MLflow before
+    they answer without it, saying why (`serving.backtest`)."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     threads: int = Field(default=2, ge=1, le=64)
     """Large requests (more than 8 candidates, or any history) scored at once per process, in

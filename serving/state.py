@@ -23,7 +23,7 @@ from features.io import Dataset, load_dataset
 from features.moment import observed_until
 from features.online import OnlineFeatures
 from features.profile import TierNorms, tier_norms
-from serving.backtest import BacktestSource, LatestBacktest
+from serving.backtest import BacktestReads, BacktestSource
 from serving.errors import NotReadyError
 from serving.lineage import DataCheck, check_manifest, read_flags
 from serving.settings import ServingSettings
@@ -75,11 +75,11 @@ class ServiceState:
         return tier_norms(self.data.posts, self.as_of)
 
     @cached_property
-    def backtest(self) -> LatestBacktest:
+    def backtest_reads(self) -> BacktestReads:
         """The project's latest backtest (`serving.backtest`): read from MLflow on the first
         look at the model's page or `/model`, not at start-up or on reload, which only those
-        need (a first MLflow client costs about 2 s of CPU)."""
-        return self.backtests.find()
+        need (a first MLflow client costs about 2 s of CPU). Made on the event loop."""
+        return BacktestReads(self.backtests)
 
     @property
     def unit(self) -> CostUnit:

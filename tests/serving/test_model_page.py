@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from click.testing import Result
 from fastapi.testclient import TestClient
 
 from features.io import load_dataset
+from serving import backtest
 from serving.app import create_app
 from serving.model_page import backtest_page
 from serving.settings import ServingSettings
@@ -132,10 +134,11 @@ def test_the_latest_backtest_s_full_report_is_a_page_of_the_app_as_compare_wrote
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.content == (compared[0] / "report" / "report.html").read_bytes()
-    # Whatever file a run holds, a browser runs no script of it and fetches nothing.
+    # Whatever file a run holds, a browser runs no script of it, fetches nothing, frames it
+    # nowhere and gives it an origin of its own (no cookie, form, popup or navigation).
     assert page.headers["content-security-policy"] == (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
-        "form-action 'none'"
+        "form-action 'none'; frame-ancestors 'none'; sandbox"
     )
     assert external_addresses(page.text) == []
 
@@ -195,7 +198,7 @@ def test_the_backtest_s_data_is_named_against_the_model_s_and_the_data_served(
 ) -> None:
     state = backtested.app.state.current  # type: ignore[attr-defined]
     source = state.backtests
-    found = state.backtest
+    found = state.backtest_reads.held()
     assert found.report is not None
     digest = found.report.summary.data_digest
     model = source.model_digest
@@ -243,3 +246,34 @@ def test_a_model_trained_in_a_currency_speaks_of_cost_in_it(
         record = client.get(f"/accounts/{account}").json()["track_record"]
         assert " clicks per EUR: " in record["summary"]
         assert "<th>outcome, per EUR</th>" in client.get(f"/app/accounts/{account}").text
+
+
+def test_a_store_that_does_not_answer_is_given_up_on_and_asked_again_later(
+    serving_trained: ServingTrained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow retries a tracking server that does not answer for minutes (245 s on a closed
+    port by default); the model's page answers within its deadline, saying why."""
+    monkeypatch.setenv("INFLUENCE_MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
+    # MLflow's own retries shortened (about 3 s), so that the read given up on ends soon.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    deadline = 0.25
+    note = (
+        "The latest backtest could not be read within 0.25 s from the MLflow store "
+        "http://127.0.0.1:1, which is slow or unreachable; this page asks it again in 30 s."
+    )
+    settings = serving_trained(tmp_path, backtest_timeout_seconds=deadline)
+    with TestClient(create_app(settings)) as client:
+        started = time.monotonic()
+        info = client.get("/model").json()
+        took = time.monotonic() - started
+        assert (info["backtest"], info["backtest_note"]) == (None, note)
+        assert took < 6 * deadline  # not MLflow's retries
+        assert f"<p>{note}</p>" in client.get("/app/model").text  # remembered, not read again
+        # Once the failure is old, the next look asks again, but not while the read given
+        # up on is still waiting on the store.
+        monkeypatch.setattr(backtest, "RETRY_SECONDS", 0.0)
+        assert client.get("/model").json()["backtest_note"] == (
+            "The latest backtest is still being read from MLflow by an earlier look; reload "
+            "this page in a moment."
+        )

@@ -4,10 +4,13 @@
 project's backtest experiment (`training.backtest.compare`). `latest_report` finds the
 newest FINISHED run there, preferring one on the data digests it is given, and reads two
 of its files back: `report.json` (its headline numbers, checked against the report's
-shape) and `report.html` (the page, as it was written). Each is read only up to a size
-cap, and nothing is unpickled: both are text. A backtest refits its own models at each
-origin, so no run backtests a model version; what ties one to a served model is the data
-it ran on, which is why the preference is by digest.
+shape) and `report.html` (the page, as it was written). Each must be a file whose size the
+store records within a cap before anything is downloaded, and nothing is unpickled: both
+are text. A `report.html` holding a `<meta>` other than its charset, or `http-equiv`
+anywhere, is refused: `influence compare` never writes one, and a `<meta http-equiv=
+"refresh">` would send whoever opens the report from the service's own origin elsewhere.
+A backtest refits its own models at each origin, so no run backtests a model version; what
+ties one to a served model is the data it ran on, which is why the preference is by digest.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from training.tracking.database import redacted
 from training.tracking.store import TrackingStoreError, stored_client
 
 if TYPE_CHECKING:
-    from mlflow.entities import Run
+    from mlflow.entities import FileInfo, Run
     from mlflow.tracking import MlflowClient
 
 __all__ = [
@@ -53,6 +56,9 @@ HEADLINE_METRICS = ("actions_per_cost", "cost_per_action", "times_follower_rule"
 """The pooled metrics kept from `report.json`'s table; the rest stays in the report."""
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+_META = re.compile(rb"<meta\b(?!\s+charset=\"?[\w-]+\"?\s*/?>)|http-equiv", re.IGNORECASE)
+"""What `report.html` never holds: a `<meta>` that is not `<meta charset="utf-8">`, or
+`http-equiv` anywhere (a refresh navigates away even under a Content-Security-Policy)."""
 
 
 class _Model(BaseModel):
@@ -163,7 +169,7 @@ def latest_report(
     newest run of all. Returns None when the store, the experiment or a finished run does
     not exist; nothing is created. Raises TrackingStoreError, one sentence, when the store
     cannot be read, and TrainingError when the run's report is missing, too big or not a
-    backtest report's.
+    backtest report's, or a page `influence compare` would not write.
     """
     experiment = settings.experiment_name("compare")
     try:
@@ -211,11 +217,17 @@ def _newest(client: MlflowClient, experiment_id: str, prefer: Sequence[str | Non
 
 def _read(client: MlflowClient, run_id: str) -> tuple[ReportSummary, bytes]:
     """The run's `report.json`, checked, and its `report.html`; TrainingError when either
-    is missing, over its cap, or the JSON is not a backtest report's."""
-    sizes = {f.path: f.file_size for f in client.list_artifacts(run_id)}
+    is missing, not a file of known size, over its cap or unreadable, when the JSON is not
+    a backtest report's, or when the page holds a `<meta>` compare never writes."""
+    files = {f.path: f for f in client.list_artifacts(run_id)}
     with tempfile.TemporaryDirectory(prefix="influence-backtest-") as tmp:
-        text = _artifact(client, run_id, "report.json", sizes, MAX_JSON_BYTES, Path(tmp))
-        html = _artifact(client, run_id, "report.html", sizes, MAX_HTML_BYTES, Path(tmp))
+        text = _artifact(client, run_id, "report.json", files, MAX_JSON_BYTES, Path(tmp))
+        html = _artifact(client, run_id, "report.html", files, MAX_HTML_BYTES, Path(tmp))
+    if _META.search(html):
+        raise TrainingError(
+            f"The report.html of backtest run {run_id} holds a <meta http-equiv> (or another "
+            "<meta> than its charset), which influence compare never writes: not served."
+        )
     try:
         summary = ReportSummary.model_validate_json(text)
     except ValidationError as e:
@@ -229,19 +241,30 @@ def _read(client: MlflowClient, run_id: str) -> tuple[ReportSummary, bytes]:
 
 
 def _artifact(
-    client: MlflowClient, run_id: str, name: str, sizes: dict[str, int | None], cap: int, tmp: Path
+    client: MlflowClient, run_id: str, name: str, files: dict[str, FileInfo], cap: int, tmp: Path
 ) -> bytes:
-    """One file of the run, read whole if it is at most `cap` bytes."""
-    if name not in sizes:
+    """One file of the run, read whole if the store says it is a file of at most `cap`
+    bytes: checked before downloading, since a directory in its place has no size and
+    would be downloaded whole."""
+    if name not in files:
         raise TrainingError(f"Backtest run {run_id} has no {name}: it was not logged whole.")
-    size = sizes[name]
-    if size is not None and size > cap:
-        raise TrainingError(_too_big(run_id, name, size, cap))
-    local = Path(client.download_artifacts(run_id, name, str(tmp)))
-    with local.open("rb") as f:
-        data = f.read(cap + 1)  # a store that misreports sizes still cannot make it read more
+    info = files[name]
+    if info.is_dir or info.file_size is None:
+        what = "a directory" if info.is_dir else "a file of unrecorded size"
+        raise TrainingError(
+            f"The {name} of backtest run {run_id} is {what}, not the file influence compare logs."
+        )
+    if info.file_size > cap:
+        raise TrainingError(_too_big(run_id, name, info.file_size, cap))
+    try:
+        local = Path(client.download_artifacts(run_id, name, str(tmp)))
+        with local.open("rb") as f:
+            data = f.read(cap + 1)  # a store that misreports sizes still cannot make it read more
+        size = local.stat().st_size
+    except OSError as e:  # what the run holds, not the store: a new backtest replaces it
+        raise TrainingError(f"The {name} of backtest run {run_id} cannot be read ({e}).") from e
     if len(data) > cap:
-        raise TrainingError(_too_big(run_id, name, local.stat().st_size, cap))
+        raise TrainingError(_too_big(run_id, name, size, cap))
     return data
 
 

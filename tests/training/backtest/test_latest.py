@@ -165,3 +165,48 @@ def test_a_store_that_cannot_be_read_is_one_sentence(tmp_path: Path) -> None:
         r"be read: \(sqlite3\.DatabaseError\) file is not a database\.$",
     ):
         latest_report(TrainingSettings.under(tmp_path), (X,))
+
+
+def test_a_directory_in_place_of_a_report_file_is_refused_before_it_is_downloaded(
+    settings: TrainingSettings, report: Path
+) -> None:
+    """A directory has no size in the store: downloading it would bypass the caps."""
+    tracking = use_tracking(settings, experiment=settings.experiment_name("compare"))
+    client = tracking.client
+    run = client.create_run(tracking.experiment_id, tags={"influence.data_digest": X}).info.run_id
+    folder = report.parent / "folder"
+    folder.mkdir()
+    (folder / "big.bin").write_bytes(b"x" * 1000)
+    client.log_artifacts(run, str(folder), artifact_path="report.json")
+    client.log_artifact(run, str(report / "report.html"))
+    client.set_terminated(run, status="FINISHED")
+    with pytest.raises(
+        TrainingError,
+        match=rf"^The report.json of backtest run {run} is a directory, not the file influence "
+        r"compare logs.$",
+    ):
+        latest_report(settings)
+
+
+def test_a_report_page_with_a_meta_refresh_is_not_served(
+    settings: TrainingSettings, report: Path
+) -> None:
+    """`<meta http-equiv="refresh">` navigates away under any Content-Security-Policy."""
+    page = (report / "report.html").read_bytes()
+    assert page.count(b"<meta") == 1  # compare writes its charset, nothing else
+    for started, doctored in enumerate(
+        (
+            page.replace(b"<head>", b'<head><META HTTP-EQUIV="refresh" content="0;url=https://x">'),
+            page.replace(b"</body>", b'<meta name="x" content="y"></body>'),
+        ),
+        start=1,
+    ):
+        (report / "report.html").write_bytes(doctored)
+        run = _log(settings, report, X, started * 1_000_000)
+        with pytest.raises(
+            TrainingError,
+            match=rf"^The report.html of backtest run {run} holds a <meta http-equiv> \(or "
+            r"another <meta> than its charset\), which influence compare never writes: not "
+            r"served.$",
+        ):
+            latest_report(settings)
