@@ -12,7 +12,7 @@ from serving.backtest import BacktestSource, LatestBacktest
 from training.evaluation.policies import POLICIES, POLICY_LABELS
 from training.units import CostUnit
 
-__all__ = ["FAMILIES", "backtest_page", "model_page"]
+__all__ = ["FAMILIES", "backtest_page", "model_page", "verdict"]
 
 FAMILIES = {
     "reach": "followers at the last post, their growth and its bursts",
@@ -25,6 +25,17 @@ FAMILIES = {
 
 def _g(value: object) -> str:
     return f"{float(value):.3g}" if isinstance(value, int | float) else "–"
+
+
+def verdict(low: float, high: float, value: float) -> str:
+    """What a ratio's 95% interval lets an analyst say: "clearly better" when it lies above
+    1, "clearly worse" below, else "not clearly better" (or "not clearly worse" when the
+    ratio itself is under 1): the interval holds "no different"."""
+    if low > 1:
+        return "clearly better"
+    if high < 1:
+        return "clearly worse"
+    return "not clearly worse" if value < 1 else "not clearly better"
 
 
 def model_page(
@@ -47,7 +58,8 @@ def model_page(
         if ratio[0] is not None:
             sentences.append(
                 f"Choosing by the model bought {ratio[0]:.3g} times the {target} {per} "
-                f"of the followers baseline (95% interval {ratio[1]:.3g} to {ratio[2]:.3g})."
+                f"of the followers baseline (95% interval {ratio[1]:.3g} to {ratio[2]:.3g}: "
+                f"{verdict(ratio[1], ratio[2], ratio[0])})."
             )
         rows.append(
             {
@@ -80,21 +92,27 @@ def _estimate(values: Estimate) -> str:
     return "–" if value is None else f"{_g(value)} [{_g(low)}, {_g(high)}]"
 
 
-def backtest_page(found: LatestBacktest, source: BacktestSource) -> dict[str, Any]:
+def backtest_page(
+    found: LatestBacktest, source: BacktestSource, model_unit: CostUnit | None = None
+) -> dict[str, Any]:
     """The backtest section's sentences and table rows, or the note saying how to make one.
 
-    Takes the latest backtest found and where it was looked for (the digests of the
-    model's training data and of the data served, the command that backtests the latter).
-    Returns `note` alone when there is none; else when and how it ran (`ran`), on what data
-    (`data`, and `data_ok` when it is the model's), per target the model against the
-    follower rule in words (`sentences`), and per target and policy the rate per unit cost
-    and the times the follower rule's, with their 95% intervals (`rows`, `per`).
+    Takes the latest backtest found, where it was looked for (the digests of the model's
+    training data and of the data served, the command that backtests the latter) and the
+    served model's words for cost (`ServiceState.unit`). Returns `note` alone when there
+    is none; else when and how it ran (`ran`), on what data (`data`, and `data_ok` when it
+    is the model's), a sentence when its currency is not the model's (`currency`, else
+    empty), per target the refitted models' picks against the follower rule in words, with
+    whether the 95% interval lets one say better or worse (`sentences`), and per target and
+    policy the rate per unit cost and the times the follower rule's, with their 95%
+    intervals (`rows`, `per`).
     """
     report = found.report
     if report is None:
         return {"note": found.note}
     s = report.summary
-    per = CostUnit(s.currency).per()
+    unit = _unit(s.currency)
+    per = unit.per()
     origins = [pd.Timestamp(f.origin) for f in s.folds]
     n = len(origins)
     ran = (
@@ -103,24 +121,25 @@ def backtest_page(found: LatestBacktest, source: BacktestSource) -> dict[str, An
         f"({s.held_out.placements:,} placements) from {n} rolling origin{'s' * (n != 1)}"
         + (f", {min(origins):%Y-%m-%d} to {max(origins):%Y-%m-%d}" if origins else "")
         + ": at each, features and models were refitted on what was known then and judged on "
-        f"the campaigns that came next. Every policy spent {s.config.budget_share:.0%} of each "
-        "campaign's candidate cost; the follower rule picks the biggest accounts first."
+        f"the campaigns that came next, so these are not the served model's own picks. Every "
+        f"policy spent {s.config.budget_share:.0%} of each campaign's candidate cost; the "
+        "follower rule is no model: it picks the biggest accounts first, as the market does."
     )
     sentences, rows = [], []
     for target in s.targets():
-        times = s.value(target, "model", "times_follower_rule")
-        if None in times:
+        value, low, high = s.value(target, "model", "times_follower_rule")
+        if value is None or low is None or high is None:
             model = _g(s.value(target, "model", "actions_per_cost")[0])
             rule = _g(s.value(target, "follower_rule", "actions_per_cost")[0])
             sentences.append(
-                f"The model's picks caused {model} {target} {per} on {s.held_out.campaigns} "
-                f"held-out campaigns, the follower rule's {rule}."
+                f"Refitted at each origin, the model's picks got {model} {target} {per} on "
+                f"{s.held_out.campaigns} held-out campaigns, the follower rule's {rule}."
             )
         else:
             sentences.append(
-                f"The model's picks caused {_g(times[0])} times the {target} {per} of the "
-                f"follower rule's on {s.held_out.campaigns} held-out campaigns (95% interval "
-                f"{_g(times[1])} to {_g(times[2])})."
+                f"Refitted at each origin, the model's picks got {_g(value)} times the "
+                f"{target} {per} of the follower rule's on {s.held_out.campaigns} held-out "
+                f"campaigns (95% interval {_g(low)} to {_g(high)}: {verdict(low, high, value)})."
             )
         for policy in POLICIES:
             rate = s.value(target, policy, "actions_per_cost")
@@ -139,10 +158,41 @@ def backtest_page(found: LatestBacktest, source: BacktestSource) -> dict[str, An
         "ran": ran,
         "data": _data_words(found, source),
         "data_ok": found.on_model_data,
+        "currency": _currency_words(unit, model_unit or CostUnit()),
         "sentences": sentences,
         "rows": rows,
         "per": per,
     }
+
+
+def _unit(text: str | None) -> CostUnit:
+    """The report's words for cost; "per unit cost" for a currency that cannot be shown
+    (`report.json` is a file anyone who can log a run may write)."""
+    try:
+        return CostUnit.of(text)
+    except ValueError:
+        return CostUnit()
+
+
+def _currency_words(report: CostUnit, model: CostUnit) -> str:
+    """A sentence when the backtest's costs and the model's are not said in the same
+    currency, else empty: an analyst must not set EUR against USD unawares."""
+    if report.currency == model.currency:
+        return ""
+    if model.currency is None:
+        return (
+            f"The backtest counted cost in {report.currency}; this model records no currency "
+            "(it was trained without one)."
+        )
+    if report.currency is None:
+        return (
+            f"The backtest records no currency (compare ran without one); this model counts "
+            f"cost in {model.currency}."
+        )
+    return (
+        f"The backtest counted cost in {report.currency}, this model in {model.currency}: "
+        "their numbers per unit of cost are not in the same money."
+    )
 
 
 def _data_words(found: LatestBacktest, source: BacktestSource) -> str:

@@ -236,7 +236,7 @@ async def model(request: Request, state: StateDep, backtest: BacktestDep) -> HTM
         **model_page(
             meta.get("metrics", {}), list(state.targets), meta.get("price"), state.unit.per()
         ),
-        "backtest": backtest_page(backtest, state.backtests),
+        "backtest": backtest_page(backtest, state.backtests, state.unit),
         "report": f"{root}{REPORT_PAGE}",
     }
     return TEMPLATES.TemplateResponse(request, "model.html", context)

@@ -324,7 +324,8 @@ class ModelInfo(BaseModel):
         None,
         description="The project's latest finished backtest logged to MLflow, preferring one "
         "on the model's training data, then on the data served; null when there is none or it "
-        "cannot be read (`backtest_note` says why).",
+        "cannot be read, or not within INFLUENCE_BACKTEST_TIMEOUT_SECONDS (`backtest_note` "
+        "says why).",
     )
     backtest_note: str | None = Field(
         None, description="Why there is no backtest, and the command that makes one."

@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from features.io import load_dataset
 from serving import backtest
 from serving.app import create_app
-from serving.model_page import backtest_page
+from serving.model_page import backtest_page, verdict
 from serving.settings import ServingSettings
+from training.units import CostUnit
 
 ServingTrained = Callable[..., ServingSettings]  # the `serving_trained` fixture
 External = Callable[[str], list[str]]  # the `external_addresses` fixture
@@ -46,8 +47,13 @@ def test_the_model_page_says_what_it_bought_against_the_follower_count(
         low_high = info["metrics"][target]["ratio_vs_followers"]
         assert (
             f"Choosing by the model bought {low_high[0]:.3g} times the {target} per unit cost of "
-            f"the followers baseline (95% interval {low_high[1]:.3g} to {low_high[2]:.3g})."
+            f"the followers baseline (95% interval {low_high[1]:.3g} to {low_high[2]:.3g}: "
+            f"{verdict(low_high[1], low_high[2], low_high[0])})."
         ) in html
+    assert (
+        "The followers baseline is a model of the same kind fitted on the follower count (and "
+        "cost)\nalone, judged on the same held-out campaigns of this model's training."
+    ) in html
     assert f"off by {info['price']['price/mdape']:.0%} (median)" in html
     assert "<b>relevance</b>: how close the account" in html
     assert external_addresses(html) == []
@@ -97,8 +103,14 @@ def test_the_model_page_shows_the_latest_backtest_against_the_follower_rule(
         f"campaigns ({saved['held_out']['placements']} placements) from 2 rolling origins, "
         f"{origins[0]} to {origins[1]}: at "
         "each, features and models were refitted on what was known then and judged on the "
-        "campaigns that came next. Every policy spent 25% of each campaign&#39;s candidate "
-        "cost; the follower rule picks the biggest accounts first."
+        "campaigns that came next, so these are not the served model&#39;s own picks. Every "
+        "policy spent 25% of each campaign&#39;s candidate cost; the follower rule is no "
+        "model: it picks the biggest accounts first, as the market does."
+    ) in html
+    # The served model was trained without a currency, the backtest in EUR.
+    assert (
+        '<p class="flag">The backtest counted cost in EUR; this model records no currency (it '
+        "was trained without one).</p>"
     ) in html
     model = json.loads((trained / "models" / "champion.json").read_text())["data_digest"]
     assert (
@@ -108,11 +120,13 @@ def test_the_model_page_shows_the_latest_backtest_against_the_follower_rule(
         "backtests the data served.</p>"
     ) in html
     for target in ("clicks", "conversions"):  # the contract's order, as in the report
-        times = _pooled(report, target, "model", "times_follower_rule")
+        value, low, high = (
+            float(t or "nan") for t in _pooled(report, target, "model", "times_follower_rule")
+        )
         assert (
-            f"<li>The model&#39;s picks caused {times[0]:.3g} times the {target} per EUR of the "
-            f"follower rule&#39;s on 10 held-out campaigns (95% interval {times[1]:.3g} to "
-            f"{times[2]:.3g}).</li>"
+            f"<li>Refitted at each origin, the model&#39;s picks got {value:.3g} times the "
+            f"{target} per EUR of the follower rule&#39;s on 10 held-out campaigns (95% interval "
+            f"{low:.3g} to {high:.3g}: {verdict(low, high, value)}).</li>"
         ) in html
         rate = _pooled(report, target, "random", "actions_per_cost")
         times = _pooled(report, target, "random", "times_follower_rule")
@@ -120,7 +134,7 @@ def test_the_model_page_shows_the_latest_backtest_against_the_follower_rule(
             f"<tr><td>{target}</td><td>random</td><td>{rate[0]:.3g} [{rate[1]:.3g}, "
             f"{rate[2]:.3g}]</td><td>{times[0]:.3g} [{times[1]:.3g}, {times[2]:.3g}]</td></tr>"
         ) in html
-    assert html.index("<li>The model&#39;s picks caused") > html.index("The latest backtest")
+    assert html.index("<li>Refitted at each origin") > html.index("The latest backtest")
     assert "<th>per EUR [95%]</th>" in html
     assert "<td>truth (simulated)</td>" in html  # the trainable world has its truth
     assert '<a href="/app/model/backtest">The full report</a>' in html
@@ -191,6 +205,42 @@ def test_without_a_backtest_the_model_page_says_how_to_make_one(
     page = client.get("/app/model/backtest")
     assert page.status_code == 404
     assert f"<p>{shown}</p>" in page.text
+
+
+def test_a_ratio_is_called_better_or_worse_only_when_its_interval_leaves_out_1() -> None:
+    assert verdict(1.1, 2.0, 1.4) == "clearly better"
+    assert verdict(0.5, 0.9, 0.7) == "clearly worse"
+    assert verdict(0.834, 3.02, 1.38) == "not clearly better"
+    assert verdict(0.6, 1.2, 0.9) == "not clearly worse"
+
+
+def test_the_backtest_s_currency_is_named_when_it_is_not_the_model_s(
+    backtested: TestClient,
+) -> None:
+    state = backtested.app.state.current  # type: ignore[attr-defined]
+    found = state.backtest_reads.held()
+
+    def words(model: str | None) -> str:
+        return str(backtest_page(found, state.backtests, CostUnit(model))["currency"])
+
+    assert words("EUR") == ""  # the backtest's own
+    assert words("USD") == (
+        "The backtest counted cost in EUR, this model in USD: their numbers per unit of cost "
+        "are not in the same money."
+    )
+    report = replace(
+        found.report, summary=found.report.summary.model_copy(update={"currency": None})
+    )
+    none = backtest_page(replace(found, report=report), state.backtests, CostUnit("EUR"))
+    assert none["currency"] == (
+        "The backtest records no currency (compare ran without one); this model counts cost in EUR."
+    )
+    assert none["per"] == "per unit cost"
+    shown = found.report.summary.model_copy(update={"currency": "not a currency"})
+    odd = backtest_page(
+        replace(found, report=replace(found.report, summary=shown)), state.backtests
+    )
+    assert (odd["per"], odd["currency"]) == ("per unit cost", "")
 
 
 def test_the_backtest_s_data_is_named_against_the_model_s_and_the_data_served(
