@@ -29,7 +29,7 @@ REPORT_PAGE = "/app/model/backtest"
 
 REPORT_POLICY = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
-    "form-action 'none'"
+    "form-action 'none'; frame-ancestors 'none'"
 )
 """The Content-Security-Policy of the served report: its inline style and `data:` images,
 nothing else. The report is written that way (`training.backtest.report`); the policy

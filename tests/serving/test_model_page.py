@@ -135,7 +135,7 @@ def test_the_latest_backtest_s_full_report_is_a_page_of_the_app_as_compare_wrote
     # Whatever file a run holds, a browser runs no script of it and fetches nothing.
     assert page.headers["content-security-policy"] == (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
-        "form-action 'none'"
+        "form-action 'none'; frame-ancestors 'none'"
     )
     assert external_addresses(page.text) == []
 
