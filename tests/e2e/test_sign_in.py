@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -48,26 +48,22 @@ def _helpers() -> ModuleType:
 
 
 HELPERS = _helpers()
+browser = HELPERS.browser
+"""test_browser.py's fixture: one Chromium for the module, skipped (failed under CI=true)
+where there is none."""
 
 
 @pytest.fixture(scope="module")
 def keyed(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    browser: Browser, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Browser, str]]:
-    """One headless Chromium and one keyed server for the module; skips, saying why, where
-    there is no browser (before the workspace is trained)."""
-    try:
-        driver, browser = HELPERS.launch_chromium()
-    except RuntimeError as e:
-        pytest.skip(f"browser tests need Playwright and Chromium: {e}")
-    try:
-        running_server = request.getfixturevalue("running_server")
-        log = tmp_path_factory.mktemp("sign_in") / "decisions.db"
-        with running_server(log, {"INFLUENCE_API_KEY": KEY}) as (base, _):
-            yield browser, base
-    finally:
-        browser.close()
-        driver.stop()
+    """The browser and one server with a key set, for the module; the server (and the
+    session's trained workspace) asked for only once the browser is there, as
+    test_browser.py's `served` does."""
+    running_server: Any = request.getfixturevalue("running_server")
+    log = tmp_path_factory.mktemp("sign_in") / "decisions.db"
+    with running_server(log, {"INFLUENCE_API_KEY": KEY}) as (base, _):
+        yield browser, base
 
 
 def sign_in(page: Page) -> None:
