@@ -5,18 +5,16 @@ What only a browser can show: that Chromium's own requests from the pages (the s
 planner's multipart form, the header's "Sign out" button) pass the same-origin check of
 `serving.middleware.ApiKeyGate`, and that a page on another port of 127.0.0.1, which is the
 same site, so whose form posts do carry the cookie, is refused. The page helpers (nothing
-may leave 127.0.0.1, no console error) are tests/e2e/test_browser.py's, loaded as a module
-as `benchmarks/screenshots.py` does.
+may leave 127.0.0.1, no console error) and its `browser` fixture are tests/e2e/test_browser.py's,
+run as a module of their own (the tests are not a package).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
+import runpy
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -36,19 +34,12 @@ EVIL = "http://127.0.0.1:9/"
 for it; nothing listens there)."""
 
 
-def _helpers() -> ModuleType:
-    path = Path(__file__).with_name("test_browser.py")
-    spec = importlib.util.spec_from_file_location("browser_helpers", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-HELPERS = _helpers()
-browser = HELPERS.browser
+# runpy keeps the module in sys.modules while it runs: its dataclasses look it up by name.
+HELPERS = runpy.run_path(
+    str(Path(__file__).with_name("test_browser.py")), run_name="browser_helpers"
+)
+watched = HELPERS["watched"]
+browser = HELPERS["browser"]
 """test_browser.py's fixture: one Chromium for the module, skipped (failed under CI=true)
 where there is none."""
 
@@ -77,7 +68,7 @@ def sign_in(page: Page) -> None:
 
 def test_a_signed_in_analyst_plans_a_campaign_and_signs_out(keyed: tuple[Browser, str]) -> None:
     browser, base = keyed
-    with HELPERS.watched(browser, base) as (page, watch):
+    with watched(browser, base) as (page, watch):
         sign_in(page)
         page.fill("#brand", "northpeak")
         page.fill("#topic", "running shoes")
@@ -102,7 +93,7 @@ def test_a_page_on_another_port_cannot_post_with_the_cookie(keyed: tuple[Browser
     def elsewhere(route: Route) -> None:
         route.fulfill(status=200, content_type="text/html", body=attack)
 
-    with HELPERS.watched(browser, base) as (page, watch):
+    with watched(browser, base) as (page, watch):
         sign_in(page)
         page.route(f"{EVIL}**", elsewhere)
         with page.expect_response(f"{base}/admin/reload") as answered:
