@@ -24,7 +24,7 @@ from serving.examples import with_examples
 from serving.invalid import MAX_ERRORS, describe
 from serving.login import FORM_BYTES
 from serving.login import router as login_router
-from serving.middleware import ApiKeyGate, BoundedBody, Measure
+from serving.middleware import ApiKeyGate, BoundedBody, Measure, NoFraming
 from serving.pages import root_router
 from serving.pages import router as pages_router
 from serving.routes import router
@@ -135,7 +135,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.include_router(login_router)
     app.include_router(pages_router)
     app.include_router(root_router)
-    # Added innermost first: a request meets Measure, CORS, the key gate, then the body.
+    # Added innermost first: a request meets Measure, NoFraming, CORS, the key gate, the body.
     app.add_middleware(
         BoundedBody,
         max_bytes=settings.max_body_bytes,
@@ -144,7 +144,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         inspect=_shape_check(
             BodyLimits(settings.max_candidates, settings.max_request_history_posts)
         ),
-        small_paths={LOGIN: FORM_BYTES},
+        small_paths={LOGIN: FORM_BYTES, LOGOUT: FORM_BYTES},
     )
     key = settings.api_key.get_secret_value() if settings.api_key is not None else None
     # Signing in and out needs no key: the form is how a browser gets the session cookie.
@@ -156,5 +156,6 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
+    app.add_middleware(NoFraming)
     app.add_middleware(Measure, requests=requests, latency=latency)
     return app

@@ -80,6 +80,11 @@ def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
     what = {
         400: (schemas.Problem, "The body cannot be decoded (not UTF-8 text)."),
         401: (schemas.Problem, "Missing or wrong API key (when one is configured)."),
+        403: (
+            schemas.Problem,
+            "A signed-in browser's request (the cookie, no X-API-Key) from another page "
+            "than this service's own.",
+        ),
         408: (schemas.Problem, "The body did not arrive within the upload timeout."),
         413: (schemas.Problem, "Body over the size limit, too many candidates or posts."),
         404: (schemas.Problem, "No such account in the served data."),

@@ -2,7 +2,8 @@
 
 Plain ASGI rather than Starlette's `@app.middleware("http")`, which wraps every
 request in extra tasks and streams that cost more than scoring one candidate.
-Outermost first: `Measure` (counts every answer, refusals too), CORS, `ApiKeyGate`
+Outermost first: `Measure` (counts every answer, refusals too), `NoFraming` (no other
+page may frame an HTML answer), CORS, `ApiKeyGate`
 (a request without the key, in its header or a signed-in browser's cookie, is refused
 or sent to sign in before a byte of its body is read), then `BoundedBody` (size,
 upload time, bodies in flight, shape).
@@ -22,12 +23,14 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.errors import ServingError
-from serving.session import cookie_of, login_location, route_path, session_value
+from serving.session import cookie_of, login_location, route_path, same_origin, session_value
 
-__all__ = ["ApiKeyGate", "BoundedBody", "Measure", "refuse"]
+__all__ = ["ApiKeyGate", "BoundedBody", "Measure", "NoFraming", "refuse", "refused_page"]
 
 Message = MutableMapping[str, Any]
 Inspect = Callable[[Scope, bytes], Awaitable[None]]
+SAFE = ("GET", "HEAD", "OPTIONS")
+"""Methods that change nothing here, which a signed-in browser may send from anywhere."""
 
 
 async def refuse(
@@ -52,16 +55,21 @@ def _page_form(scope: Scope) -> bool:
     return route_path(scope).startswith("/app/") and b"text/html" in accept
 
 
+def refused_page(detail: str, root: str) -> str:
+    """`detail` as a small HTML page with a way back to the planner."""
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>influence</title>'
+        f"</head><body><h1>Not done</h1><p>{html.escape(detail)}</p>"
+        f'<p><a href="{html.escape(root)}/app/">Back to the planner</a></p></body></html>\n'
+    )
+
+
 async def refuse_page(
     send: Send, status: int, detail: str, root: str, headers: dict[str, str] | None = None
 ) -> None:
     """Answer `detail` as a small HTML page with `status`, and a way back to the planner:
     what a browser shows of a refused form, where the API's JSON would be a dump."""
-    body = (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>influence</title>'
-        f"</head><body><h1>Not done</h1><p>{html.escape(detail)}</p>"
-        f'<p><a href="{html.escape(root)}/app/">Back to the planner</a></p></body></html>\n'
-    ).encode()
+    body = refused_page(detail, root).encode()
     raw = [(b"content-type", b"text/html; charset=utf-8")]
     raw += [(b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
@@ -96,6 +104,42 @@ class Measure:
             self.requests.labels(path, str(status)).inc()
 
 
+class NoFraming:
+    """Forbid other pages to frame this service's HTML answers (clickjacking: a page
+    elsewhere showing the planner in an invisible frame over its own buttons).
+
+    Every text/html answer (the pages, the sign-in, the docs, refusals as pages) gets
+    `Content-Security-Policy: frame-ancestors 'none'` and `X-Frame-Options: DENY` (for
+    browsers that predate the policy). An answer with a policy of its own (the backtest
+    report's) keeps it: that policy says `frame-ancestors` itself. Swagger UI and ReDoc
+    frame nothing of this service, so the docs work as before.
+    """
+
+    HEADERS = (
+        (b"content-security-policy", b"frame-ancestors 'none'"),
+        (b"x-frame-options", b"DENY"),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_framed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if dict(headers).get(b"content-type", b"").startswith(b"text/html"):
+                    headers += [(k, v) for k, v in self.HEADERS if k not in names]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_framed)
+
+
 class ApiKeyGate:
     """When a key is set, refuse any request without it but to `open_paths`.
 
@@ -115,6 +159,14 @@ class ApiKeyGate:
       on a link followed from a mail or a chat, sending a signed-in analyst to the
       form; no GET of this service changes anything, so `Lax` gives nothing away.)
 
+    A site is not an origin: a page on another port of the same host (an MLflow UI,
+    a notebook on 127.0.0.1:9999) is the same site, and its form posts do carry the
+    cookie. So a request that only the cookie vouches for, with a method that may
+    change something (not GET, HEAD or OPTIONS), must also come from this origin
+    (`serving.session.same_origin`: `Sec-Fetch-Site`, else `Origin`), or it is refused
+    (403, `ELSEWHERE`; a page for a browser's form under `/app/`). The header needs no
+    such check: no other page can make a browser send it.
+
     Without either, a browser opening a page (a GET of `/`, `/app/...`, `/docs` or
     `/redoc` whose Accept names text/html) is sent (303) to `/app/login?next=<page>`;
     every other request is refused with the JSON 401 (`MESSAGE`), as API clients
@@ -123,6 +175,10 @@ class ApiKeyGate:
     """
 
     MESSAGE = "Missing or wrong API key: send it in the X-API-Key header."
+    ELSEWHERE = (
+        "Refused: a signed-in browser may change things only from this service's own pages, "
+        "and this request came from another page or did not say where from."
+    )
 
     def __init__(self, app: ASGIApp, key: str | None, open_paths: frozenset[str]) -> None:
         self.app, self.open_paths = app, open_paths
@@ -145,6 +201,9 @@ class ApiKeyGate:
         # Both compared whatever the first gives, so the time says nothing of either.
         by_header = hmac.compare_digest(sent, self.key)
         by_cookie = hmac.compare_digest(cookie_of(scope["headers"]), self.session)
+        if by_cookie and not by_header and scope["method"] not in SAFE and not same_origin(scope):
+            await self._refuse_elsewhere(scope, send)
+            return
         if by_header or by_cookie:
             await self.app(scope, receive, send)
             return
@@ -160,6 +219,12 @@ class ApiKeyGate:
             }
         )
         await send({"type": "http.response.body", "body": b""})
+
+    async def _refuse_elsewhere(self, scope: Scope, send: Send) -> None:
+        if _page_form(scope):
+            await refuse_page(send, 403, self.ELSEWHERE, scope.get("root_path", ""))
+        else:
+            await refuse(send, 403, self.ELSEWHERE)
 
 
 class BoundedBody:

@@ -50,10 +50,14 @@ from serving.settings import ServingSettings
 from serving.shortlist import read_shortlist
 from serving.state import ServiceState
 
-__all__ = ["TEMPLATES", "root_router", "router"]
+__all__ = ["PAGE_METHODS", "TEMPLATES", "root_router", "router"]
 
 router = APIRouter(prefix="/app", include_in_schema=False, dependencies=Protected)
 root_router = APIRouter(include_in_schema=False)
+PAGE_METHODS = ["GET", "HEAD"]
+"""A page answers HEAD as it answers GET (the same status and headers, no body: the
+server drops it), as link checkers and `curl -I` expect; FastAPI's `get` alone
+would answer 405."""
 """`/`, which sends a browser to the pages."""
 
 
@@ -82,7 +86,7 @@ def _page(profile: AccountProfile) -> dict[str, object]:
     }
 
 
-@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+@router.api_route("/accounts/{account_id}", methods=PAGE_METHODS, response_class=HTMLResponse)
 async def account_page(request: Request, account_id: str, state: StateDep) -> HTMLResponse:
     """One known account's profile as a page: flags first, then its charts and numbers."""
     root = request.scope.get("root_path", "")
@@ -95,7 +99,7 @@ async def account_page(request: Request, account_id: str, state: StateDep) -> HT
     return TEMPLATES.TemplateResponse(request, "account.html", context)
 
 
-@root_router.get("/")
+@root_router.api_route("/", methods=PAGE_METHODS)
 async def root(request: Request) -> RedirectResponse:
     """A browser opening the service lands on its pages."""
     return RedirectResponse(f"{request.scope.get('root_path', '')}/app/", status_code=307)
@@ -126,7 +130,7 @@ def _home(
     return TEMPLATES.TemplateResponse(request, "home.html", context, status_code=status)
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=PAGE_METHODS, response_class=HTMLResponse)
 async def home(request: Request, state: StateDep) -> HTMLResponse:
     """Where an analyst starts: plan a campaign; or vet an account, read about the model,
     use the API."""
@@ -214,14 +218,14 @@ async def plan(request: Request, state: StateDep, settings: SettingsDep) -> HTML
     return TEMPLATES.TemplateResponse(request, "plan.html", {**context, "root": root})
 
 
-@router.get("/accounts", response_class=HTMLResponse)
+@router.api_route("/accounts", methods=PAGE_METHODS, response_class=HTMLResponse)
 async def find_account(request: Request, account_id: str) -> RedirectResponse:
     """The home page's form: on to that account's page."""
     root = request.scope.get("root_path", "")
     return RedirectResponse(f"{root}/app/accounts/{quote(account_id.strip(), safe='')}", 303)
 
 
-@router.get("/model", response_class=HTMLResponse)
+@router.api_route("/model", methods=PAGE_METHODS, response_class=HTMLResponse)
 async def model(request: Request, state: StateDep, backtest: BacktestDep) -> HTMLResponse:
     """The served model in words and numbers: version, data, what it bought against the
     follower count per outcome, its prices, what it reads, and the latest backtest."""
@@ -242,7 +246,7 @@ async def model(request: Request, state: StateDep, backtest: BacktestDep) -> HTM
     return TEMPLATES.TemplateResponse(request, "model.html", context)
 
 
-@router.get("/model/backtest", response_class=HTMLResponse)
+@router.api_route("/model/backtest", methods=PAGE_METHODS, response_class=HTMLResponse)
 async def backtest_report(request: Request, backtest: BacktestDep) -> Response:
     """The latest backtest's whole report (its run's report.html, byte for byte); a 404
     page saying how to make one when there is none."""

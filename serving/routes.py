@@ -150,7 +150,7 @@ def _record(
     "/predict",
     response_model=schemas.PredictResponse,
     dependencies=Protected,
-    responses=refusals(400, 401, 408, 413, 422, 503),
+    responses=refusals(400, 401, 403, 408, 413, 422, 503),
 )
 async def predict(
     body: schemas.PredictRequest, request: Request, state: StateDep, settings: SettingsDep
@@ -165,7 +165,7 @@ async def predict(
     "/rank",
     response_model=schemas.RankResponse,
     dependencies=Protected,
-    responses=refusals(400, 401, 408, 413, 422, 503),
+    responses=refusals(400, 401, 403, 408, 413, 422, 503),
 )
 async def rank(
     body: schemas.RankRequest, request: Request, state: StateDep, settings: SettingsDep
@@ -180,7 +180,7 @@ async def rank(
     "/discover",
     response_model=DiscoverResponse,
     dependencies=Protected,
-    responses=refusals(400, 401, 408, 413, 422, 503),
+    responses=refusals(400, 401, 403, 408, 413, 422, 503),
 )
 async def discover(
     body: DiscoverRequest, request: Request, state: StateDep, settings: SettingsDep
@@ -197,7 +197,7 @@ async def discover(
     "/admin/reload",
     response_model=schemas.Health,
     dependencies=Protected,
-    responses=refusals(401, 422, 503),
+    responses=refusals(401, 403, 422, 503),
 )
 async def reload(request: Request, settings: SettingsDep) -> schemas.Health:
     """Re-resolve the model and reload the histories; swap them in at once.

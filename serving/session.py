@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.types import Scope
 
@@ -25,6 +25,7 @@ __all__ = [
     "login_location",
     "route_path",
     "safe_next",
+    "same_origin",
     "session_value",
 ]
 
@@ -111,4 +112,52 @@ def safe_next(next_page: str | None, root: str) -> str:
     if "\\" in next_page or not next_page.startswith(f"{root}/"):
         return home
     path = next_page[len(root) :].split("?", 1)[0]
+    # A browser resolves `.` and `..` (and their %2e spellings) before it asks, so
+    # `/app/../metrics` is `/metrics` and `/app/..//evil.example` another host.
+    dots = path.lower().replace("%2e", ".").split("/")
+    if "." in dots or ".." in dots:
+        return home
     return next_page if path.startswith("/app/") or path in DOC_PAGES else home
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(scheme: str, host: str) -> tuple[str, str, int] | None:
+    """`scheme://host` as (scheme, host name, port), the default port filled in; None if
+    it is not an address (no host, a bad port)."""
+    try:
+        parts = urlsplit(f"{scheme}://{host}")
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None or parts.path or parts.query or parts.username:
+        return None
+    return parts.scheme, parts.hostname, port
+
+
+def same_origin(scope: Scope) -> bool:
+    """Whether a browser's request came from this service's own pages, from its headers
+    alone: `Sec-Fetch-Site: same-origin` when the browser sends that header (every current
+    one does, and no page can forge it); else an `Origin` header naming the request's own
+    scheme, host and port (the Host header, the scheme the server saw). Neither, or
+    anything else (another port of the same host is another origin, though the same
+    site), is False."""
+    site: bytes | None = None
+    origin: bytes | None = None
+    host: bytes | None = None
+    for name, value in scope["headers"]:
+        if name == b"sec-fetch-site":
+            site = value
+        elif name == b"origin":
+            origin = value
+        elif name == b"host":
+            host = value
+    if site is not None:
+        return site == b"same-origin"
+    if origin is None or host is None:
+        return False
+    scheme, _, rest = origin.decode("latin-1").partition("://")
+    sent = _origin(scheme, rest)
+    own: str = scope.get("scheme", "http")
+    return sent is not None and sent == _origin(own, host.decode("latin-1"))

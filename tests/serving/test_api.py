@@ -345,7 +345,7 @@ def test_error_answers_are_documented_as_sent(client: TestClient) -> None:
     # in `detail`) and no 400, 401, 413 or 503, while the app sends a sentence.
     spec = client.get("/openapi.json").json()
     predict = spec["paths"]["/predict"]["post"]["responses"]
-    assert set(predict) == {"200", "400", "401", "408", "413", "422", "503"}
+    assert set(predict) == {"200", "400", "401", "403", "408", "413", "422", "503"}
     schema = predict["422"]["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/InvalidRequest"}
     r = client.post(

@@ -17,7 +17,6 @@ from starlette.types import Message, Receive, Scope, Send
 from features.io import load_dataset
 from serving.app import create_app
 from serving.middleware import BoundedBody
-from serving.session import safe_next
 from serving.settings import ServingSettings
 
 ServingTrained = Callable[..., ServingSettings]  # the `serving_trained` fixture
@@ -27,6 +26,17 @@ SESSION = hmac.new(KEY.encode(), b"influence browser session v1", hashlib.sha256
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON_401 = {"detail": "Missing or wrong API key: send it in the X-API-Key header."}
 WRONG_KEY = "That key is not the service&#39;s API key."  # as the page escapes it
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+"""What a browser adds to a request one of this service's own pages makes."""
+ELSEWHERE = (
+    "Refused: a signed-in browser may change things only from this service's own pages, "
+    "and this request came from another page or did not say where from."
+)
+PLAN = {"brand": "northpeak", "topic": "running shoes", "budget": "2500", "objective": "clicks"}
+SIGN_OUT = (
+    '<form class="signout" action="/app/logout" method="post">'
+    '<button type="submit">Sign out</button></form>'
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +77,7 @@ def test_a_browser_opening_a_page_without_the_key_is_sent_to_sign_in(client: Tes
     assert '<input type="hidden" name="next" value="/app/model">' in form.text
     assert 'type="password" name="key"' in form.text
     assert "Sign out" not in form.text
+    assert "/app/logout" not in form.text
 
 
 def test_api_clients_still_get_the_json_401(client: TestClient) -> None:
@@ -122,18 +133,18 @@ def test_a_signed_in_browser_reads_the_pages_the_docs_and_the_api(
     sign_in(client)
     home = client.get("/app/", headers=BROWSER)
     assert home.status_code == 200
-    assert '<a href="/app/logout">Sign out</a>' in home.text
+    assert SIGN_OUT in home.text
     missing = client.get("/app/accounts/nobody", headers=BROWSER)
     assert (missing.status_code, "No account &#39;nobody&#39;" in missing.text) == (404, True)
     for path in ("/docs", "/redoc", "/openapi.json", "/docs/assets/swagger-ui.css", "/model"):
         assert client.get(path).status_code == 200, path
-    # Swagger UI's "Try it out" posts with the cookie and no header.
+    # Swagger UI's "Try it out" posts with the cookie and no header, from the docs' page.
     account = str(load_dataset(trained / "world").placements["account_id"].iloc[0])
     body = {
         "campaign": {"brand": "northpeak", "topic": "running shoes"},
         "candidates": [{"account_id": account, "cost": 50}],
     }
-    by_cookie = client.post("/predict", json=body)
+    by_cookie = client.post("/predict", json=body, headers=SAME_ORIGIN)
     assert by_cookie.status_code == 200
     assert by_cookie.json()["scores"][0]["account_id"] == account
     client.cookies.clear()
@@ -169,6 +180,13 @@ def test_a_signed_in_browser_opening_the_form_goes_on(client: TestClient) -> Non
         "/admin/reload",
         "/app/\r\nSet-Cookie: x=1",
         "/app/é",
+        "/app/..//evil.example",
+        "/app/../metrics",
+        "/app/%2e%2e/admin/reload",
+        "/app/%2E%2E//evil.example",
+        "/app/.%2e/metrics",
+        "/app/./model",
+        "/app/accounts/%2E",
         "",
     ],
 )
@@ -179,21 +197,21 @@ def test_sign_in_sends_the_browser_to_no_other_site(client: TestClient, next_pag
     assert (form.status_code, form.headers["location"]) == (303, "/app/")  # signed in now
 
 
-def test_only_this_app_s_pages_are_places_to_come_back_to() -> None:
-    assert safe_next("/app/accounts/a1?x=1", "") == "/app/accounts/a1?x=1"
-    assert safe_next("/docs", "") == "/docs"
-    assert safe_next("/redoc", "") == "/redoc"
-    assert safe_next("/docs/assets/x.js", "") == "/app/"
-    # Behind a proxy that mounts the app under a prefix, the prefix is part of the page.
-    assert safe_next("/influence/app/model", "/influence") == "/influence/app/model"
-    assert safe_next("/app/model", "/influence") == "/influence/app/"
-    assert safe_next(None, "/influence") == "/influence/app/"
-
-
 def test_signing_out_forgets_the_cookie(client: TestClient) -> None:
     sign_in(client)
     assert client.get("/app/", headers=BROWSER).status_code == 200
-    r = client.get("/app/logout", headers=BROWSER)
+    # A GET changes nothing: a page with the one button that signs out.
+    page = client.get("/app/logout", headers=BROWSER)
+    assert page.status_code == 200
+    assert '<form action="/app/logout" method="post">' in page.text
+    assert '<button type="submit">Sign out of this browser</button>' in page.text
+    assert "set-cookie" not in page.headers
+    assert client.get("/app/", headers=BROWSER).status_code == 200  # still signed in
+    elsewhere = client.post("/app/logout", headers={**BROWSER, "Sec-Fetch-Site": "same-site"})
+    assert elsewhere.status_code == 403
+    assert f"<p>{ELSEWHERE.replace(chr(39), '&#x27;')}</p>" in elsewhere.text
+    assert "set-cookie" not in elsewhere.headers
+    r = client.post("/app/logout", headers={**BROWSER, **SAME_ORIGIN})
     assert (r.status_code, r.headers["location"]) == (303, "/app/login")
     parts = [part.strip().lower() for part in r.headers["set-cookie"].split(";")]
     assert parts[0] == 'influence_session=""'
@@ -274,3 +292,101 @@ def test_login_bodies_take_no_place_in_flight() -> None:
 
     anyio.run(main)
     assert (answered, started) == (["/predict", "/app/login"], [200, 200])
+
+
+def test_the_login_form_with_too_many_fields_is_the_form_again(client: TestClient) -> None:
+    fields = {"key": KEY, "next": "/app/model", **{f"f{i}": "x" for i in range(7)}}  # 9
+    r = client.post("/app/login", data=fields, headers=BROWSER)
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith("text/html")
+    said = "That was not this page&#39;s form: type the key below and sign in."
+    assert f'<p class="flag">{said}</p>' in r.text
+    assert '<input type="hidden" name="next" value="/app/">' in r.text
+    assert "set-cookie" not in r.headers
+
+
+def test_pages_and_the_login_answer_head_as_get(client: TestClient) -> None:
+    for path in ("/app/login", "/app/logout"):
+        head, get = client.head(path, headers=BROWSER), client.get(path, headers=BROWSER)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+    assert client.head("/app/model", headers=BROWSER).headers["location"] == (
+        "/app/login?next=/app/model"
+    )
+    sign_in(client)
+    for path, status in (
+        ("/app/", 200),
+        ("/app/model", 200),
+        ("/app/accounts/nobody", 404),
+        ("/app/accounts?account_id=a1", 303),
+        ("/", 307),
+        ("/docs", 200),
+        ("/redoc", 200),
+    ):
+        head = client.head(path, headers=BROWSER)
+        assert (head.status_code, head.content) == (status, b""), path
+
+
+def test_html_answers_cannot_be_framed_and_json_ones_say_nothing_of_it(
+    client: TestClient,
+) -> None:
+    framed = ("frame-ancestors 'none'", "DENY")
+    form = client.get("/app/login", headers=BROWSER)
+    assert (form.headers["content-security-policy"], form.headers["x-frame-options"]) == framed
+    sign_in(client)
+    for path in ("/app/", "/app/model", "/app/accounts/nobody", "/app/logout", "/docs", "/redoc"):
+        r = client.get(path, headers=BROWSER)
+        assert r.headers["content-type"].startswith("text/html"), path
+        assert (r.headers["content-security-policy"], r.headers["x-frame-options"]) == framed
+    api = client.get("/model")
+    assert "content-security-policy" not in api.headers
+    assert "x-frame-options" not in api.headers
+
+
+def test_a_form_from_another_port_of_this_host_is_refused(client: TestClient) -> None:
+    """SameSite ignores ports: a page on 127.0.0.1:9999 (a notebook, MLflow's UI) posting
+    to this service on another port carries the cookie, and must be refused on its headers,
+    before its body is read."""
+    sign_in(client)
+    sent: list[bytes] = []
+
+    def body() -> Iterator[bytes]:
+        sent.append(b"brand=northpeak")
+        yield sent[-1]
+
+    cross_port = {"Origin": "http://127.0.0.1:9999", "Sec-Fetch-Site": "same-site"}
+    for headers in (
+        cross_port,
+        {"Origin": "http://127.0.0.1:9999"},  # a browser without Sec-Fetch-Site
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "cross-site"},  # Fetch is believed
+        {"Sec-Fetch-Site": "none"},  # typed in the address bar: no page of ours sent it
+        {"Origin": "null"},
+        {},  # says nowhere: refused, not guessed
+    ):
+        plain = {"Content-Type": "text/plain", **headers}
+        r = client.post("/admin/reload", content=body(), headers=plain)
+        assert (r.status_code, r.json(), sent) == (403, {"detail": ELSEWHERE}, []), headers
+    # The planner's form, from a browser: the same sentence, as a page.
+    form = {"Content-Type": "multipart/form-data; boundary=x", **BROWSER, **cross_port}
+    page = client.post("/app/plan", content=body(), headers=form)
+    assert (page.status_code, sent) == (403, [])
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert f"<p>{ELSEWHERE.replace(chr(39), '&#x27;')}</p>" in page.text
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+    # GETs change nothing and go through from anywhere, as a link followed does.
+    assert client.get("/model", headers=cross_port).status_code == 200
+
+
+def test_the_planner_posts_from_its_own_page(client: TestClient) -> None:
+    sign_in(client)
+    for headers in (SAME_ORIGIN, {"Origin": "http://testserver"}):
+        page = client.post("/app/plan", data=PLAN, files={}, headers={**BROWSER, **headers})
+        assert page.status_code == 200, headers
+        assert '<table id="portfolio">' in page.text
+
+
+def test_clients_with_the_key_in_the_header_may_post_from_anywhere(client: TestClient) -> None:
+    header = {"X-API-Key": KEY.encode(), "Origin": "http://127.0.0.1:9999"}
+    for headers in (header, {**header, "Sec-Fetch-Site": "cross-site"}):
+        r = client.post("/admin/reload", headers=headers)
+        assert r.status_code == 200, headers
