@@ -266,7 +266,9 @@ def test_too_few_campaigns_is_one_clear_sentence(
         TrainConfig(targets=("likes",)).check()
 
 
-def test_a_fit_that_fails_inside_the_run_leaves_it_failed(tmp_path: Path) -> None:
+def test_a_fit_that_fails_inside_the_run_leaves_it_failed(
+    tmp_path: Path, stored_under: StoredUnder
+) -> None:
     # Ten campaigns, half validated: 3 earlier ones have closed windows at the cutoff,
     # enough to split but too few for the earlier fit to choose its rounds on (4), which
     # is found only inside the run.
@@ -274,7 +276,7 @@ def test_a_fit_that_fails_inside_the_run_leaves_it_failed(tmp_path: Path) -> Non
         simulate_world(SimulationConfig(accounts=60, campaigns=10, candidates=8, seed=2)),
         tmp_path / "w",
     )
-    settings = TrainingSettings.under(tmp_path)
+    settings = stored_under(tmp_path)
     config = TrainConfig(targets=("clicks",), validation_share=0.5)
     with pytest.raises(TrainingError, match=r"^Fitting needs placements with outcomes"):
         train(tmp_path / "w", config, settings)

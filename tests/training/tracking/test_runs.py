@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from training.settings import TrainingSettings
 from training.tracking.runs import HOST_TAG, PID_TAG, fail_stale_runs
 from training.tracking.store import use_tracking
 
+StoredUnder = Callable[[Path], TrainingSettings]  # the `stored_under` fixture
 
-def test_only_runs_of_a_gone_process_on_this_host_are_failed(tmp_path: Path) -> None:
-    tracking = use_tracking(TrainingSettings.under(tmp_path))
+
+def test_only_runs_of_a_gone_process_on_this_host_are_failed(
+    tmp_path: Path, stored_under: StoredUnder
+) -> None:
+    tracking = use_tracking(stored_under(tmp_path))
     experiment, client = tracking.experiment_id, tracking.client
     gone = subprocess.Popen(["true"])
     gone.wait()

@@ -19,6 +19,7 @@ from training.tracking.store import use_tracking
 WORLD = SimulationConfig(accounts=300, campaigns=20, seed=7)
 
 TrainFactory = Callable[[Path, int], subprocess.Popen[str]]  # the `start_training` fixture
+StoredUnder = Callable[[Path], TrainingSettings]  # the `stored_under` fixture
 
 
 @pytest.mark.slow
@@ -53,8 +54,10 @@ def test_two_first_ever_runs_at_once_both_succeed(
     assert bundle.targets == ["clicks"]
 
 
-def test_a_handles_run_ends_finished_or_failed_by_how_its_block_ends(tmp_path: Path) -> None:
-    tracking = use_tracking(TrainingSettings.under(tmp_path), experiment="lifecycle")
+def test_a_handles_run_ends_finished_or_failed_by_how_its_block_ends(
+    tmp_path: Path, stored_under: StoredUnder
+) -> None:
+    tracking = use_tracking(stored_under(tmp_path), experiment="lifecycle")
     ids: dict[str, str] = {}
     with tracking.run(tags={"kind": "fine"}, name="fine") as ids["fine"]:
         tracking.log_params(ids["fine"], {"folds": 3, "truth": False})
@@ -79,8 +82,10 @@ def test_a_handles_run_ends_finished_or_failed_by_how_its_block_ends(tmp_path: P
     assert fine.data.metrics == {"clicks.model.actions_per_cost": 0.25}
 
 
-def test_the_experiment_opens_on_its_runs_whether_created_or_found(tmp_path: Path) -> None:
-    settings = TrainingSettings.under(tmp_path)
+def test_the_experiment_opens_on_its_runs_whether_created_or_found(
+    tmp_path: Path, stored_under: StoredUnder
+) -> None:
+    settings = stored_under(tmp_path)
     created = use_tracking(settings, experiment="new")
     client = created.client
     assert client.get_experiment(created.experiment_id).tags == {
@@ -98,18 +103,21 @@ def test_the_experiment_opens_on_its_runs_whether_created_or_found(tmp_path: Pat
     assert client.get_experiment(chosen).tags["mlflow.experimentKind"] == "genai_development"
 
 
-def test_a_tracking_server_s_run_page_is_on_the_server(tmp_path: Path) -> None:
+def test_a_tracking_server_s_run_page_is_on_the_server() -> None:
     from mlflow.tracking import MlflowClient as Client
 
     from training.tracking.store import Tracking
 
-    served = Tracking("https://mlflow.example.com/", "7", Client("https://mlflow.example.com/"))
+    # The page is made from the URI alone: the client (a server's, which connects to
+    # nothing until asked) is never called; an embedded one would create its schema.
+    unused = Client("https://mlflow.example.com/")
+    served = Tracking("https://mlflow.example.com/", "7", unused)
     assert served.run_page("abc") == (
         "See the run in the MLflow UI: https://mlflow.example.com/#/experiments/7/runs/abc"
         "?workflowType=machine_learning"
     )
     database = "postgresql://influence:secret@db:5432/mlflow"
-    shared = Tracking(database, "2", Client(f"sqlite:///{tmp_path / 'unused.db'}"))
+    shared = Tracking(database, "2", unused)
     assert shared.run_page("abc").startswith(
         "See the run in the MLflow UI (mlflow ui --backend-store-uri "
         "postgresql://influence:***@db:5432/mlflow): http://127.0.0.1:5000/#/experiments/2/"
