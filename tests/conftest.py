@@ -78,6 +78,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+# When each test process (pytest-xdist's workers, `make test`) ran its last test, and which
+# file that was: the suite's time is its slower process's, so the two should end together.
+_STARTED = time.monotonic()
+_LAST: dict[str, tuple[float, str]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Note, in the process that reports the workers' results, when each worker ended a test."""
+    worker = getattr(report, "node", None)  # set by xdist on the reports it relays
+    if worker is not None and report.when == "teardown":
+        _LAST[worker.gateway.id] = (time.monotonic(), report.nodeid.split("::")[0])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per worker: when it ended its last test (after the start) and in which file."""
+    for name, (ended, path) in sorted(_LAST.items()):
+        minutes, seconds = divmod(round(ended - _STARTED), 60)
+        terminalreporter.write_line(f"{name} ended at {minutes} min {seconds:02d} s ({path})")
+
+
 @pytest.fixture(scope="session")
 def dask_cluster() -> Iterator[Any]:
     """One local Dask cluster (two worker processes of one thread) for the whole session:
