@@ -1,9 +1,13 @@
 """The README's "Your own data" commands, run as written on `examples/data`.
 
-Each line of that block is run as a real process in a fresh workspace that holds the
-checkout's `examples/data` (so `models/`, `mlruns/` and the report land there), with
-`.venv/bin/influence` standing for this interpreter's `influence`. `serve` gets a free
-port (the README leaves the default, 8000) and must answer `/health` and a `/predict`.
+Each line of that block is run as written in a fresh workspace that holds the checkout's
+`examples/data` (so `models/`, `mlruns/` and the report land there, the store created by
+`train`), with `.venv/bin/influence` standing for this interpreter's `influence`.
+`validate`, `train` and `compare` run in this process (CliRunner: the same command on the
+same arguments, without three more start-ups of the libraries), with Python's own warning
+rules, so that any warning a user would see on the terminal fails the test. `serve` runs
+as a real process, on a free port (the README leaves the default, 8000), and must answer
+`/health` and a `/predict`.
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from serving.cli import app
+from training.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -29,6 +39,25 @@ def _own_data_commands() -> list[list[str]]:
     block = section.split("```bash\n", 1)[1].split("```", 1)[0]
     lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
     return [shlex.split(line)[1:] for line in lines if line.startswith(".venv/bin/influence ")]
+
+
+def _run_here(args: list[str]) -> str:
+    """`influence ARGS...` in this process under Python's default warning filters (what a
+    user's terminal shows: not DeprecationWarning and its kin); its stdout, once it succeeded
+    with no warning on stderr and none raised."""
+    with warnings.catch_warnings(record=True) as raised:
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+            warnings.filterwarnings("ignore", category=quiet)
+        warnings.filterwarnings("ignore", category=ResourceWarning)
+        done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert [str(w.message) for w in raised] == []
+    # Progress lines only (stderr is not a terminal): no warning, since the example is
+    # what a clean export gives.
+    assert "warning" not in done.stderr, done.stderr
+    return done.stdout
 
 
 def _get(url: str) -> bytes:
@@ -49,23 +78,21 @@ def test_the_example_is_what_its_script_writes(tmp_path: Path) -> None:
 
 
 def test_every_own_data_command_runs_as_written_on_the_example(
-    tmp_path: Path, free_port: int
+    tmp_path: Path, free_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     commands = _own_data_commands()
     assert [c[0] for c in commands] == ["validate", "train", "compare", "serve"]
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "data").symlink_to(EXAMPLE)
-    interpreter = [sys.executable, "-m", "serving"]
-    outputs = []
-    for args in commands[:-1]:
-        done = subprocess.run(
-            [*interpreter, *args], capture_output=True, text=True, check=False, cwd=tmp_path
-        )
-        assert done.returncode == 0, done.stderr
-        # Progress lines only (stderr is not a terminal): no warning, since the example is
-        # what a clean export gives.
-        assert "warning" not in done.stderr, done.stderr
-        outputs.append(" ".join(done.stdout.split()))
+    # The workspace is the working directory, as in a user's shell; no variable moves it.
+    monkeypatch.chdir(tmp_path)
+    for name in ("INFLUENCE_MLFLOW_TRACKING_URI", "INFLUENCE_MLRUNS_DIR", "INFLUENCE_MODELS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        outputs = [" ".join(_run_here(args).split()) for args in commands[:-1]]
+    finally:
+        get_settings.cache_clear()
     validated, trained, compared = outputs
     assert validated == "examples/data is valid."
     # The README quotes these numbers.
@@ -81,7 +108,7 @@ def test_every_own_data_command_runs_as_written_on_the_example(
     assert "follower rule (biggest first) 0.111 8.97 " in compared
 
     server = subprocess.Popen(
-        [*interpreter, *commands[-1], "--port", str(free_port)],
+        [sys.executable, "-m", "serving", *commands[-1], "--port", str(free_port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
