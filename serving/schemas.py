@@ -67,8 +67,14 @@ def _iso_text(value: object) -> object:
     """A timestamp is ISO-8601 text, as documented; lax pydantic would read numbers as epochs."""
     if not isinstance(value, str | datetime):
         raise ValueError("expected an ISO-8601 timestamp such as 2025-03-01T12:00:00Z")
-    year = re.match(r"(\d{4})-", value) if isinstance(value, str) else None
-    if year and not _YEARS.match(year.group(0)):  # other text: pydantic says what is wrong
+    if isinstance(value, datetime):
+        return value
+    year = re.match(r"(\d{4})-", value)
+    if year is None:
+        # Lax pydantic would read "0" or "1700000000" as a Unix time, which the schema's
+        # pattern refuses (found by schema fuzzing): text must start with its year.
+        raise ValueError("expected an ISO-8601 timestamp such as 2025-03-01T12:00:00Z")
+    if not _YEARS.match(year.group(0)):  # other text: pydantic says what is wrong
         raise ValueError(
             "expected a timestamp from year 0002 to 9998, such as 2025-03-01T12:00:00Z"
         )

@@ -192,8 +192,8 @@ def test_unknown_account_with_history_is_scored(client: TestClient) -> None:
                 "campaign": CAMPAIGN,
                 "candidates": [{"account_id": "a", "cost": 5, "posted_at": "next tuesday"}],
             },
-            "candidates[0].posted_at: Input should be a valid datetime or date, "
-            "invalid character in year",
+            "candidates[0].posted_at: Value error, expected an ISO-8601 timestamp such as "
+            "2025-03-01T12:00:00Z",
         ),
         (
             {"campaign": CAMPAIGN, "candidates": []},
