@@ -3,7 +3,7 @@
 Starts `influence serve` on a free 127.0.0.1 port over a trained workspace (by default the
 demo's, as `make demo` leaves it: the simulated world `work/world` and `models/champion.json`),
 opens the pages in Debian's headless Chromium at 1280 pixels wide, with the browser tests' own
-helpers (`tests/e2e/test_browser.py`: nothing may leave 127.0.0.1, no console error), and
+helpers (`tests/e2e/browser.py`: nothing may leave 127.0.0.1, no console error), and
 writes, full page:
 
 - `home.png`: `/app/`;
@@ -24,33 +24,31 @@ tens of kilobytes. The decision the planner logs goes to a temporary log, not th
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from functools import cache
 from pathlib import Path
-from types import ModuleType
 
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@cache
-def browser_helpers() -> ModuleType:
-    """tests/e2e/test_browser.py as a module: the page helpers the tests check."""
-    path = ROOT / "tests" / "e2e" / "test_browser.py"
-    spec = importlib.util.spec_from_file_location("browser_helpers", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+# The browser tests' helpers, imported by the name the tests import them by: tests/ is a
+# namespace package of the checkout's root, which a script run by path does not have on
+# its path (its own folder, benchmarks/, is).
+sys.path.insert(0, str(ROOT))
+from tests.e2e.browser import (  # noqa: E402 - needs the root on the path, just above
+    Served,
+    flagged,
+    get_json,
+    launch_chromium,
+    plan_campaign,
+    screenshot,
+    shortlist_of,
+    watched,
+)
 
 
 def shrink(path: Path) -> int:
@@ -78,11 +76,10 @@ def serve(data: Path, model: Path, log_dir: Path) -> tuple[subprocess.Popen[byte
         [*command, "--model", str(model)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    helpers = browser_helpers()
     deadline = time.monotonic() + 120
     while True:
         try:
-            if helpers.get_json(f"{base}/health").get("status") == "ok":
+            if get_json(f"{base}/health").get("status") == "ok":
                 return process, base
         except OSError:
             pass
@@ -95,26 +92,25 @@ def serve(data: Path, model: Path, log_dir: Path) -> tuple[subprocess.Popen[byte
 
 def take(data: Path, model: Path, base: str, out: Path, scratch: Path) -> list[str]:
     """Every page's screenshot into `out`; returns one line per image (or per page left)."""
-    h = browser_helpers()
-    served = h.Served(base, data, model)
+    served = Served(base, data, model)
     said = []
-    driver, browser = h.launch_chromium()
+    driver, browser = launch_chromium()
     try:
-        account, _ = h.flagged(served)
+        account, _ = flagged(served)
         pages = {"home": "/app/", "account": f"/app/accounts/{account}", "model": "/app/model"}
         for name, path in pages.items():
-            with h.watched(browser, base) as (page, watch):
+            with watched(browser, base) as (page, watch):
                 page.goto(path)
-                shot = h.screenshot(page, name, out)
+                shot = screenshot(page, name, out)
                 assert watch.problems == [], watch.problems
             said.append(f"{shot.relative_to(ROOT)}: {path}, {shrink(shot):,} bytes")
-        with h.watched(browser, base) as (page, watch):
+        with watched(browser, base) as (page, watch):
             page.goto("/app/")
             if page.locator("#shortlist").count() == 0:
                 said.append("planner.png left as it is: /app/ has no planner (#shortlist) yet")
                 return said
-            brief, _, budget = h.shortlist_of(served, scratch / "shortlist.csv")
-            h.plan_campaign(
+            brief, _, budget = shortlist_of(served, scratch / "shortlist.csv")
+            plan_campaign(
                 page,
                 scratch / "shortlist.csv",
                 **brief,
@@ -122,7 +118,7 @@ def take(data: Path, model: Path, base: str, out: Path, scratch: Path) -> list[s
                 objective="clicks",
                 download_to=scratch / "portfolio.csv",
             )
-            shot = h.screenshot(page, "planner", out)
+            shot = screenshot(page, "planner", out)
             assert watch.problems == [], watch.problems
         said.append(f"{shot.relative_to(ROOT)}: a shortlist planned, {shrink(shot):,} bytes")
         return said

@@ -492,3 +492,35 @@ def external_addresses() -> Callable[[str], list[str]]:
         return [u for u in urls if re.match(r"^[a-z]+:", u) and not u.startswith("data:")]
 
     return found
+
+
+if TYPE_CHECKING:  # the API's shared client, below
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture(scope="session")
+def api_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of `api_client`'s decision log, `decisions.db`."""
+    return tmp_path_factory.mktemp("api")
+
+
+@pytest.fixture(scope="session")
+def api_client(serving_trained: ServingTrained, api_logs: Path) -> Iterator[TestClient]:
+    """One app on the trained workspace for the API's read-only tests in several files
+    (test_predict, test_rank, test_invalid): loading the state costs about 2 s, and none of
+    them changes it. Only test_predict reloads it (once: it counts the reloads)."""
+    from fastapi.testclient import TestClient
+
+    from serving.app import create_app
+
+    with TestClient(create_app(serving_trained(api_logs))) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def known_accounts(trained: Path) -> list[str]:
+    """The first 30 accounts of the trained world's placements, in their order."""
+    from features.io import load_dataset
+
+    data = load_dataset(trained / "world")
+    return [str(a) for a in data.placements["account_id"].drop_duplicates().head(30)]

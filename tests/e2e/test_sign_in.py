@@ -5,19 +5,20 @@ What only a browser can show: that Chromium's own requests from the pages (the s
 planner's multipart form, the header's "Sign out" button) pass the same-origin check of
 `serving.middleware.ApiKeyGate`, and that a page on another port of 127.0.0.1, which is the
 same site, so whose form posts do carry the cookie, is refused. The page helpers (nothing
-may leave 127.0.0.1, no console error) and its `browser` fixture are tests/e2e/test_browser.py's,
-run as a module of their own (the tests are not a package).
+may leave 127.0.0.1, no console error) are tests/e2e/browser.py's, and the `browser` fixture
+(skipped where there is no Chromium, failed under CI=true) tests/e2e/conftest.py's, as for
+tests/e2e/test_browser.py.
 """
 
 from __future__ import annotations
 
 import json
-import runpy
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.e2e.browser import watched
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Route
@@ -32,16 +33,6 @@ ELSEWHERE = (
 EVIL = "http://127.0.0.1:9/"
 """Another port of the service's host: the same site, another origin (Playwright answers
 for it; nothing listens there)."""
-
-
-# runpy keeps the module in sys.modules while it runs: its dataclasses look it up by name.
-HELPERS = runpy.run_path(
-    str(Path(__file__).with_name("test_browser.py")), run_name="browser_helpers"
-)
-watched = HELPERS["watched"]
-browser = HELPERS["browser"]
-"""test_browser.py's fixture: one Chromium for the module, skipped (failed under CI=true)
-where there is none."""
 
 
 @pytest.fixture(scope="module")

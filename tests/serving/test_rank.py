@@ -5,7 +5,9 @@ share: a discovery among every known account, the follower range, both portfolio
 A real request is traced (every call between the project's modules, with
 `sys.setprofile`): `serving.rank` calls each of its collaborators in one phase, in
 order, and none of them calls back into `serving.rank` or into another of them.
-Through HTTP, the route calls the use case once, then the decision log.
+Through HTTP, the route calls the use case once, then the decision log; and, on the
+session's `api_client`, what `/rank` answers: a portfolio within the budget that beats the
+follower rule, estimated costs spent like quoted ones, nothing bought when nothing scores.
 """
 
 from __future__ import annotations
@@ -201,3 +203,88 @@ def test_rank_answers_with_the_shared_use_case_s_portfolios(
     bought = [a for a, m in zip(ranked.scored.account_ids, mask, strict=True) if m]
     assert answer.portfolio.account_ids == bought
     assert answer.portfolio.cost == pytest.approx(ranked.plans.model.cost)
+
+
+def test_rank_buys_within_budget_and_beats_the_follower_rule(
+    api_client: TestClient, known_accounts: list[str]
+) -> None:
+    candidates = [{"account_id": a, "cost": 100.0 + 10 * i} for i, a in enumerate(known_accounts)]
+    for objective in ("clicks", "revenue", "roi"):
+        r = api_client.post(
+            "/rank",
+            json={
+                "campaign": CAMPAIGN,
+                "candidates": candidates,
+                "budget": 1000.0,
+                "objective": objective,
+            },
+        )
+        assert r.status_code == 200, r.text
+        out = r.json()
+        model, rule = out["portfolio"], out["follower_rule"]
+        assert model["cost"] <= 1000.0
+        assert rule["cost"] <= 1000.0
+        key = "revenue" if objective == "roi" else objective
+        if objective == "roi":
+            assert (
+                model["totals"]["revenue"]["expected"] - model["cost"]
+                >= rule["totals"]["revenue"]["expected"] - rule["cost"]
+            )
+        else:
+            assert model["totals"][key]["expected"] >= rule["totals"][key]["expected"]
+        assert sorted(s["index"] for s in out["chosen"]) == sorted(model["indices"])
+        assert all(set(s["contributions"]) == {key} for s in out["chosen"])
+        values = [
+            s["outcomes"][key]["expected"] - (s["cost"] if objective == "roi" else 0)
+            for s in out["chosen"]
+        ]
+        assert values == sorted(values, reverse=True)
+    r = api_client.post(
+        "/rank",
+        json={"campaign": CAMPAIGN, "candidates": candidates, "budget": 1000.0, "explain": 1},
+    )
+    chosen = r.json()["chosen"]
+    assert chosen[0]["contributions"] is not None
+    assert all(s["contributions"] is None for s in chosen[1:])
+
+
+def test_rank_spends_estimated_costs_like_quoted_ones(
+    api_client: TestClient, known_accounts: list[str]
+) -> None:
+    unquoted = [{"account_id": a} for a in known_accounts[:6]]
+    first = api_client.post("/predict", json={"campaign": CAMPAIGN, "candidates": unquoted}).json()[
+        "scores"
+    ]
+    estimates = [s["cost"] for s in first]
+    budget = round(sum(estimates) / 2, 2)
+    body = {"campaign": CAMPAIGN, "budget": budget, "objective": "clicks"}
+    priced = api_client.post("/rank", json={**body, "candidates": unquoted}).json()
+    quoted = [
+        {"account_id": a, "cost": c} for a, c in zip(known_accounts[:6], estimates, strict=True)
+    ]
+    as_quotes = api_client.post("/rank", json={**body, "candidates": quoted}).json()
+    # The same portfolios as with the estimates quoted: the budget rules cannot tell them apart.
+    for key in ("portfolio", "follower_rule"):
+        assert priced[key] == as_quotes[key]
+    assert 0 < priced["portfolio"]["cost"] <= budget
+    assert priced["chosen"]
+    assert all(c["cost_estimated"] and c["cost_low"] < c["cost"] for c in priced["chosen"])
+    assert not any(c["cost_estimated"] for c in as_quotes["chosen"])
+
+
+def test_rank_with_no_scorable_candidate_buys_nothing(api_client: TestClient) -> None:
+    # Found by schema fuzzing: a 500 (KeyError) when every candidate was unknown.
+    r = api_client.post(
+        "/rank",
+        json={
+            "campaign": CAMPAIGN,
+            "candidates": [{"account_id": "nobody", "cost": 10}],
+            "budget": 50,
+        },
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["portfolio"]["account_ids"] == []
+    assert out["portfolio"]["totals"]["clicks"] == {"expected": 0.0, "low": 0.0, "high": 0.0}
+    assert out["follower_rule"]["cost"] == 0.0
+    assert [e["account_id"] for e in out["errors"]] == ["nobody"]
