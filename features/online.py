@@ -66,16 +66,32 @@ class OnlineFeatures:
         # The builder's own first steps, so that `rows` equals `transform` to the bit; this
         # module is the one caller of that private method outside the builder.
         free, captions = builder._campaign_free_state(data, targets)
+        rows = free.reindex(index=range(len(accounts)), columns=list(FEATURES))
+        return cls.assemble(builder, as_of, rows.to_numpy(dtype=np.float64), accounts, captions)
+
+    @classmethod
+    def assemble(
+        cls,
+        builder: FeatureBuilder,
+        as_of: pd.Timestamp,
+        free: Floats,
+        accounts: Sequence[str],
+        captions: RecentCaptions,
+    ) -> OnlineFeatures:
+        """The snapshot from its parts: `free` rows in the order of `accounts`, their
+        `captions`, and the fitted builder whose vectorizer turns briefs into rows.
+
+        `build` computes the parts; `features.snapshot` reads them back from files.
+        """
         vectorizer = builder.vectorizer_
 
         @lru_cache(maxsize=BRIEF_CACHE)
         def brief(topic: str) -> sp.csr_matrix:
             return vectorizer.transform(pd.Series([topic]))
 
-        rows = free.reindex(index=range(len(accounts)), columns=list(FEATURES))
         return cls(
             as_of=as_of,
-            free=rows.to_numpy(dtype=np.float64),
+            free=free,
             row_of={a: i for i, a in enumerate(accounts)},
             captions=captions,
             brief=brief,
