@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,28 +13,24 @@ from hypothesis import strategies as st
 from features.builder import FEATURES, FeatureBuilder
 from features.io import Dataset
 from features.online import OnlineFeatures
-from features.simulate import SimulationConfig, simulate_world
 
-WORLD = SimulationConfig(accounts=200, campaigns=12, seed=11)
-
-
-@pytest.fixture(scope="module")
-def data() -> Dataset:
-    w = simulate_world(WORLD)
-    return Dataset(
-        accounts=w.accounts, posts=w.posts, campaigns=w.campaigns, placements=w.placements
-    )
+if TYPE_CHECKING:
+    from conftest import OnlineWorld
 
 
 @pytest.fixture(scope="module")
-def builder(data: Dataset) -> FeatureBuilder:
-    return FeatureBuilder().fit(data)
+def data(online_world: OnlineWorld) -> Dataset:
+    return online_world.data
 
 
 @pytest.fixture(scope="module")
-def online(data: Dataset, builder: FeatureBuilder) -> OnlineFeatures:
-    as_of = data.posts["posted_at"].max() + pd.Timedelta(seconds=1)
-    return OnlineFeatures.build(builder, data, as_of)
+def builder(online_world: OnlineWorld) -> FeatureBuilder:
+    return online_world.builder
+
+
+@pytest.fixture(scope="module")
+def online(online_world: OnlineWorld) -> OnlineFeatures:
+    return online_world.online
 
 
 def _transformed(
