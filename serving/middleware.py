@@ -25,7 +25,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from serving.errors import ServingError
 from serving.session import cookie_of, login_location, route_path, same_origin, session_value
 
-__all__ = ["ApiKeyGate", "BoundedBody", "Measure", "NoFraming", "refuse", "refused_page"]
+__all__ = [
+    "ApiKeyGate",
+    "BoundedBody",
+    "Measure",
+    "NoFraming",
+    "refuse",
+    "refuse_request",
+    "refused_page",
+]
 
 Message = MutableMapping[str, Any]
 Inspect = Callable[[Scope, bytes], Awaitable[None]]
@@ -41,8 +49,19 @@ async def refuse(
     content: dict[str, object] = {"detail": detail}
     if status == 422:
         content["errors"] = []
-    body = json.dumps(content).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await _answer(send, status, json.dumps(content).encode(), "application/json", headers)
+
+
+async def _answer(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: str | None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Send a whole answer from the middleware, before (or instead of) the app."""
+    raw = [] if content_type is None else [(b"content-type", content_type.encode())]
+    raw.append((b"content-length", str(len(body)).encode()))
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
@@ -64,17 +83,16 @@ def refused_page(detail: str, root: str) -> str:
     )
 
 
-async def refuse_page(
-    send: Send, status: int, detail: str, root: str, headers: dict[str, str] | None = None
+async def refuse_request(
+    scope: Scope, send: Send, status: int, detail: str, headers: dict[str, str] | None = None
 ) -> None:
-    """Answer `detail` as a small HTML page with `status`, and a way back to the planner:
-    what a browser shows of a refused form, where the API's JSON would be a dump."""
-    body = refused_page(detail, root).encode()
-    raw = [(b"content-type", b"text/html; charset=utf-8")]
-    raw += [(b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    """`refuse`; or, for a browser's form on the pages (`_page_form`), the same sentence as
+    a small HTML page with a way back to the planner, where the API's JSON would be a dump."""
+    if _page_form(scope):
+        page = refused_page(detail, scope.get("root_path", "")).encode()
+        await _answer(send, status, page, "text/html; charset=utf-8", headers)
+    else:
+        await refuse(send, status, detail, headers)
 
 
 class Measure:
@@ -202,7 +220,7 @@ class ApiKeyGate:
         by_header = hmac.compare_digest(sent, self.key)
         by_cookie = hmac.compare_digest(cookie_of(scope["headers"]), self.session)
         if by_cookie and not by_header and scope["method"] not in SAFE and not same_origin(scope):
-            await self._refuse_elsewhere(scope, send)
+            await refuse_request(scope, send, 403, self.ELSEWHERE)
             return
         if by_header or by_cookie:
             await self.app(scope, receive, send)
@@ -211,20 +229,7 @@ class ApiKeyGate:
         if location is None:
             await refuse(send, 401, self.MESSAGE)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 303,
-                "headers": [(b"location", location.encode()), (b"content-length", b"0")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b""})
-
-    async def _refuse_elsewhere(self, scope: Scope, send: Send) -> None:
-        if _page_form(scope):
-            await refuse_page(send, 403, self.ELSEWHERE, scope.get("root_path", ""))
-        else:
-            await refuse(send, 403, self.ELSEWHERE)
+        await _answer(send, 303, b"", None, {"location": location})
 
 
 class BoundedBody:
@@ -266,35 +271,21 @@ class BoundedBody:
             "send fewer candidates or shorter histories."
         )
 
-    async def _refuse(
-        self,
-        scope: Scope,
-        send: Send,
-        status: int,
-        detail: str,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """`refuse`, or for a browser's form on the pages the same sentence as a page."""
-        if _page_form(scope):
-            await refuse_page(send, status, detail, scope.get("root_path", ""), headers)
-        else:
-            await refuse(send, status, detail, headers)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in SAFE:
             await self.app(scope, receive, send)
             return
         small = self.small_paths.get(route_path(scope))
         limit = self.max_bytes if small is None else small
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, send, 413, self.too_large(limit))
+            await refuse_request(scope, send, 413, self.too_large(limit))
             return
         if small is not None:
             await self._receive_then_call(scope, receive, send, small)
             return
         if self.in_flight >= self.max_in_flight:
-            await self._refuse(
+            await refuse_request(
                 scope,
                 send,
                 503,
@@ -322,12 +313,12 @@ class BoundedBody:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
                 if size > limit:
-                    await self._refuse(scope, send, 413, self.too_large(limit))
+                    await refuse_request(scope, send, 413, self.too_large(limit))
                     return
                 if not message.get("more_body", False):
                     break
         if waited.cancelled_caught:
-            await self._refuse(
+            await refuse_request(
                 scope,
                 send,
                 408,
@@ -343,7 +334,7 @@ class BoundedBody:
             try:
                 await self.inspect(scope, body)
             except ServingError as e:
-                await self._refuse(scope, send, e.status_code, str(e))
+                await refuse_request(scope, send, e.status_code, str(e))
                 return
         replayed = False
 
