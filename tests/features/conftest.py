@@ -4,7 +4,6 @@ with its online features."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -24,23 +23,24 @@ def data(small_csv_dir: Path, tmp_path: Path) -> Path:
     return target
 
 
-@dataclass(frozen=True)
-class OnlineWorld:
-    """A simulated world (200 accounts, seed 11), a builder fitted on it, and its online
-    features as of a second after its last post."""
-
-    data: Dataset
-    builder: FeatureBuilder
-    online: OnlineFeatures
+@pytest.fixture(scope="session")
+def online_data() -> Dataset:
+    """A simulated world (200 accounts, seed 11), read by tests/features/test_online.py and
+    test_snapshot.py."""
+    w = simulate_world(SimulationConfig(accounts=200, campaigns=12, seed=11))
+    return Dataset(
+        accounts=w.accounts, posts=w.posts, campaigns=w.campaigns, placements=w.placements
+    )
 
 
 @pytest.fixture(scope="session")
-def online_world() -> OnlineWorld:
-    """The world tests/features/test_online.py and test_snapshot.py read, built once."""
-    w = simulate_world(SimulationConfig(accounts=200, campaigns=12, seed=11))
-    data = Dataset(
-        accounts=w.accounts, posts=w.posts, campaigns=w.campaigns, placements=w.placements
-    )
-    builder = FeatureBuilder().fit(data)
-    as_of = data.posts["posted_at"].max() + pd.Timedelta(seconds=1)
-    return OnlineWorld(data, builder, OnlineFeatures.build(builder, data, as_of))
+def online_builder(online_data: Dataset) -> FeatureBuilder:
+    """A builder fitted on `online_data`."""
+    return FeatureBuilder().fit(online_data)
+
+
+@pytest.fixture(scope="session")
+def online(online_data: Dataset, online_builder: FeatureBuilder) -> OnlineFeatures:
+    """`online_data`'s online features as of a second after its last post."""
+    as_of = online_data.posts["posted_at"].max() + pd.Timedelta(seconds=1)
+    return OnlineFeatures.build(online_builder, online_data, as_of)

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features.builder import FEATURES, FeatureBuilder
 from features.io import Dataset
 from features.online import OnlineFeatures
-
-if TYPE_CHECKING:
-    from conftest import OnlineWorld
-
-
-@pytest.fixture(scope="module")
-def data(online_world: OnlineWorld) -> Dataset:
-    return online_world.data
-
-
-@pytest.fixture(scope="module")
-def builder(online_world: OnlineWorld) -> FeatureBuilder:
-    return online_world.builder
-
-
-@pytest.fixture(scope="module")
-def online(online_world: OnlineWorld) -> OnlineFeatures:
-    return online_world.online
 
 
 def _transformed(
@@ -60,14 +39,16 @@ def _transformed(
 
 
 def test_every_known_account_in_the_data_s_own_campaign(
-    data: Dataset, builder: FeatureBuilder, online: OnlineFeatures
+    online_data: Dataset, online_builder: FeatureBuilder, online: OnlineFeatures
 ) -> None:
     accounts = sorted(online.row_of)
-    assert accounts == sorted(set(data.posts["account_id"]))
-    last = data.campaigns.iloc[-1]
+    assert accounts == sorted(set(online_data.posts["account_id"]))
+    last = online_data.campaigns.iloc[-1]
     campaign = {"brand": str(last["brand"]), "topic": str(last["topic"])}
     rows = online.rows(accounts, campaign)
-    np.testing.assert_array_equal(rows, _transformed(builder, data, online, accounts, campaign))
+    np.testing.assert_array_equal(
+        rows, _transformed(online_builder, online_data, online, accounts, campaign)
+    )
     # The data's own brand: some captions mention it, so relevance is really computed.
     assert np.nansum(rows[:, FEATURES.index("relevance_brand_mentions")]) > 0
     assert np.isfinite(rows[:, FEATURES.index("reach_followers")]).all()
@@ -80,8 +61,8 @@ def test_every_known_account_in_the_data_s_own_campaign(
     brand=st.sampled_from(["", "Acme", "nike", "ZZZ Corp"]),
 )
 def test_any_accounts_any_brief_equal_transform(
-    data: Dataset,
-    builder: FeatureBuilder,
+    online_data: Dataset,
+    online_builder: FeatureBuilder,
     online: OnlineFeatures,
     picks: list[int],
     topic: str,
@@ -91,5 +72,6 @@ def test_any_accounts_any_brief_equal_transform(
     accounts = [known[p % len(known)] for p in picks]  # repeats allowed, any order
     campaign = {"brand": brand, "topic": topic}
     np.testing.assert_array_equal(
-        online.rows(accounts, campaign), _transformed(builder, data, online, accounts, campaign)
+        online.rows(accounts, campaign),
+        _transformed(online_builder, online_data, online, accounts, campaign),
     )

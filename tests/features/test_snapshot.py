@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,10 +14,6 @@ from features.builder import FeatureBuilder
 from features.errors import NotFittedError
 from features.io import Dataset
 from features.online import OnlineFeatures
-
-if TYPE_CHECKING:
-    from conftest import OnlineWorld
-
 from features.snapshot import MANIFEST, SnapshotError, read_snapshot, state_digest, write_snapshot
 
 CAMPAIGNS = [
@@ -28,26 +23,11 @@ CAMPAIGNS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def data(online_world: OnlineWorld) -> Dataset:
-    return online_world.data
-
-
-@pytest.fixture(scope="module")
-def builder(online_world: OnlineWorld) -> FeatureBuilder:
-    return online_world.builder
-
-
-@pytest.fixture(scope="module")
-def online(online_world: OnlineWorld) -> OnlineFeatures:
-    return online_world.online
-
-
 def test_a_snapshot_reads_back_to_the_bit(
-    online: OnlineFeatures, builder: FeatureBuilder, tmp_path: Path
+    online: OnlineFeatures, online_builder: FeatureBuilder, tmp_path: Path
 ) -> None:
-    manifest = write_snapshot(online, builder, tmp_path / "snap", data_digest="d" * 64)
-    read = read_snapshot(tmp_path / "snap", builder)
+    manifest = write_snapshot(online, online_builder, tmp_path / "snap", data_digest="d" * 64)
+    read = read_snapshot(tmp_path / "snap", online_builder)
     assert read.as_of == online.as_of
     assert read.row_of == online.row_of
     assert np.array_equal(read.free, online.free, equal_nan=True)
@@ -59,60 +39,63 @@ def test_a_snapshot_reads_back_to_the_bit(
     saved = json.loads(manifest.read_text())
     assert saved["format"] == 1
     assert (saved["accounts"], saved["data_digest"]) == (len(online.row_of), "d" * 64)
-    assert saved["state_digest"] == state_digest(builder)
+    assert saved["state_digest"] == state_digest(online_builder)
     assert sorted(p.name for p in (tmp_path / "snap").iterdir()) == sorted(
         [MANIFEST, *saved["files"]]
     )
     assert not [p for p in tmp_path.iterdir() if p.name != "snap"]  # no temporary left
 
 
-def test_the_state_digest_tells_fitted_states_apart(data: Dataset, builder: FeatureBuilder) -> None:
-    assert state_digest(FeatureBuilder().fit(data)) == state_digest(builder)
-    earlier = data.posts["posted_at"].quantile(0.5)
-    assert state_digest(FeatureBuilder().fit(data, until=earlier)) != state_digest(builder)
-    assert state_digest(FeatureBuilder(prior_strength=5.0).fit(data)) != state_digest(builder)
+def test_the_state_digest_tells_fitted_states_apart(
+    online_data: Dataset, online_builder: FeatureBuilder
+) -> None:
+    digest = state_digest(online_builder)
+    assert state_digest(FeatureBuilder().fit(online_data)) == digest
+    earlier = online_data.posts["posted_at"].quantile(0.5)
+    assert state_digest(FeatureBuilder().fit(online_data, until=earlier)) != digest
+    assert state_digest(FeatureBuilder(prior_strength=5.0).fit(online_data)) != digest
 
 
 def test_another_model_s_feature_state_is_refused(
-    online: OnlineFeatures, builder: FeatureBuilder, data: Dataset, tmp_path: Path
+    online: OnlineFeatures, online_builder: FeatureBuilder, online_data: Dataset, tmp_path: Path
 ) -> None:
-    write_snapshot(online, builder, tmp_path / "snap")
-    other = FeatureBuilder(prior_strength=5.0).fit(data)
+    write_snapshot(online, online_builder, tmp_path / "snap")
+    other = FeatureBuilder(prior_strength=5.0).fit(online_data)
     with pytest.raises(SnapshotError, match="another fitted feature state") as refused:
         read_snapshot(tmp_path / "snap", other)
     assert str(refused.value) == (
         f"{tmp_path / 'snap'} was materialized with another fitted feature state (digest "
-        f"{state_digest(builder)[:12]}) than the model's ({state_digest(other)[:12]}): its rows "
-        "would be wrong for this model; materialize it again with this model."
+        f"{state_digest(online_builder)[:12]}) than the model's ({state_digest(other)[:12]}): "
+        "its rows would be wrong for this model; materialize it again with this model."
     )
 
 
 def test_a_changed_or_missing_file_is_refused(
-    online: OnlineFeatures, builder: FeatureBuilder, tmp_path: Path
+    online: OnlineFeatures, online_builder: FeatureBuilder, tmp_path: Path
 ) -> None:
     folder = tmp_path / "snap"
-    write_snapshot(online, builder, folder)
+    write_snapshot(online, online_builder, folder)
     free = np.load(folder / "free.npy")
     free[0, 0] += 1.0
     np.save(folder / "free.npy", free)
     with pytest.raises(SnapshotError, match="sha256 differs") as refused:
-        read_snapshot(folder, builder)
+        read_snapshot(folder, online_builder)
     assert str(refused.value).startswith(f"{folder / 'free.npy'} is missing or not the file")
-    write_snapshot(online, builder, folder)  # replaces the changed one
+    write_snapshot(online, online_builder, folder)  # replaces the changed one
     (folder / "captions.parquet").unlink()
     with pytest.raises(SnapshotError, match=r"captions\.parquet is missing"):
-        read_snapshot(folder, builder)
+        read_snapshot(folder, online_builder)
     (folder / MANIFEST).unlink()
     with pytest.raises(SnapshotError, match="is not a snapshot") as refused:
-        read_snapshot(folder, builder)
+        read_snapshot(folder, online_builder)
     assert str(refused.value) == f"{folder} is not a snapshot: it has no {MANIFEST}."
 
 
 def test_a_failed_write_leaves_the_snapshot_there_before(
-    online: OnlineFeatures, builder: FeatureBuilder, tmp_path: Path
+    online: OnlineFeatures, online_builder: FeatureBuilder, tmp_path: Path
 ) -> None:
     folder = tmp_path / "snap"
-    write_snapshot(online, builder, folder)
+    write_snapshot(online, online_builder, folder)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     with pytest.raises(NotFittedError, match="not fitted yet"):
         write_snapshot(online, FeatureBuilder(), folder)
