@@ -1,59 +1,94 @@
-"""A materialized online snapshot: `OnlineFeatures` written to files and read back, bit for bit.
+"""A materialized online snapshot: what a service reads of the data, written once to files.
 
 A service that reads the whole data directory and recomputes every account's features at
 each start-up and reload waits minutes at agency scale (issue 17). This module is the
 step between the offline engine and the service, as a feature store's `materialize` is:
-`write_snapshot` stores a built `OnlineFeatures` (each known account's campaign-free row,
-its recent captions as TF-IDF rows) in a folder, and `read_snapshot` gives back the same
-object, so that `rows` answers to the bit what it answered before it was written.
+`materialize` computes, as of one moment and with a model's fitted builder, every known
+account's campaign-free feature row and recent-caption profile (`OnlineFeatures`), the
+follower tiers' norms the account page reads, and writes them beside the histories
+themselves (posts memory-mapped per account, `features.histories`) and the small tables.
+`read_snapshot` gives back a `Snapshot` whose answers are, to the bit, those of the raw
+data: the same `OnlineFeatures` rows, the same per-account frames.
 
-The folder holds NumPy arrays (`.npy`, saved and loaded with `allow_pickle=False`),
-Parquet tables for text, and `snapshot.json`: the format version, the as-of moment, the
-fitted builder's state digest (`state_digest`), the data digest when given, and each
-file's sha256. Nothing in it is unpickled. It is written into a temporary folder beside
-the destination and renamed into place, so a failed write leaves no partial snapshot.
-`read_snapshot` refuses, with `SnapshotError`, a folder whose files do not match their
-digests or whose state digest is not the builder's: rows computed with another vocabulary
-or other priors would be silently wrong.
-
-Only the campaign-free features and captions are stored so far; what the account page
-and `/discover` read of raw history is not (yet), so a service still needs the data
-directory for those.
+The folder holds NumPy arrays (`allow_pickle=False`), Parquet and Arrow IPC tables and
+`snapshot.json`: the format version, the as-of moment, the fitted builder's state digest
+(`state_digest`), the lineage given (data digest, model version, source) and each file's
+sha256 (`features.snapshot_files`). Nothing in it is unpickled. It is written into a
+temporary folder beside the destination and renamed into place. `read_snapshot` refuses,
+with `SnapshotError`, a folder whose files do not match their digests or whose state
+digest is not the builder's: rows computed with another vocabulary or other priors would
+be silently wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
-import scipy.sparse as sp
 
 from features.builder import FEATURES, FeatureBuilder
-from features.errors import FeaturesError
+from features.histories import (
+    MappedHistories,
+    object_columns,
+    objects,
+    posts_part_files,
+    write_posts_index,
+    write_posts_part,
+)
+from features.io import Dataset
 from features.online import OnlineFeatures
+from features.profile import TierNorms, tier_norms
 from features.relevance import RecentCaptions
+from features.snapshot_files import (
+    MANIFEST,
+    SNAPSHOT_FORMAT,
+    SnapshotError,
+    building,
+    checked_manifest,
+    load_array,
+    load_sparse,
+    save_array,
+    save_sparse,
+    write_manifest,
+)
 
-__all__ = ["MANIFEST", "SNAPSHOT_FORMAT", "SnapshotError", "read_snapshot", "state_digest",
-           "write_snapshot"]  # fmt: skip
+__all__ = [
+    "MANIFEST",
+    "SNAPSHOT_FORMAT",
+    "Snapshot",
+    "SnapshotError",
+    "materialize",
+    "read_manifest",
+    "read_snapshot",
+    "state_digest",
+    "write_snapshot",
+]
 
-MANIFEST = "snapshot.json"
-SNAPSHOT_FORMAT = 1
-"""The layout's version: a reader refuses a snapshot written in another."""
-
-_ARRAYS = ("free", "text_codes", "positions", "counts", "norms")
+_ARRAYS = ("text_codes", "positions", "counts", "norms")
 _SPARSE = ("vectors", "profile")
+_TABLES = ("accounts", "campaigns", "placements")
+PostsWriter = Callable[[Path], list[str]]
+"""Writes a snapshot's posts into the folder given; returns the files it wrote."""
 
 
-class SnapshotError(FeaturesError):
-    """A snapshot folder that cannot be used, and why, in one sentence."""
+@dataclass(frozen=True)
+class Snapshot:
+    """A snapshot read back: its manifest, online features and histories."""
+
+    manifest: dict[str, Any]
+    online: OnlineFeatures
+    histories: MappedHistories
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """The moment the snapshot describes the accounts at."""
+        return self.online.as_of
 
 
 def state_digest(builder: FeatureBuilder) -> str:
@@ -81,26 +116,35 @@ def state_digest(builder: FeatureBuilder) -> str:
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def materialize(
+    data: Dataset,
+    builder: FeatureBuilder,
+    out: Path,
+    as_of: pd.Timestamp,
+    lineage: Mapping[str, Any] | None = None,
+) -> Path:
+    """Compute and write the snapshot of `data` as of `as_of`, for the fitted `builder`.
 
+    Takes the loaded data, the model's builder, the destination folder (replaced if it
+    exists), the moment (a service's end of data) and the lineage to record (data
+    digest, model version, source). Returns the manifest's path.
+    """
+    online = OnlineFeatures.build(builder, data, as_of)
 
-def _save_array(folder: Path, name: str, values: npt.NDArray[Any]) -> str:
-    file = f"{name}.npy"
-    np.save(folder / file, np.ascontiguousarray(values), allow_pickle=False)
-    return file
+    def posts(work: Path) -> list[str]:
+        index = write_posts_part(work, 0, data.posts)
+        return [*posts_part_files(0), write_posts_index(work, [index])]
 
-
-def _save_sparse(folder: Path, name: str, matrix: sp.csr_matrix) -> list[str]:
-    matrix = sp.csr_matrix(matrix)
-    return [
-        _save_array(folder, f"{name}.{part}", getattr(matrix, part))
-        for part in ("data", "indices", "indptr")
-    ]
+    return write_snapshot(
+        online,
+        builder,
+        out,
+        tables={n: getattr(data, n) for n in _TABLES},
+        norms=tier_norms(data.posts, as_of),
+        posts=posts,
+        posts_objects=object_columns(data.posts),
+        lineage=lineage,
+    )
 
 
 def write_snapshot(
@@ -108,76 +152,72 @@ def write_snapshot(
     builder: FeatureBuilder,
     out: Path,
     *,
-    data_digest: str | None = None,
+    tables: Mapping[str, pd.DataFrame],
+    norms: TierNorms,
+    posts: PostsWriter,
+    posts_objects: Sequence[str],
+    lineage: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write `online` (built with `builder`) to the folder `out`, replacing it if it exists.
+    """Write a snapshot's parts to the folder `out`, replacing it if it exists.
 
-    Takes the snapshot, the fitted builder it was built with, the destination and the
-    digest of the data it describes (kept in the manifest for lineage). Returns the
-    manifest's path. Files go to a temporary folder beside `out`, renamed into place at
-    the end: a failure leaves whatever was at `out` before.
+    Takes the online features, the fitted builder they were built with, the destination,
+    the `accounts`, `campaigns` and `placements` tables (stored whole), the tier norms,
+    the writer of the posts (`materialize`'s, or the Dask engine's, which writes each part
+    on its worker), the posts' `object_columns` and the lineage to record.
+    Returns the manifest's path. A failure leaves whatever was at `out` before.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with building(out) as work:
         captions = online.captions
         accounts = sorted(online.row_of, key=online.row_of.__getitem__)
         files = [
-            _save_array(work, "free", online.free),
-            *(_save_array(work, n, getattr(captions, n)) for n in _ARRAYS[1:]),
-            *(f for n in _SPARSE for f in _save_sparse(work, n, getattr(captions, n))),
+            save_array(work, "free", online.free),
+            *(save_array(work, n, getattr(captions, n)) for n in _ARRAYS),
+            *(f for n in _SPARSE for f in save_sparse(work, n, getattr(captions, n))),
         ]
         pd.DataFrame({"account_id": pd.Series(accounts, dtype=object)}).to_parquet(
-            work / "accounts.parquet", index=False
+            work / "online_accounts.parquet", index=False
         )
         texts = {"text": captions.texts.tolist(), "lowered": captions.lowered.tolist()}
         pd.DataFrame(texts, dtype=object).to_parquet(work / "captions.parquet", index=False)
-        files += ["accounts.parquet", "captions.parquet"]
+        stored = {
+            **{n: tables[n] for n in _TABLES},
+            "norms_weekly": norms.weekly,
+            "norms_recent": norms.recent,
+        }
+        for name, frame in stored.items():  # with their row labels, as frames taken show
+            frame.to_parquet(work / f"{name}.parquet", index=True)
+        files += ["online_accounts.parquet", "captions.parquet"]
+        files += [f"{n}.parquet" for n in stored]
+        files += posts(work)
+        objects_of = {n: object_columns(f) for n, f in stored.items()}
         manifest = {
-            "format": SNAPSHOT_FORMAT,
             "as_of": pd.Timestamp(online.as_of).isoformat(),
             "state_digest": state_digest(builder),
-            "data_digest": data_digest,
+            **dict(lineage or {}),
             "accounts": len(accounts),
+            "objects": {**objects_of, "posts": list(posts_objects)},
             "shapes": {n: list(getattr(captions, n).shape) for n in _SPARSE},
-            "files": {f: _sha256(work / f) for f in sorted(files)},
         }
-        (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+        write_manifest(work, manifest, files)
     return out / MANIFEST
 
 
-def _manifest(folder: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text())
-    except FileNotFoundError:
-        raise SnapshotError(f"{folder} is not a snapshot: it has no {MANIFEST}.") from None
-    except (OSError, ValueError) as e:
-        raise SnapshotError(f"{folder / MANIFEST} cannot be read as JSON: {e}.") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != SNAPSHOT_FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else None
-        raise SnapshotError(
-            f"{folder / MANIFEST} is in snapshot format {found!r}; this version reads "
-            f"format {SNAPSHOT_FORMAT}: materialize it again."
-        )
-    return manifest
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a snapshot folder, its files checked (`checked_manifest`)."""
+    return checked_manifest(Path(folder))
 
 
-def read_snapshot(folder: Path, builder: FeatureBuilder) -> OnlineFeatures:
-    """The `OnlineFeatures` written to `folder`, for the fitted `builder` it was built with.
+def read_snapshot(folder: Path, builder: FeatureBuilder) -> Snapshot:
+    """The `Snapshot` written to `folder`, for the fitted `builder` it was built with.
 
     Every file is checked against its sha256 in the manifest before it is loaded, and the
     manifest's state digest against `builder`'s. Raises SnapshotError, in one sentence
-    naming the file or the digests, when a check fails.
+    naming the file or the digests, when a check fails. The posts are memory-mapped, not
+    read: a request reads the pages of its accounts.
     """
     folder = Path(folder)
-    manifest = _manifest(folder)
+    manifest = checked_manifest(folder)
     expected, found = state_digest(builder), manifest.get("state_digest")
     if found != expected:
         raise SnapshotError(
@@ -185,36 +225,26 @@ def read_snapshot(folder: Path, builder: FeatureBuilder) -> OnlineFeatures:
             f"{str(found)[:12]}) than the model's ({expected[:12]}): its rows would be "
             "wrong for this model; materialize it again with this model."
         )
-    listed: dict[str, str] = manifest.get("files", {})
-    for name, digest in listed.items():
-        path = folder / name
-        if Path(name).name != name or not path.is_file() or _sha256(path) != digest:
-            raise SnapshotError(
-                f"{path} is missing or not the file the snapshot's manifest lists (sha256 "
-                "differs): the snapshot is incomplete or was changed; materialize it again."
-            )
-
-    def array(name: str) -> npt.NDArray[Any]:
-        if f"{name}.npy" not in listed:
-            raise SnapshotError(f"{folder / MANIFEST} does not list {name}.npy.")
-        values: npt.NDArray[Any] = np.load(folder / f"{name}.npy", allow_pickle=False)
-        return values
-
-    def sparse(name: str) -> sp.csr_matrix:
-        parts = (array(f"{name}.{p}") for p in ("data", "indices", "indptr"))
-        return sp.csr_matrix(tuple(parts), shape=tuple(manifest["shapes"][name]))
-
-    accounts = pd.read_parquet(folder / "accounts.parquet")["account_id"].tolist()
+    accounts = pd.read_parquet(folder / "online_accounts.parquet")["account_id"].tolist()
     texts = pd.read_parquet(folder / "captions.parquet")
     captions = RecentCaptions(
         texts=texts["text"].to_numpy(dtype=object),
         lowered=texts["lowered"].to_numpy(dtype=object),
-        vectors=sparse("vectors"),
-        text_codes=array("text_codes"),
-        positions=array("positions"),
-        counts=array("counts"),
-        profile=sparse("profile"),
-        norms=array("norms"),
+        vectors=load_sparse(folder, manifest, "vectors"),
+        text_codes=load_array(folder, manifest, "text_codes"),
+        positions=load_array(folder, manifest, "positions"),
+        counts=load_array(folder, manifest, "counts"),
+        profile=load_sparse(folder, manifest, "profile"),
+        norms=load_array(folder, manifest, "norms"),
     )
     as_of = pd.Timestamp(manifest["as_of"])
-    return OnlineFeatures.assemble(builder, as_of, array("free"), accounts, captions)
+    free = load_array(folder, manifest, "free")
+    online = OnlineFeatures.assemble(builder, as_of, free, accounts, captions)
+    kinds = manifest["objects"]
+    stored = {
+        n: objects(pd.read_parquet(folder / f"{n}.parquet"), kinds[n])
+        for n in (*_TABLES, "norms_weekly", "norms_recent")
+    }
+    norms = TierNorms(weekly=stored["norms_weekly"], recent=stored["norms_recent"])
+    histories = MappedHistories.open(folder, stored, norms, as_of, kinds["posts"])
+    return Snapshot(manifest=manifest, online=online, histories=histories)
