@@ -48,6 +48,7 @@ from serving_load import (
 )
 
 from features.builder import FEATURES
+from features.io import load_dataset
 from serving.scoring import CandidateIn, score
 from serving.settings import ServingSettings
 from serving.state import load_state
@@ -124,7 +125,7 @@ def _jsonable(value: Any) -> Any:
 def build_requests(world: Path, manifest: Path) -> Requests:
     """Pick a campaign and accounts from the data; build the row MLflow gets the same way."""
     state = load_state(ServingSettings(model_uri=str(manifest), data_dir=world))
-    data = state.data
+    data = load_dataset(world)
     campaign_row = data.campaigns.iloc[-1]
     campaign = {"brand": str(campaign_row["brand"]), "topic": str(campaign_row["topic"])}
     cost_of = data.placements.groupby("account_id")["cost"].mean()

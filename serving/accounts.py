@@ -22,7 +22,7 @@ def profile(state: ServiceState, account_id: str) -> AccountProfile:
     """
     if not state.knows(account_id):
         raise UnknownAccountError(
-            f"No account {account_id!r} in the served data ({len(state.posts_of):,} accounts); "
+            f"No account {account_id!r} in the served data ({len(state.post_counts):,} accounts); "
             "check the id, or score it with its history in POST /predict."
         )
     history = state.history([account_id])

@@ -12,13 +12,14 @@ import pandas as pd
 from features.contract import PLACEMENTS, POSTS
 from features.errors import DataContractError, FeaturesError
 from features.files import locate_table
-from features.io import read_table, write_table
+from features.io import load_dataset, read_table, write_table
 from features.moment import first_unobserved
 from features.validate import check_references
 from serving.errors import NotReadyError, UnknownCampaignError
 from serving.scoring import effective_time, score_placements
 from serving.settings import ServingSettings
-from serving.state import data_dir_of, end_of_data, load_model, load_state
+from serving.sources import data_dir_of, end_of_data
+from serving.state import load_model
 from training.artifacts.bundle import ModelBundle
 
 __all__ = ["OUTPUT_KEYS", "NewCampaign", "predict_file", "predict_file_dask"]
@@ -171,14 +172,19 @@ def predict_file(
     planned, each target's expected value under its own name, its interval bounds
     (`T_low`, `T_high`) and `roi`, in the file's order. Returns the row count.
     """
-    state = load_state(settings)
-    data = state.data
+    bundle, _ = load_model(settings.model_uri)
+    data_dir = data_dir_of(settings)
+    try:
+        data = load_dataset(data_dir, settings.read_options())
+    except FeaturesError as e:
+        raise NotReadyError(f"no data: {e}") from e
+    as_of = end_of_data(data.posts["posted_at"], data.placements, data_dir)
     planned, campaigns = _planned(
         placements_file, settings, data.accounts, data.campaigns, new_campaign
     )
     data = replace(data, campaigns=campaigns)
-    scored = score_placements(state.bundle, data, _as_of_targets(planned, state.as_of))
-    return _write(scored, planned, state.bundle, out_file)
+    scored = score_placements(bundle, data, _as_of_targets(planned, as_of))
+    return _write(scored, planned, bundle, out_file)
 
 
 def predict_file_dask(

@@ -66,7 +66,7 @@ NEW_ACCOUNT = {
 def latest_campaign(state: ServiceState) -> dict[str, str]:
     """The brand and topic of the data's latest campaign (by `starts_at` where given,
     else the last row); the demo's when the data has none, or one the API would refuse."""
-    campaigns = state.data.campaigns
+    campaigns = state.histories.campaigns
     if campaigns.empty:
         return dict(DEMO_CAMPAIGN)
     starts = campaigns.get("starts_at")
@@ -82,7 +82,8 @@ def latest_campaign(state: ServiceState) -> dict[str, str]:
 
 def _served_accounts(state: ServiceState) -> list[str]:
     """The accounts with the most posts, ties by id, so the choice is repeatable."""
-    return heapq.nsmallest(KNOWN, state.posts_of, key=lambda a: (-len(state.posts_of[a]), a))
+    counts = state.post_counts
+    return heapq.nsmallest(KNOWN, counts, key=lambda a: (-counts[a], a))
 
 
 def request_examples(state: ServiceState | None) -> dict[str, dict[str, Any]]:

@@ -122,7 +122,7 @@ def _home(
     context = {
         "root": request.scope.get("root_path", ""),
         "version": state.version,
-        "example": next(iter(state.posts_of), ""),
+        "example": next(iter(state.post_counts), ""),
         "values": values,
         "objectives": OBJECTIVES,
         "problems": form.problems if form else [],

@@ -69,7 +69,7 @@ async def model_info(state: StateDep, backtest: BacktestDep) -> schemas.ModelInf
         metrics=dict(meta.get("metrics", {})),
         data_digest=meta.get("data_digest"),
         data_as_of=state.as_of.isoformat(),
-        accounts=len(state.posts_of),
+        accounts=len(state.post_counts),
         data_matches_model=state.data_check.matches,
         data_note=state.data_check.note,
         price=meta.get("price"),

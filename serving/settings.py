@@ -29,7 +29,12 @@ class ServingSettings(WorkspaceSettings):
     model_uri: a model manifest (default the project's champion, `models/champion.json`
         or `models/<project>/champion.json`, written by `influence train`) or a registry
         URI such as `models:/influence@champion` (read through MLflow's tracking settings).
-    data_dir: the data directory whose account histories the API knows.
+    data_dir: the data directory whose account histories the API knows, read whole at
+        start-up and on each reload.
+    snapshot_dir: a snapshot materialized from such a directory (`influence materialize`,
+        or `influence train --promote` beside the champion's bundle), read instead:
+        start-up and reload read no post. With neither set, the champion's own snapshot
+        (`models/influence-vN.snapshot`) when training wrote one (`serving.sources`).
     columns_file: a TOML file mapping the exports' headers to the contract's columns
         (`--columns`, docs/data-contract.md); dayfirst: read dates such as 25/03/2026
         as day/month/year (`--dayfirst`). Both say how `data_dir` is read.
@@ -48,6 +53,7 @@ class ServingSettings(WorkspaceSettings):
 
     model_uri: str = "models/champion.json"
     data_dir: Path | None = None
+    snapshot_dir: Path | None = None
     columns_file: Path | None = None
     dayfirst: bool = False
     api_key: SecretStr | None = None
@@ -86,6 +92,8 @@ class ServingSettings(WorkspaceSettings):
             self.decision_log = str(workspace.path(Path(self.decision_log)))
         if self.data_dir is not None:
             self.data_dir = workspace.path(self.data_dir)
+        if self.snapshot_dir is not None:
+            self.snapshot_dir = workspace.path(self.snapshot_dir)
         if self.columns_file is not None:
             self.columns_file = workspace.path(self.columns_file)
 

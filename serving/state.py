@@ -1,4 +1,5 @@
-"""What the service holds in memory: the model, the account histories, when they end,
+"""What the service holds in memory: the model, the account histories (from a data directory
+or a snapshot, `serving.sources`), when they end,
 whether they are the data the model was trained on (`serving.lineage`), and where the
 project's latest backtest is (`serving.backtest`, read on first use).
 
@@ -9,24 +10,23 @@ swaps the reference, so a request that started on the old state finishes on it.
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from features.errors import FeaturesError
-from features.io import Dataset, load_dataset
-from features.moment import observed_until
+from features.histories import Histories
+from features.io import Dataset
 from features.online import OnlineFeatures
-from features.profile import TierNorms, tier_norms
+from features.profile import TierNorms
 from serving.backtest import BacktestReads, BacktestSource
 from serving.errors import NotReadyError
 from serving.lineage import DataCheck, check_manifest, read_flags
 from serving.settings import ServingSettings
+from serving.sources import load_histories
 from training.artifacts.bundle import ModelBundle, load_bundle, read_manifest
 from training.errors import TrainingError
 from training.units import CostUnit
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ServiceState",
-    "data_dir_of",
-    "end_of_data",
     "freeze_heap",
     "load_model",
     "load_state",
@@ -52,10 +50,9 @@ class ServiceState:
 
     bundle: ModelBundle
     manifest: dict[str, Any]
-    data: Dataset
+    histories: Histories
+    """Each account's posts and placements (`features.histories`), read per request."""
     as_of: pd.Timestamp
-    posts_of: dict[str, npt.NDArray[np.intp]]
-    placements_of: dict[str, npt.NDArray[np.intp]]
     online: OnlineFeatures
     """Every known account's campaign-free features as of `as_of` (`features.online`)."""
     version: str
@@ -66,13 +63,21 @@ class ServiceState:
     """Whether `data` is the data the model was trained on (their digests compared)."""
     backtests: BacktestSource
     """Where the project's backtests are logged, and which to prefer (`serving.backtest`)."""
+    snapshot: Path | None = None
+    """The snapshot folder the histories come from; None when from a data directory."""
 
     @cached_property
     def norms(self) -> TierNorms:
         """What accounts of each follower tier typically show, for profiles
-        (`features.profile`): computed on the first profile asked for, not at start-up or
-        on reload, which only profiles need (about 0.8 s of CPU per million posts)."""
-        return tier_norms(self.data.posts, self.as_of)
+        (`features.profile`): a snapshot's stored norms, or computed from the data on the
+        first profile asked for, not at start-up or on reload, which only profiles need
+        (about 0.8 s of CPU per million posts)."""
+        return self.histories.norms(self.as_of)
+
+    @cached_property
+    def post_counts(self) -> Mapping[str, int]:
+        """Per known account (one with a post), its number of posts; ids sorted."""
+        return self.histories.post_counts()
 
     @cached_property
     def backtest_reads(self) -> BacktestReads:
@@ -92,27 +97,11 @@ class ServiceState:
 
     def knows(self, account_id: str) -> bool:
         """Whether the account is in the service's data."""
-        return account_id in self.posts_of
+        return self.histories.knows(account_id)
 
     def history(self, account_ids: list[str]) -> Dataset:
         """The tables restricted to `account_ids` (campaigns left empty)."""
-        posts = _take(self.data.posts, self.posts_of, account_ids)
-        placements = _take(self.data.placements, self.placements_of, account_ids)
-        accounts = self.data.accounts[self.data.accounts["account_id"].isin(account_ids)]
-        return Dataset(
-            accounts=accounts,
-            posts=posts,
-            campaigns=self.data.campaigns.iloc[0:0],
-            placements=placements,
-        )
-
-
-def _take(
-    frame: pd.DataFrame, index: dict[str, npt.NDArray[np.intp]], ids: list[str]
-) -> pd.DataFrame:
-    found = [index[i] for i in dict.fromkeys(ids) if i in index]
-    rows = np.concatenate(found) if found else np.array([], dtype=np.intp)
-    return frame.iloc[rows]
+        return self.histories.take(account_ids)
 
 
 def load_model(uri: str, tracking: Tracking | None = None) -> tuple[ModelBundle, dict[str, Any]]:
@@ -190,78 +179,34 @@ def model_manifest(uri: str) -> dict[str, Any] | None:
         return None
 
 
-def data_dir_of(settings: ServingSettings) -> Path:
-    """The configured data directory; NotReadyError saying how to set it when there is none."""
-    if settings.data_dir is None:
-        raise NotReadyError(
-            "no data: set INFLUENCE_DATA_DIR (or --data) to the folder of account histories"
-        )
-    return settings.data_dir
-
-
-def end_of_data(
-    post_times: pd.Series,
-    placements: pd.DataFrame,
-    data_dir: Path,
-    now: pd.Timestamp | None = None,
-) -> pd.Timestamp:
-    """The moment the data stands at: just after its latest observed post or placement.
-
-    Takes the posts' times (all, or each partition's latest before
-    `first_unobserved(now)`), the placements and the directory (for the message).
-    Planned placements (no outcome yet) and rows dated after `now` are not
-    observations (`features.moment.observed_until`): one plan months ahead must
-    not move every account's features to then. NotReadyError when no post was
-    observed: nothing describes an account.
-    """
-    if pd.isna(observed_until(post_times, placements.iloc[0:0], now)):
-        raise NotReadyError(f"no data: {data_dir} has no posts to describe accounts by")
-    return observed_until(post_times, placements, now) + pd.Timedelta(seconds=1)
-
-
 def load_state(settings: ServingSettings) -> ServiceState:
-    """Load model and data; NotReadyError with the reason if either is missing or broken."""
+    """Load the model and its histories (`serving.sources`: a data directory or a snapshot);
+    NotReadyError with the reason if either is missing, broken or does not fit the other."""
     bundle, manifest = load_model(settings.model_uri)
-    data_dir = data_dir_of(settings)
-    try:
-        read = settings.read_options()
-        data = load_dataset(data_dir, read)
-    except FeaturesError as e:
-        raise NotReadyError(f"no data: {e}") from e
-    as_of = end_of_data(data.posts["posted_at"], data.placements, data_dir)
-    try:
-        online = OnlineFeatures.build(bundle.builder, data, as_of)
-    except Exception as e:  # a model that cannot describe this data must not crash start-up
-        raise NotReadyError(
-            f"the model cannot describe the data in {settings.data_dir}: {e}"
-        ) from e
-    digest = data.digest()
+    version = str(manifest.get("version", "unknown"))
+    loaded = load_histories(settings, bundle, version)
     recorded = manifest.get("data_digest")
     backtests = BacktestSource(
         training=settings.training(),
         model_digest=str(recorded) if recorded else None,
-        served_digest=digest,
-        command=f"influence compare {data_dir}{read_flags(read)} --out report"
+        served_digest=loaded.digest,
+        command=f"influence compare {loaded.data_dir}{read_flags(loaded.read)} --out report"
         f"{project_flag(settings.project)}",
     )
     return ServiceState(
         bundle=bundle,
         manifest=manifest,
-        data=data,
-        as_of=as_of,
-        posts_of=_index(data.posts),
-        placements_of=_index(data.placements),
-        online=online,
-        version=str(manifest.get("version", "unknown")),
+        histories=loaded.histories,
+        as_of=loaded.as_of,
+        online=loaded.online,
+        version=version,
         targets=tuple(bundle.targets),
-        data_check=check_manifest(manifest, digest, data_dir, settings.project, read),
+        data_check=check_manifest(
+            manifest, loaded.digest, loaded.data_dir, settings.project, loaded.read
+        ),
         backtests=backtests,
+        snapshot=loaded.snapshot,
     )
-
-
-def _index(frame: pd.DataFrame) -> dict[str, npt.NDArray[np.intp]]:
-    groups = frame.groupby("account_id", sort=False).indices
-    return {str(k): np.asarray(v, dtype=np.intp) for k, v in groups.items()}
 
 
 def freeze_heap() -> None:

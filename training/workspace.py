@@ -28,13 +28,29 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CHAMPION_MANIFEST", "DEFAULT_PROJECT", "Workspace", "check_project", "project_flag"]
+__all__ = [
+    "CHAMPION_MANIFEST",
+    "DEFAULT_PROJECT",
+    "Workspace",
+    "check_project",
+    "project_flag",
+    "snapshot_folder",
+]
 
 DEFAULT_PROJECT = "influence"
 """The project of a workspace whose commands name none: today's layout, unchanged."""
 
 CHAMPION_MANIFEST = "champion.json"
 """In a project's models folder: a copy of its champion's manifest, what serving loads."""
+
+
+def snapshot_folder(models_dir: Path, version: str) -> Path:
+    """Where a model version's online snapshot goes in a project's models folder, beside its
+    bundle: `influence-v{version}.snapshot` (`features.snapshot`). `influence train
+    --promote` writes the new champion's there, and a service with no data directory or
+    snapshot named reads its champion's from there."""
+    return models_dir / f"influence-v{version}.snapshot"
+
 
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

@@ -140,8 +140,8 @@ def test_examples_name_the_served_data_accounts(client: TestClient) -> None:
     ]["served_accounts"]["value"]
     state = client.app.state.current  # type: ignore[attr-defined]
     assert len(example["candidates"]) == 4
-    assert all(c["account_id"] in state.posts_of for c in example["candidates"])
-    latest = state.data.campaigns.sort_values("starts_at").iloc[-1]
+    assert all(c["account_id"] in state.post_counts for c in example["candidates"])
+    latest = state.histories.campaigns.sort_values("starts_at").iloc[-1]
     assert example["campaign"] == {"brand": latest["brand"], "topic": latest["topic"]}
     assert example["budget"] < sum(c["cost"] for c in example["candidates"])
 

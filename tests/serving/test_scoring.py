@@ -152,8 +152,8 @@ def _as_sent(posts: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def test_many_histories_at_once_score_as_each_alone(state: ServiceState) -> None:
-    posts = state.data.posts
     accounts = sorted(state.online.row_of)[:40]
+    posts = state.history(accounts).posts
     candidates = [
         CandidateIn(f"copy-of-{a}", 50.0 + k, None, _as_sent(posts[posts["account_id"] == a]))
         for k, a in enumerate(accounts)
