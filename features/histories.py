@@ -155,19 +155,23 @@ def posts_part_files(part: int) -> tuple[str, str]:
     return f"posts-{part:05d}.arrow", f"posts-{part:05d}.rows.npy"
 
 
-def write_posts_part(folder: Path, part: int, posts: pd.DataFrame) -> pd.DataFrame:
+def write_posts_part(
+    folder: Path, part: int, posts: pd.DataFrame, schema: pa.Schema | None = None
+) -> pd.DataFrame:
     """Write one partition's posts to `folder`, sorted by account (stably, so each
     account's posts stay in file order), as an uncompressed Arrow IPC file (memory-mapped
     when read) beside their row labels (`.npy`, no pickle).
 
-    Takes the folder, the part's number and the typed posts of its accounts (no account
-    may be in two parts). Returns the part's index: `account_id`, `part`, `start`, `count`.
+    Takes the folder, the part's number, the typed posts of its accounts (no account
+    may be in two parts) and the Arrow schema of every part (default: the one these posts
+    infer; parts read together need one, and a part whose text is all missing would
+    infer a null column). Returns the part's index: `account_id`, `part`, `start`, `count`.
     """
     table_file, rows_file = posts_part_files(part)
     codes, accounts = pd.factorize(posts["account_id"].astype(object), sort=True)
     order = np.argsort(codes, kind="stable")
     ordered = posts.iloc[order]
-    table = pa.Table.from_pandas(ordered, preserve_index=False)
+    table = pa.Table.from_pandas(ordered, schema=schema, preserve_index=False)
     with (
         pa.OSFile(str(folder / table_file), "wb") as sink,
         pa.ipc.new_file(sink, table.schema) as writer,

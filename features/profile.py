@@ -112,14 +112,31 @@ def tier_norms(posts: pd.DataFrame, as_of: pd.Timestamp) -> TierNorms:
     account's recent ratios count in the tier of its latest follower count.
     """
     frame = _prepared(posts, as_of)
-    weekly = frame.groupby(["tier", "week"], sort=True)["er"].median().rename("engagement_rate")
+    weekly = _weekly(frame).reset_index()
+    return TierNorms(weekly=weekly, recent=_recent_norms(_recent_ratios(frame, as_of)))
+
+
+def _weekly(frame: pd.DataFrame) -> pd.Series:
+    """Per (tier, week) of `_prepared` posts, the median engagement rate: a median needs
+    every post of its group, so the Dask engine sends each group's to one task."""
+    return frame.groupby(["tier", "week"], sort=True)["er"].median().rename("engagement_rate")
+
+
+def _recent_ratios(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Per account of `_prepared` posts, its last-`RECENT_DAYS` ratios and latest tier: an
+    account's own posts alone give its row (the Dask engine computes them per partition)."""
     recent = frame[frame["posted_at"] >= as_of - pd.Timedelta(days=RECENT_DAYS)]
     per_account = _ratios(recent, "account_id")
     latest = recent.groupby("account_id", sort=True)["tier"].last()
     per_account["tier"] = latest
+    return per_account
+
+
+def _recent_norms(per_account: pd.DataFrame) -> pd.DataFrame:
+    """Per tier, the median of `_recent_ratios`' accounts and how many there are."""
     norms = per_account.groupby("tier", sort=True).median()
     norms["accounts"] = per_account.groupby("tier", sort=True).size()
-    return TierNorms(weekly=weekly.reset_index(), recent=norms)
+    return norms
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ placements of bucket i go with the posts of bucket i.
   (`pooled_priors`), so every sum is the same sum. Transform is
   `FeatureBuilder.transform`, unchanged, per bucket (it is partition-invariant),
   with the fitted builder sent to the workers; rows come back in the targets' order.
+- `snapshot`: `materialize_partitioned`, the snapshot `features.snapshot.materialize`
+  writes, each worker describing its buckets' accounts and writing their posts itself.
 - `tables`: `DaskTables`, the engine seam's (`features.engine.Tables`) Dask side.
 
 The names below are the engine's API, used by training, serving and the benchmarks.
@@ -34,6 +36,7 @@ from features.distributed.cluster import INSTALL_HINT, dask_client, require_dask
 from features.distributed.fitting import fit_builder, map_buckets, transform
 from features.distributed.loading import load_partitioned
 from features.distributed.partitioned import PartitionedData
+from features.distributed.snapshot import materialize_partitioned
 from features.distributed.tables import DaskTables
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "fit_builder",
     "load_partitioned",
     "map_buckets",
+    "materialize_partitioned",
     "require_dask",
     "transform",
     "worker_addresses",
