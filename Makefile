@@ -23,13 +23,13 @@ $(BIN)/influence: pyproject.toml
 
 setup: $(BIN)/influence  ## create .venv and install influence with its test tools
 
-demo: setup  ## simulate, validate, train, compare, then serve the champion and its app (Ctrl-C stops it)
+demo: setup  ## simulate, validate, train, compare, then serve the champion from its snapshot, with its app (Ctrl-C stops it)
 	$(BIN)/influence simulate --out $(WORLD) --accounts $(ACCOUNTS) --seed $(SEED)
 	$(BIN)/influence validate $(WORLD)
 	$(BIN)/influence train $(WORLD) --seed $(SEED) --promote
 	$(BIN)/influence compare $(WORLD) --out $(REPORT)
 	@echo "The app (plan a campaign, vet an account) will be at http://127.0.0.1:$(PORT)/app/"
-	$(BIN)/influence serve --data $(WORLD) --port $(PORT)
+	$(BIN)/influence serve --port $(PORT)
 
 lint: setup  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -64,6 +64,12 @@ class Tables(Protocol):
         """The feature table of `targets`, in their order."""
         ...
 
+    def materialize(
+        self, builder: FeatureBuilder, out: Path, as_of: pd.Timestamp, lineage: dict[str, Any]
+    ) -> Path:
+        """Write the online snapshot of the data as of `as_of` (`features.snapshot`)."""
+        ...
+
 
 @dataclass(frozen=True)
 class PandasTables:
@@ -102,6 +108,14 @@ class PandasTables:
     def transform(self, builder: FeatureBuilder, targets: pd.DataFrame) -> pd.DataFrame:
         """`FeatureBuilder.transform` on the data."""
         return builder.transform(self.data, targets)
+
+    def materialize(
+        self, builder: FeatureBuilder, out: Path, as_of: pd.Timestamp, lineage: dict[str, Any]
+    ) -> Path:
+        """`features.snapshot.materialize` of the data."""
+        from features.snapshot import materialize
+
+        return materialize(self.data, builder, out, as_of, lineage)
 
 
 def as_tables(data: Dataset | Tables) -> Tables:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from features.builder import FEATURES, FeatureBuilder
+from features.headers import ReadOptions
 from features.histories import (
     MappedHistories,
     object_columns,
@@ -66,6 +67,8 @@ __all__ = [
     "materialize",
     "read_manifest",
     "read_snapshot",
+    "read_table",
+    "snapshot_lineage",
     "state_digest",
     "write_snapshot",
 ]
@@ -89,6 +92,21 @@ class Snapshot:
     def as_of(self) -> pd.Timestamp:
         """The moment the snapshot describes the accounts at."""
         return self.online.as_of
+
+
+def snapshot_lineage(
+    digest: str, version: str, data_dir: Path, read: ReadOptions | None = None
+) -> dict[str, Any]:
+    """What a snapshot records of where it came from, for a service to say: the data's
+    digest and directory, how it was read (`--columns`, `--dayfirst`), the model version."""
+    read = read or ReadOptions()
+    return {
+        "data_digest": digest,
+        "model_version": version,
+        "data_dir": str(Path(data_dir).absolute()),
+        "columns_file": read.columns_file,
+        "dayfirst": read.dayfirst,
+    }
 
 
 def state_digest(builder: FeatureBuilder) -> str:
@@ -204,8 +222,18 @@ def write_snapshot(
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a snapshot folder, its files checked (`checked_manifest`)."""
-    return checked_manifest(Path(folder))
+    """The manifest of a snapshot folder, its format checked but not its files' digests
+    (a quick look: `read_snapshot` checks them all). SnapshotError when it cannot be read."""
+    return checked_manifest(Path(folder), files=False)
+
+
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    """One of a snapshot's small tables (`accounts`, `campaigns`, `placements`), as it was
+    written, for a quick look before a service reads the whole snapshot."""
+    if name not in _TABLES:
+        raise ValueError(f"a snapshot stores no table {name!r}; it stores {', '.join(_TABLES)}")
+    kinds = read_manifest(folder)["objects"][name]
+    return objects(pd.read_parquet(Path(folder) / f"{name}.parquet"), kinds)
 
 
 def read_snapshot(folder: Path, builder: FeatureBuilder) -> Snapshot:

@@ -86,7 +86,16 @@ def load_sparse(folder: Path, manifest: dict[str, Any], name: str) -> sp.csr_mat
 def building(out: Path) -> Iterator[Path]:
     """A temporary folder beside `out` to write a snapshot into, renamed to `out` (replacing
     what was there) when the block ends without error and removed when it fails: a reader
-    sees the old snapshot or the new one, never a part."""
+    sees the old snapshot or the new one, never a part.
+
+    Raises SnapshotError, before writing anything, when `out` is a file, or a folder that
+    holds something but no snapshot: replacing it would delete what is there.
+    """
+    if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file()):
+        raise SnapshotError(
+            f"{out} exists and is not a snapshot: writing one there would delete it; "
+            "choose a new or empty folder."
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
@@ -113,8 +122,9 @@ def write_manifest(folder: Path, manifest: dict[str, Any], files: list[str]) -> 
     return path
 
 
-def checked_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of `folder`, once its format and every file's sha256 are checked.
+def checked_manifest(folder: Path, files: bool = True) -> dict[str, Any]:
+    """The manifest of `folder`, once its format and (with `files`) every file's sha256
+    are checked.
 
     Raises SnapshotError naming the folder or the file: no manifest, another format, a
     file missing or changed (a snapshot written in part, or edited).
@@ -134,7 +144,7 @@ def checked_manifest(folder: Path) -> dict[str, Any]:
     listed = manifest.get("files")
     if not isinstance(listed, dict):
         raise SnapshotError(f"{folder / MANIFEST} lists no files.")
-    for name, digest in listed.items():
+    for name, digest in listed.items() if files else ():
         path = folder / str(name)
         if Path(str(name)).name != name or not path.is_file() or sha256(path) != digest:
             raise SnapshotError(

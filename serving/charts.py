@@ -6,7 +6,9 @@ server shares between requests), saved as SVG text, legends outside the axes.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 from html import escape
 
 import numpy as np
@@ -28,10 +30,25 @@ def _svg(figure: Figure, label: str) -> str:
     matplotlib draws text as paths, so without the name a screen reader (or a test)
     finds nothing in it."""
     out = io.StringIO()
-    figure.savefig(out, format="svg", bbox_inches="tight")
-    text = out.getvalue()
+    # No date in the metadata: the same chart drawn twice is the same text.
+    figure.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+    text = _stable_ids(out.getvalue(), label)
     element = text[text.index("<svg") :]
     return element.replace("<svg", f'<svg role="img" aria-label="{escape(label)}"', 1)
+
+
+def _stable_ids(svg: str, label: str) -> str:
+    """`svg` with matplotlib's random element ids (a fresh uuid per drawing, unless the
+    process-wide `svg.hashsalt` is set) renamed in order of appearance, under a prefix of
+    the chart's own: the same chart is the same text, and two charts of a page differ."""
+    prefix = "c" + hashlib.sha256(label.encode()).hexdigest()[:8] + "-"
+    names: dict[str, str] = {}
+    for found in re.findall(r'\bid="([a-z][0-9a-f]{10})"', svg):
+        names.setdefault(found, f"{prefix}{len(names)}")
+    if not names:
+        return svg
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    return pattern.sub(lambda m: names[m.group(1)], svg)
 
 
 def _series(values: list[float | None] | list[int | None]) -> npt.NDArray[np.float64]:

@@ -39,7 +39,7 @@ __all__ = [
     "data_dir_of",
     "end_of_data",
     "load_histories",
-    "snapshot_lineage",
+    "recorded_read",
     "source_of",
 ]
 
@@ -81,18 +81,13 @@ def source_of(settings: ServingSettings, version: str) -> tuple[str, Path]:
     )
 
 
-def snapshot_lineage(
-    digest: str, version: str, data_dir: Path, read: ReadOptions
-) -> dict[str, Any]:
-    """What a snapshot records of where it came from, for the service to say: the data's
-    digest and directory, how it was read, and the model version it was made for."""
-    return {
-        "data_digest": digest,
-        "model_version": version,
-        "data_dir": str(data_dir.absolute()),
-        "columns_file": read.columns_file,
-        "dayfirst": read.dayfirst,
-    }
+def recorded_read(recorded: dict[str, Any]) -> ReadOptions:
+    """How the data a snapshot was materialized from was read, from its manifest (for the
+    commands the service suggests: the mapping itself is not needed to serve)."""
+    return ReadOptions(
+        columns_file=str(recorded.get("columns_file") or ""),
+        dayfirst=bool(recorded.get("dayfirst")),
+    )
 
 
 def data_dir_of(settings: ServingSettings) -> Path:
@@ -145,10 +140,7 @@ def load_histories(settings: ServingSettings, bundle: ModelBundle, version: str)
             as_of=snapshot.as_of,
             digest=str(recorded.get("data_digest") or ""),
             data_dir=Path(str(recorded.get("data_dir") or folder)),
-            read=ReadOptions(
-                columns_file=str(recorded.get("columns_file") or ""),
-                dayfirst=bool(recorded.get("dayfirst")),
-            ),
+            read=recorded_read(recorded),
             snapshot=folder,
         )
     read = settings.read_options()

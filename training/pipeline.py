@@ -27,8 +27,10 @@ import pandas as pd
 
 from features.builder import FEATURES
 from features.engine import Engine, PandasTables, Tables
+from features.headers import ReadOptions
 from features.io import Dataset
 from features.simulate import TRUTH_FILE
+from features.snapshot import snapshot_lineage
 from training.artifacts.bundle import ModelBundle, write_manifest
 from training.artifacts.registry import Decision, promote
 from training.artifacts.run_log import has_champion, log_evaluation, log_model
@@ -53,7 +55,7 @@ from training.tracking.story import (
     note_status,
 )
 from training.units import CostUnit
-from training.workspace import project_flag
+from training.workspace import project_flag, snapshot_folder
 
 __all__ = ["TrainResult", "train"]
 
@@ -76,6 +78,8 @@ class TrainResult:
     """The words for cost its results were described in (the settings' currency)."""
     price: PriceEvaluation | None = None
     """The price model on the later campaigns; None when too few paid placements fitted one."""
+    snapshot: Path | None = None
+    """The new champion's online snapshot (`_champion_snapshot`), when one was written."""
 
 
 def train(
@@ -87,6 +91,7 @@ def train(
     refit: Refit = local_refit,
     tracking: Tracking | None = None,
     engine: Engine = Engine.pandas,
+    read: ReadOptions | None = None,
 ) -> TrainResult:
     """Train, evaluate against the baselines, log, register and maybe promote.
 
@@ -96,7 +101,8 @@ def train(
     `--until`) and `refit` default to this machine; `training.distributed` passes
     the Dask engine's. `tracking` is the command's MLflow store and experiment
     (`use_tracking(settings)` when not given); `engine` is where `load` and `refit` run,
-    for the run's tags. The run's name, tags and description: `training.tracking.story`.
+    for the run's tags; `read` how `load` reads the directory, recorded with the snapshot a
+    promoted model gets. The run's name, tags and description: `training.tracking.story`.
     Returns the run's numbers and where the bundle went. Raises TrainingError (or the
     features layer's DataContractError) with a plain sentence on bad input.
     """
@@ -193,6 +199,10 @@ def train(
     else:
         promoting = version + project_flag(settings.project)  # `influence promote 2 --project x`
         note_status(tracking, name, version, UNDECIDED.format(promoting))
+    snapshot = None
+    if decision is not None and decision.promote and data_dir is not None and config.until is None:
+        progress("Writing the champion's online snapshot")
+        snapshot = _champion_snapshot(source, bundle, version, models_dir, data_dir, read)
     return TrainResult(
         run_id=run_id,
         version=version,
@@ -206,7 +216,26 @@ def train(
         bundle=bundle,
         unit=unit,
         price=price,
+        snapshot=snapshot,
     )
+
+
+def _champion_snapshot(
+    source: Tables,
+    bundle: ModelBundle,
+    version: str,
+    models_dir: Path,
+    data_dir: Path,
+    read: ReadOptions | None,
+) -> Path:
+    """Write the new champion's snapshot beside its bundle (`snapshot_folder`), so that a
+    service starts from it in seconds. As of the moment a service reading `data_dir` would
+    describe it at (just after its latest observation). Only for a model trained on all
+    of the data: with `--until` the snapshot would not be what `serve --data` serves."""
+    as_of = source.as_of(None) + pd.Timedelta(seconds=1)
+    lineage = snapshot_lineage(source.digest(), version, data_dir, read)
+    out = snapshot_folder(models_dir, version)
+    return source.materialize(bundle.builder, out, as_of, lineage).parent
 
 
 def _judge_price(

@@ -60,3 +60,11 @@ class DaskTables:
     def transform(self, builder: FeatureBuilder, targets: pd.DataFrame) -> pd.DataFrame:
         """The feature table of `targets`, built per partition of accounts."""
         return transform(self.data, builder, targets)
+
+    def materialize(
+        self, builder: FeatureBuilder, out: Path, as_of: pd.Timestamp, lineage: dict[str, Any]
+    ) -> Path:
+        """The pandas engine's snapshot, written per partition of accounts on the cluster."""
+        from features.distributed.snapshot import materialize_partitioned
+
+        return materialize_partitioned(self.data, builder, out, as_of, lineage)

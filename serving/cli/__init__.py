@@ -3,7 +3,7 @@
 The CLI lives in the top layer because it drives all three. Each module of this
 package is one group of commands on its own `typer.Typer()` app, added here: `data`
 (validate, simulate, features), `train` (train, promote), `compare`, `serve` (serve,
-predict), `rank`, `abtest` and `benchmark`. The shared options are declared once in
+predict), `materialize`, `rank`, `abtest` and `benchmark`. The shared options are declared once in
 `options`, the engine is chosen once in `engine`, and `errors` turns the layers'
 errors into one sentence naming the flag, with the layer's exit code.
 """
@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from serving.cli import abtest, benchmark, compare, data, rank, serve, train
+from serving.cli import abtest, benchmark, compare, data, materialize, rank, serve, train
 from serving.cli.errors import Reporting
 
 __all__ = ["app", "main", "root"]
@@ -58,6 +58,7 @@ app.add_typer(data.app)
 app.add_typer(train.app)
 app.add_typer(compare.app)
 app.add_typer(serve.app)
+app.add_typer(materialize.app)
 app.add_typer(rank.app)
 app.add_typer(abtest.app, name="abtest")
 app.add_typer(benchmark.app, name="benchmark")

@@ -9,7 +9,8 @@ engine, so that no command branches on it.
   source of `influence features`' table), its exports read as the command's
   `--columns` and `--dayfirst` say (the runner's `read`);
 - `refit`: fit a booster with a given number of rounds (the `refit` of `train`);
-- `predict`: score a file of planned placements into a file (`serving.batch`).
+- `predict`: score a file of planned placements into a file (`serving.batch`);
+- `materialize`: write a data directory's online snapshot (`serving.materialize`).
 
 The pandas engine keeps everything in this process; the Dask engine starts a local
 cluster (or connects to `--scheduler`) for the length of the `with` block and runs
@@ -34,6 +35,7 @@ from features.headers import ReadOptions
 if TYPE_CHECKING:
     from features.engine import Tables
     from serving.batch import NewCampaign
+    from serving.materialize import Materialized
     from serving.settings import ServingSettings
     from training.fitting import Refit
 
@@ -64,6 +66,10 @@ class Runner(Protocol):
         campaign, if any); the row count."""
         ...
 
+    def materialize(self, settings: ServingSettings, out: Path) -> Materialized:
+        """Write the snapshot of the settings' data for their model to `out`."""
+        ...
+
 
 @dataclass(frozen=True)
 class PandasRunner:
@@ -90,6 +96,12 @@ class PandasRunner:
         from serving.batch import predict_file
 
         return predict_file(settings, plan, out, new)
+
+    def materialize(self, settings: ServingSettings, out: Path) -> Materialized:
+        """`serving.materialize.materialize_data` in this process."""
+        from serving.materialize import materialize_data
+
+        return materialize_data(settings, out)
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,12 @@ class DaskRunner:
         from serving.batch import predict_file_dask
 
         return predict_file_dask(settings, self.client, plan, out, new)
+
+    def materialize(self, settings: ServingSettings, out: Path) -> Materialized:
+        """`serving.materialize.materialize_data` on this cluster."""
+        from serving.materialize import materialize_data
+
+        return materialize_data(settings, out, self.client)
 
 
 @contextlib.contextmanager

@@ -28,22 +28,26 @@ from serving.cli.options import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     import uvicorn
 
-    from features.io import Dataset
+    from serving.settings import ServingSettings
 
 __all__ = ["app", "app_url", "example_request", "listen", "predict", "serve"]
 
 app = typer.Typer()
 
 
-def example_request(data: Dataset, host: str, port: int, n: int = 3) -> str:
+def example_request(
+    campaigns: pd.DataFrame, placements: pd.DataFrame, host: str, port: int, n: int = 3
+) -> str:
     """A ready-to-paste curl command: the last campaign's first candidates, at their prices.
 
-    `data` is the data directory as the server reads it (its `--columns`, `--dayfirst`).
+    `campaigns` and `placements` are the tables as the server reads them (the data
+    directory with its `--columns` and `--dayfirst`, or the snapshot's).
     """
-    campaign = data.campaigns.iloc[-1]
-    shortlist = data.placements[data.placements["campaign_id"] == campaign["campaign_id"]].head(n)
+    campaign = campaigns.iloc[-1]
+    shortlist = placements[placements["campaign_id"] == campaign["campaign_id"]].head(n)
     body = {
         "campaign": {"brand": str(campaign["brand"]), "topic": str(campaign["topic"])},
         "candidates": [
@@ -65,7 +69,17 @@ def app_url(host: str, port: int) -> str:
 
 @app.command()
 def serve(
-    data: Annotated[Path, typer.Option("--data", help="Data directory of account histories.")],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Data directory of account histories, read whole."),
+    ] = None,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot",
+            help="A snapshot (influence materialize) to serve instead of a data directory.",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     model: Annotated[
@@ -85,23 +99,32 @@ def serve(
     --dayfirst reach the server as INFLUENCE_COLUMNS_FILE and INFLUENCE_DAYFIRST, which
     it reads the data directory with. A data directory that is not the one the model
     was trained on is a warning at start-up, and said in /model.
+
+    --snapshot serves a materialized snapshot instead: start-up and /admin/reload read
+    its arrays and map its posts, in seconds whatever the history's size. With neither
+    --data nor --snapshot, the champion's own snapshot, which `influence train --promote`
+    writes beside its bundle (models/influence-vN.snapshot).
     """
     import os
 
     import uvicorn
 
-    from features.io import load_dataset
     from serving.decisions import DecisionLog
-    from serving.lineage import check_manifest
     from serving.settings import read_settings
-    from serving.state import model_manifest
 
+    if data is not None and snapshot is not None:
+        raise typer.BadParameter(
+            "serves one source: give --data or --snapshot, not both.", param_hint="--snapshot"
+        )
     # Checked before the variables below are set: a broken columns file is one sentence
     # and leaves this process's environment as it was.
     read_of(columns, dayfirst)
     # Paths given here are the shell's, relative to this directory; the server resolves
     # relative settings against the workspace (INFLUENCE_HOME), so they go absolute.
-    os.environ["INFLUENCE_DATA_DIR"] = str(data.absolute())
+    if data is not None:
+        os.environ["INFLUENCE_DATA_DIR"] = str(data.absolute())
+    if snapshot is not None:
+        os.environ["INFLUENCE_SNAPSHOT_DIR"] = str(snapshot.absolute())
     if columns is not None:
         os.environ["INFLUENCE_COLUMNS_FILE"] = str(columns.absolute())
     if dayfirst:
@@ -118,18 +141,10 @@ def serve(
     DecisionLog(settings.decision_log).close()
     # The flags, or the variables when already set: a broken columns file is one sentence
     # before the port is taken, and the request printed reads the data as the server will.
-    read = settings.read_options()
     sock = listen(host, port)  # a busy port fails before anything is loaded
     try:
         say(stderr(), settings.describe(), soft_wrap=True)
-        served = load_dataset(data, read)
-        request = example_request(served, host, port)
-        manifest = model_manifest(settings.model_uri)  # None: /health will say why
-        if manifest is not None:
-            digest = served.digest()
-            check = check_manifest(manifest, digest, data.absolute(), settings.project, read)
-            if check.matches is False:
-                warn(stderr(), check.note)
+        request = _look(settings, host, port)
 
         def announce() -> None:
             say(stderr(), f"Serving on http://{host}:{port} (OpenAPI docs at /docs). Try:")
@@ -152,6 +167,50 @@ def serve(
         pass
     finally:  # whatever stopped it, a data error included, the port is given back
         sock.close()
+
+
+def _look(settings: ServingSettings, host: str, port: int) -> str:
+    """A first look at what the server will read, before it starts: which source, whether
+    its data is the model's (a warning when not), and the request to print. A source that
+    cannot be found or read is one sentence here (exit 2), not a 503 after start-up."""
+    from features.errors import FeaturesError
+    from features.io import load_dataset
+    from features.snapshot import read_manifest, read_table
+    from serving.errors import NotReadyError
+    from serving.lineage import check_manifest
+    from serving.sources import recorded_read, source_of
+    from serving.state import model_manifest
+
+    manifest = model_manifest(settings.model_uri)  # None: /health will say why
+    version = str((manifest or {}).get("version", "unknown"))
+    try:
+        kind, folder = source_of(settings, version)
+    except NotReadyError as e:
+        error(stderr(), f"{str(e).removeprefix('no data: ')}.")
+        raise typer.Exit(2) from e
+    if kind == "data":
+        read = settings.read_options()
+        served = load_dataset(folder, read)
+        campaigns, placements, digest = served.campaigns, served.placements, served.digest()
+    else:
+        try:
+            recorded = read_manifest(folder)
+            campaigns, placements = (
+                read_table(folder, "campaigns"),
+                read_table(folder, "placements"),
+            )
+        except FeaturesError as e:
+            error(stderr(), str(e))
+            raise typer.Exit(2) from e
+        say(stderr(), f"Serving the snapshot {folder} (as of {recorded['as_of']}).")
+        digest = str(recorded.get("data_digest") or "")
+        read = recorded_read(recorded)
+        folder = Path(str(recorded.get("data_dir") or folder))
+    if manifest is not None:
+        check = check_manifest(manifest, digest, folder, settings.project, read)
+        if check.matches is False:
+            warn(stderr(), check.note)
+    return example_request(campaigns, placements, host, port)
 
 
 def listen(host: str, port: int) -> socket.socket:

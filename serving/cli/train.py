@@ -115,6 +115,11 @@ def print_train_result(result: TrainResult, config: TrainConfig, console: Consol
     if result.decision is not None:
         verdict = "promoted to champion" if result.decision.promote else "not promoted"
         say(console, f"Version {result.version} {verdict}: {result.decision.reason}.")
+    if result.snapshot is not None:
+        say(
+            console,
+            f"Its online snapshot, which `influence serve` starts from: {result.snapshot}.",
+        )
 
 
 @app.command()
@@ -188,6 +193,7 @@ def train(
             refit=runner.refit,
             tracking=tracking,
             engine=engine,
+            read=read,
         )
     print_train_result(result, config, stdout())
     say(stdout(), tracking.run_page(result.run_id))

@@ -68,3 +68,24 @@ def test_a_manifest_naming_a_file_outside_its_folder_is_refused(tmp_path: Path) 
     (folder / MANIFEST).write_text("{not json")
     with pytest.raises(SnapshotError, match="cannot be read as JSON"):
         checked_manifest(folder)
+
+
+def test_a_folder_that_is_not_a_snapshot_is_never_replaced(tmp_path: Path) -> None:
+    kept = tmp_path / "documents"
+    kept.mkdir()
+    (kept / "plan.xlsx").write_bytes(b"precious")
+    with (
+        pytest.raises(SnapshotError, match="exists and is not a snapshot") as refused,
+        building(kept),
+    ):
+        pass
+    assert str(refused.value) == (
+        f"{kept} exists and is not a snapshot: writing one there would delete it; "
+        "choose a new or empty folder."
+    )
+    assert (kept / "plan.xlsx").read_bytes() == b"precious"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with building(empty) as work:
+        write_manifest(work, {}, [])
+    assert (empty / MANIFEST).is_file()
