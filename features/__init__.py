@@ -4,7 +4,8 @@ point-in-time features.
 The library API (docs/python-api.md): `load_dataset(path)` (exports read as
 `read_options(columns_file, dayfirst)` says) or `validate_tables(...)` for a validated
 `Dataset`; `FeatureBuilder` for point-in-time features; `OnlineFeatures`
-for every known account's latest row; the budget rules. `FeatureBuilder` and
+for every known account's latest row, and `materialize` / `read_snapshot` to write it (with
+the histories) to files a service starts from; the budget rules. `FeatureBuilder` and
 `OnlineFeatures` (scikit-learn and SciPy behind them) are imported on first use, so
 that `import features` stays cheap.
 """
@@ -30,6 +31,7 @@ from features.io import Dataset, load_dataset, validate_directory, validate_tabl
 if TYPE_CHECKING:
     from features.builder import FeatureBuilder
     from features.online import OnlineFeatures
+    from features.snapshot import Snapshot, materialize, read_snapshot
 
 __all__ = [
     "OUTCOMES",
@@ -43,19 +45,28 @@ __all__ = [
     "Problem",
     "ReadOptions",
     "Rule",
+    "Snapshot",
     "follower_portfolio",
     "greedy_select",
     "knapsack",
     "load_dataset",
+    "materialize",
     "plan",
     "portfolio_total",
     "read_options",
+    "read_snapshot",
     "spend_per_campaign",
     "validate_directory",
     "validate_tables",
 ]
 
-_LAZY = {"FeatureBuilder": "features.builder", "OnlineFeatures": "features.online"}
+_LAZY = {
+    "FeatureBuilder": "features.builder",
+    "OnlineFeatures": "features.online",
+    "Snapshot": "features.snapshot",
+    "materialize": "features.snapshot",
+    "read_snapshot": "features.snapshot",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -19,7 +19,7 @@ def test_every_block_runs_and_fit_by_hand_is_what_train_ships(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     blocks = _blocks()
-    assert len(blocks) == 6
+    assert len(blocks) == 7
     namespace: dict[str, object] = {}
     for block in blocks:
         exec(compile(block, str(PAGE), "exec"), namespace)
@@ -33,4 +33,9 @@ def test_every_block_runs_and_fit_by_hand_is_what_train_ships(
         assert model.interval == by_hand.interval
         assert model.heuristic == by_hand.heuristic
     # The pure fits wrote nothing: the page's own folders are all there is.
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "workspace", "world"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "export",
+        "snapshot",
+        "workspace",
+        "world",
+    ]
