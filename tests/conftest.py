@@ -70,12 +70,13 @@ FITS_MODELS = frozenset(
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `model` every test that trains (itself, or through the `trained` or `compared`
-    fixture), and `slow` every end-to-end test (tests/e2e/)."""
+    fixture) or needs the Dask cluster, and `slow` every end-to-end test (tests/e2e/)."""
     for item in items:
         path = item.nodeid.split("::")[0]
         module = path.rsplit("/", 1)[-1].removesuffix(".py")
         fixtures = set(getattr(item, "fixturenames", ()))
-        if module in FITS_MODELS or fixtures & {"trained", "compared"}:
+        # A Dask cluster costs as much as a fit: its tests stay out of the inner loop too.
+        if module in FITS_MODELS or fixtures & {"trained", "compared", "dask_cluster"}:
             item.add_marker(pytest.mark.model)
         if path.startswith("tests/e2e/"):  # real processes, crashes, load: slow by nature
             item.add_marker(pytest.mark.slow)
