@@ -101,7 +101,9 @@ def building(out: Path) -> Iterator[Path]:
     try:
         yield work
         if out.exists():
-            # Moved aside, then removed: the rename of the new one is the only gap.
+            # Moved aside, then removed: the rename of the new one is the only gap. A service
+            # still mapping the old posts keeps reading them: removing a file leaves what a
+            # process has mapped (POSIX) until it reloads.
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
             os.replace(out, old / out.name)
             os.replace(work, out)
