@@ -144,7 +144,8 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         inspect=_shape_check(
             BodyLimits(settings.max_candidates, settings.max_request_history_posts)
         ),
-        small_paths={LOGIN: FORM_BYTES, LOGOUT: FORM_BYTES},
+        # A reload carries no body: a service busy answering can still be reloaded.
+        small_paths={LOGIN: FORM_BYTES, LOGOUT: FORM_BYTES, "/admin/reload": FORM_BYTES},
     )
     key = settings.api_key.get_secret_value() if settings.api_key is not None else None
     # Signing in and out needs no key: the form is how a browser gets the session cookie.

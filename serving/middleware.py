@@ -242,10 +242,10 @@ class BoundedBody:
     Bodies held at once are bounded, so memory is at most `max_in_flight` times
     `max_bytes` plus what their scoring takes.
 
-    `small_paths` maps paths anyone may post to without the key (the login form) to
-    their own, small, limit: their bodies take no place in flight, so that a client
-    without the key, trickling such bodies, cannot make the API answer 503 to those
-    with it.
+    `small_paths` maps paths anyone may post to without the key (the login form), and
+    the operator's reload, to their own, small, limit: their bodies take no place in
+    flight, so that a client without the key, trickling such bodies, cannot make the API
+    answer 503 to those with it, and so that a service busy answering can be reloaded.
     """
 
     def __init__(

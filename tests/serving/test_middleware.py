@@ -201,6 +201,8 @@ def test_bodies_in_flight_are_bounded(server: Server) -> None:
             sock.sendall(head("POST", "/predict", 1000) + b'{"campaign": ')
         time.sleep(0.2)  # well within the upload timeout that would free them
         busy = call(server.port, "POST", "/predict", small_request(server))
+        # The operator can still reload a busy service: a reload carries no body.
+        reloaded = call(server.port, "POST", "/admin/reload", b"")
     finally:
         for sock in held:
             sock.close()
@@ -209,6 +211,7 @@ def test_bodies_in_flight_are_bounded(server: Server) -> None:
         "The service is busy: 2 requests are being received or answered. Retry in a moment.",
     )
     assert busy.headers["retry-after"] == "1"
+    assert reloaded.status == 200, reloaded.detail
     deadline = time.monotonic() + 5
     while (reply := call(server.port, "POST", "/predict", small_request(server))).status == 503:
         assert time.monotonic() < deadline, "the closed uploads still hold their slots"
