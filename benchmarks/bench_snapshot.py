@@ -13,7 +13,8 @@ accounts, "10m": 100,000, simulated by benchmarks/bench_dask.py and kept under -
 2. `influence materialize` with `--engine pandas`, then `--engine dask --workers 2`, each
    a fresh process: wall time, the driver's peak resident memory (its VmHWM), each Dask
    worker's (theirs) and the whole process tree's largest sum of VmRSS, sampled from /proc
-   every 0.2 s (benchmarks/proctree.py);
+   every 0.2 s (benchmarks/proctree.py); and which files of the two snapshots differ
+   (by the manifests' sha256; the posts parts and their index are laid out per engine);
 3. `influence serve --snapshot` (the pandas engine's snapshot) and `influence serve
    --data`, each a fresh process on a free port: seconds from spawn to `/health` 200,
    VmRSS after start-up, after the `/rank` requests and after the reloads, and VmHWM (the
@@ -136,6 +137,16 @@ def materialize(
     return result
 
 
+def snapshot_differences(pandas: Path, dask: Path) -> list[str]:
+    """The files, other than the posts parts and their index, whose sha256 differs between
+    the two engines' snapshots (or that one lacks): none, if the engines agree."""
+    listed = [json.loads((f / "snapshot.json").read_text())["files"] for f in (pandas, dask)]
+    names = (set(listed[0]) | set(listed[1])) - {"posts_index.parquet"}
+    return sorted(
+        n for n in names if not n.startswith("posts-") and listed[0].get(n) != listed[1].get(n)
+    )
+
+
 def rank_body(world: Path) -> bytes:
     """`/rank` of 1,000 accounts with posts, at their placements' mean cost (else 100.0).
 
@@ -239,6 +250,12 @@ def run_world(work: Path, name: str, model: Path, args: argparse.Namespace) -> d
         print(f"[{name}] materialize {engine}: {m}", flush=True)  # noqa: T201
     if "failed" in out["materialize"]["pandas"]:
         raise BenchmarkError(f"materialize failed: {out['materialize']['pandas']['failed']}")
+    if "failed" not in out["materialize"]["dask"]:
+        out["engines_differ_in"] = snapshot_differences(
+            Path(out["materialize"]["pandas"]["snapshot"]),
+            Path(out["materialize"]["dask"]["snapshot"]),
+        )
+        print(f"[{name}] files the engines' snapshots differ in: {out['engines_differ_in']}")  # noqa: T201
     body = rank_body(world)
     snapshot = Path(out["materialize"]["pandas"]["snapshot"])
     out["serve"] = {}
@@ -302,6 +319,8 @@ def report(results: list[dict[str, Any]]) -> None:
         print(  # noqa: T201
             f"{w['accounts']:,} accounts: same /rank answer from snapshot and raw data: "
             f"{w['same_rank_answer']}{'' if w['same_rank_answer'] else w['rank_answer_differs_in']}"
+            f"; files of the engines' snapshots that differ (posts parts aside): "
+            f"{w.get('engines_differ_in', 'dask failed')}"
         )
     for w in results:
         if w["world"] != "10m":
