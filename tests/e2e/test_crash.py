@@ -41,7 +41,9 @@ def _every_manifest_loads(models: Path) -> None:
     for manifest in sorted(models.glob("*.json")):
         _, entries = load_bundle(manifest)  # raises if a bundle is partial or does not match
         named |= {name.split("/")[0] for name in entries["files"]}
-    # Each bundle folder is named by a manifest: none was left behind without one.
+    # Each bundle folder is named by a manifest, each snapshot by its version's manifest: none
+    # was left behind without one.
+    named |= {f"{m.stem}.snapshot" for m in models.glob("influence-v*.json")}
     leftovers = [p.name for p in models.iterdir() if p.suffix != ".json" and p.name not in named]
     assert all(name.startswith(".") for name in leftovers), leftovers
 

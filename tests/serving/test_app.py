@@ -109,7 +109,9 @@ def test_no_model_or_tampered_model_is_503_with_reason(
             f"'../outside.txt' goes up a folder with '..'; a manifest may name only files "
             f"inside its own folder ({models})."
         )
-    with TestClient(create_app(serving_trained(tmp_path, data_dir=None))) as c:
+    # No data directory, no snapshot named, and none beside the model in the workspace's models.
+    elsewhere = serving_trained(tmp_path, data_dir=None, home=tmp_path / "elsewhere")
+    with TestClient(create_app(elsewhere)) as c:
         assert c.get("/health").json()["reason"].startswith("no data: set INFLUENCE_DATA_DIR")
 
 

@@ -35,7 +35,8 @@ def test_every_command_is_listed() -> None:
     assert sorted(COMMANDS) == sorted(
         [
             *[(c,) for c in ("validate", "simulate", "features", "train", "promote")],
-            *[(c,) for c in ("compare", "serve", "predict", "rank", "abtest", "benchmark")],
+            *[(c,) for c in ("compare", "serve", "predict", "materialize", "rank", "abtest")],
+            ("benchmark",),
             *[("abtest", c) for c in ("analyse", "plan", "assign")],
             ("benchmark", "peerindex"),
         ]

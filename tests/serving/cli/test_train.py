@@ -56,6 +56,7 @@ def test_train_prints_every_estimate_within_80_columns(
     assert lines[logging:] == [
         "Training: logging the run and the model to MLflow ...",
         "Training: deciding on promotion ...",
+        "Training: writing the champion's online snapshot ...",
     ]
     fitted = lines[earlier + 1 : judging]
     assert [line for line in fitted if "choosing" in line] == [  # the contract's order
