@@ -87,7 +87,7 @@ def test_the_dask_snapshot_is_the_pandas_engine_s(
     assert np.nansum(rows[:, FEATURES.index("relevance_brand_mentions")]) > 0
 
 
-BUCKETS = 96
+BUCKETS = 32
 
 
 @pytest.fixture(scope="module")
