@@ -15,6 +15,7 @@ from serving.cli.options import (
     DayFirst,
     EngineOption,
     MemoryLimit,
+    ModelUri,
     Project,
     Scheduler,
     Workers,
@@ -32,10 +33,7 @@ def materialize(
         Path, typer.Argument(metavar="DATA_DIR", help="Data directory: histories and campaigns.")
     ],
     out: Annotated[Path, typer.Option("--out", help="The snapshot folder to write (replaced).")],
-    model: Annotated[
-        str | None,
-        typer.Option(help="Model manifest or registry URI (default the project's champion.json)."),
-    ] = None,
+    model: ModelUri = None,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
     project: Project = None,

@@ -48,6 +48,7 @@ __all__ = [
     "DayFirst",
     "EngineOption",
     "MemoryLimit",
+    "ModelUri",
     "Project",
     "Scheduler",
     "Seed",
@@ -83,6 +84,12 @@ DataDir = Annotated[
         help="Folder with accounts, posts, campaigns and placements (.csv, .parquet or .xlsx).",
     ),
 ]
+ModelUri = Annotated[
+    str | None,
+    typer.Option(help="Model manifest or registry URI (default the project's champion.json)."),
+]
+"""`--model` of the commands that score with one model (`predict`, `rank`, `materialize`)."""
+
 ColumnsFile = Annotated[
     Path | None,
     typer.Option(

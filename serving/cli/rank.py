@@ -19,6 +19,7 @@ from serving.cli.options import (
     ColumnsFile,
     DataDir,
     DayFirst,
+    ModelUri,
     Project,
     local_serving,
     refuse_input_as_out,
@@ -71,10 +72,7 @@ def rank(
     max_followers: Annotated[
         int | None, typer.Option(help="Consider only accounts with at most this many followers.")
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(help="Model manifest or registry URI (default the project's champion.json)."),
-    ] = None,
+    model: ModelUri = None,
     columns: ColumnsFile = None,
     dayfirst: DayFirst = False,
     project: Project = None,

@@ -19,6 +19,7 @@ from serving.cli.options import (
     DayFirst,
     EngineOption,
     MemoryLimit,
+    ModelUri,
     Project,
     Scheduler,
     Workers,
@@ -277,10 +278,7 @@ def predict(
         ),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the scores.")],
-    model: Annotated[
-        str | None,
-        typer.Option(help="Model manifest or registry URI (default the project's champion.json)."),
-    ] = None,
+    model: ModelUri = None,
     brand: Annotated[
         str | None,
         typer.Option(
